@@ -1,0 +1,162 @@
+import { type ZodType, z } from "zod";
+import {
+  type FieldHelp,
+  PluginOptionsSchema,
+  type ProviderConfig,
+  ProviderOAuth2Schema,
+  toProviderConfig,
+} from "./schema.js";
+
+/** One invalid field, with enough to fix it without reading any docs. */
+export interface ConfigIssue {
+  providerId: string;
+  /** Dotted path inside the oauth2 block, e.g. `scopes` or `endpoints.token`. */
+  field: string;
+  /** Where the user wrote it, e.g. `provider.corp.options.oauth2.scopes`. */
+  location: string;
+  /** What was expected (the validation message). */
+  expected: string;
+  /** How to fix it. */
+  fix: string;
+  /** The whole thing as one line. */
+  message: string;
+}
+
+export interface CollectedProviders {
+  providers: Record<string, ProviderConfig>;
+  issues: ConfigIssue[];
+}
+
+/** The subset of an opencode config this module reads. */
+export interface OpencodeConfigLike {
+  provider?: Record<string, { options?: Record<string, unknown> | undefined } | undefined> | undefined;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+interface SchemaNode {
+  _zod: { def: { shape?: Record<string, SchemaNode>; innerType?: SchemaNode; in?: SchemaNode } };
+}
+
+/** The node and what it wraps: optional → default → pipe → … → the base type. */
+function unwrapChain(node: SchemaNode): SchemaNode[] {
+  const chain: SchemaNode[] = [];
+  for (let current: SchemaNode | undefined = node; current && chain.length < 8; ) {
+    chain.push(current);
+    current = current._zod.def.innerType ?? current._zod.def.in;
+  }
+  return chain;
+}
+
+/** The `.meta()` help of the field at `path` (or of its nearest parent field that has one). */
+function helpAt(path: PropertyKey[]): FieldHelp | undefined {
+  let node: SchemaNode | undefined = ProviderOAuth2Schema as unknown as SchemaNode;
+  let nearest: FieldHelp | undefined;
+  for (const key of path) {
+    const objectNode: SchemaNode | undefined = unwrapChain(node).find((n) => n._zod.def.shape);
+    node = objectNode?._zod.def.shape?.[String(key)];
+    if (!node) break;
+    for (const n of unwrapChain(node)) {
+      const meta = z.globalRegistry.get(n as unknown as ZodType) as FieldHelp | undefined;
+      if (meta?.description) {
+        nearest = meta;
+        break;
+      }
+    }
+  }
+  return nearest;
+}
+
+function describeIssue(
+  providerId: string,
+  base: string,
+  issue: z.core.$ZodIssue,
+): ConfigIssue {
+  const unknownKeys = issue.code === "unrecognized_keys" ? issue.keys : [];
+  const path = [...issue.path, ...(unknownKeys.length === 1 ? unknownKeys : [])];
+  const field = path.map(String).join(".") || "(oauth2 block)";
+  const location = path.length ? `${base}.${field}` : base;
+  const fieldHelp = helpAt(path);
+  let expected = issue.message;
+  let fix: string;
+  if (issue.code === "unrecognized_keys") {
+    expected = `unknown field${unknownKeys.length > 1 ? "s" : ""} ${unknownKeys.map((k) => `"${k}"`).join(", ")}`;
+    fix = "remove it or correct its spelling (field names are case-sensitive, e.g. clientId) — see docs/configuration.md";
+  } else if (fieldHelp) {
+    fix = `set ${location} — ${fieldHelp.description}${fieldHelp.example ? ` Example: ${fieldHelp.example}` : ""}`;
+  } else {
+    fix = `correct ${location} — see docs/configuration.md`;
+  }
+  return {
+    providerId,
+    field,
+    location,
+    expected,
+    fix,
+    message: `opencode-oauth2: provider "${providerId}": ${location}: ${expected}. Fix: ${fix}`,
+  };
+}
+
+/**
+ * Parses one provider's oauth2 block. Never throws: bad input comes back as issues, one per
+ * invalid field, each naming the provider, the field, what was expected and the fix.
+ */
+export function parseProviderConfig(
+  providerId: string,
+  raw: unknown,
+  location = `provider.${providerId}.options.oauth2`,
+): { config: ProviderConfig } | { issues: ConfigIssue[] } {
+  const result = ProviderOAuth2Schema.safeParse(raw);
+  if (result.success) return { config: toProviderConfig(providerId, result.data) };
+  // One message per field: the first (most basic) problem is the one to fix first.
+  const byField = new Map<string, ConfigIssue>();
+  for (const issue of result.error.issues) {
+    const described = describeIssue(providerId, location, issue);
+    if (!byField.has(described.field)) byField.set(described.field, described);
+  }
+  return { issues: [...byField.values()] };
+}
+
+/**
+ * Collects every managed provider from both config shapes:
+ * - per provider: `provider.<id>.options.oauth2` in opencode config;
+ * - plugin options: `["@vymalo/opencode-oauth2", { "providers": { "<id>": { … } } }]`.
+ * Both are merged field by field and the per-provider value wins. This is the one place the two
+ * shapes become {@link ProviderConfig}.
+ */
+export function collectProviders(config: OpencodeConfigLike | undefined, pluginOptions?: unknown): CollectedProviders {
+  const issues: ConfigIssue[] = [];
+  const fromPlugin: Record<string, unknown> = {};
+  const parsedOptions = PluginOptionsSchema.safeParse(pluginOptions ?? {});
+  if (parsedOptions.success) {
+    Object.assign(fromPlugin, parsedOptions.data.providers ?? {});
+  } else {
+    for (const issue of parsedOptions.error.issues) {
+      issues.push(describeIssue("*", "plugin options", issue));
+    }
+  }
+  const fromProviders: Record<string, unknown> = {};
+  for (const [id, provider] of Object.entries(config?.provider ?? {})) {
+    const oauth2 = provider?.options?.oauth2;
+    if (oauth2 !== undefined) fromProviders[id] = oauth2;
+  }
+
+  const providers: Record<string, ProviderConfig> = {};
+  for (const id of new Set([...Object.keys(fromPlugin), ...Object.keys(fromProviders)])) {
+    const pluginPart = fromPlugin[id];
+    const providerPart = fromProviders[id];
+    const merged =
+      isRecord(pluginPart) && isRecord(providerPart)
+        ? { ...pluginPart, ...providerPart }
+        : (providerPart ?? pluginPart);
+    const location =
+      providerPart !== undefined
+        ? `provider.${id}.options.oauth2`
+        : `plugin options providers.${id}`;
+    const parsed = parseProviderConfig(id, merged, location);
+    if ("config" in parsed) providers[id] = parsed.config;
+    else issues.push(...parsed.issues);
+  }
+  return { providers, issues };
+}

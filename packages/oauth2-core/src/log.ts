@@ -1,0 +1,130 @@
+import { createHash } from "node:crypto";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/**
+ * Every structured event the core emits, with its level. The catalogue is the public interface
+ * documented in docs/log-events.md (a test keeps the two in step). Adapters register their own
+ * events with {@link defineEvents}.
+ */
+export const CORE_EVENTS = {
+  oauth2_config_invalid: "error",
+  oauth2_token_cache_hit: "debug",
+  oauth2_token_cache_corrupt: "warn",
+  oauth2_token_cache_binding_mismatch: "info",
+  oauth2_token_cache_write_failed: "error",
+  oauth2_token_cache_permissions_fixed: "warn",
+  oauth2_token_refreshed: "info",
+  oauth2_token_refresh_failed: "warn",
+  oauth2_token_refreshed_by_other_process: "debug",
+  oauth2_token_invalidated: "info",
+  oauth2_headless_token_obtained: "info",
+  oauth2_headless_token_failed: "error",
+  oauth2_login_started: "info",
+  oauth2_login_succeeded: "info",
+  oauth2_login_failed: "error",
+  oauth2_login_required: "warn",
+  oauth2_device_code_issued: "info",
+  oauth2_browser_open_failed: "warn",
+  oauth2_discovery_failed: "error",
+  oauth2_logout: "info",
+  oauth2_revocation_failed: "warn",
+} as const satisfies Record<string, LogLevel>;
+
+export type CoreEvent = keyof typeof CORE_EVENTS;
+
+export interface LogRecord {
+  level: LogLevel;
+  event: string;
+  [field: string]: unknown;
+}
+
+export type LogSink = (record: LogRecord) => void;
+
+export interface Logger<E extends string = string> {
+  emit(event: E, fields?: Record<string, unknown>): void;
+}
+
+const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+/** Field names whose values are secrets by definition; dropped from every record. */
+const SECRET_FIELDS = new Set([
+  "accesstoken",
+  "access_token",
+  "refreshtoken",
+  "refresh_token",
+  "idtoken",
+  "id_token",
+  "clientsecret",
+  "client_secret",
+  "code",
+  "code_verifier",
+  "codeverifier",
+  "device_code",
+  "devicecode",
+  "subject_token",
+  "subjecttoken",
+  "authorization",
+  "password",
+]);
+
+/** A JWT or a long opaque credential-looking string. */
+const TOKENISH = /^(eyJ[\w-]+\.[\w-]+\.[\w-]*|[A-Za-z0-9_-]{32,})$/;
+
+/**
+ * A short, non-reversible fingerprint for correlating a secret across log lines:
+ * `sha256:` and the first 8 hex digits. Never the secret itself.
+ */
+export function fingerprint(secret: string | undefined): string | undefined {
+  if (!secret) return undefined;
+  return `sha256:${createHash("sha256").update(secret).digest("hex").slice(0, 8)}`;
+}
+
+function scrub(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") return TOKENISH.test(value) ? "[redacted]" : value;
+  if (depth > 4 || value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (SECRET_FIELDS.has(key.toLowerCase())) continue;
+    out[key] = scrub(v, depth + 1);
+  }
+  return out;
+}
+
+export interface CreateLoggerOptions {
+  sink?: LogSink;
+  /** Records below this level are dropped. Default `info`. */
+  level?: LogLevel;
+  /** Extra event catalogue (adapter events) merged over the core one. */
+  events?: Record<string, LogLevel>;
+}
+
+/**
+ * A small typed logger: `emit("oauth2_token_refreshed", { provider })` becomes
+ * `{ level: "info", event: "oauth2_token_refreshed", provider }`. Secret-named fields are dropped
+ * and token-shaped strings redacted before a record reaches the sink, as a second line of
+ * defence behind callers that only ever pass fingerprints.
+ */
+export function createLogger<E extends string = CoreEvent>(options: CreateLoggerOptions = {}): Logger<E> {
+  const sink = options.sink ?? (() => {});
+  const min = LEVEL_RANK[options.level ?? "info"];
+  const catalogue: Record<string, LogLevel> = { ...CORE_EVENTS, ...options.events };
+  return {
+    emit(event, fields = {}) {
+      const level = catalogue[event] ?? "info";
+      if (LEVEL_RANK[level] < min) return;
+      const clean = scrub(fields) as Record<string, unknown>;
+      for (const key of Object.keys(clean)) if (clean[key] === undefined) delete clean[key];
+      sink({ level, event, ...clean });
+    },
+  };
+}
+
+/** A sink that writes one JSON line per record to stderr (CLI, scripts). */
+export function stderrSink(record: LogRecord): void {
+  process.stderr.write(`${JSON.stringify(record)}\n`);
+}
+
+/** A logger that drops everything. */
+export const silentLogger: Logger<string> = { emit() {} };

@@ -1,0 +1,46 @@
+import type * as client from "openid-client";
+import type { InteractiveFlow, ProviderConfig } from "./config/schema.js";
+import { startBrowserLogin } from "./flows/authorization-code.js";
+import { startDeviceLogin } from "./flows/device-code.js";
+import type { FetchLike } from "./oidc/configuration.js";
+import { clientConfiguration } from "./oidc/configuration.js";
+
+/** A login that has started and waits for the user. */
+export type PendingLogin =
+  | {
+      kind: "browser";
+      providerId: string;
+      url: string;
+      redirectUri: string;
+      /** Settles with the token response once the user finished in the browser. */
+      result: Promise<client.TokenEndpointResponse>;
+      cancel(): void;
+    }
+  | {
+      kind: "device";
+      providerId: string;
+      verificationUri: string;
+      verificationUriComplete?: string | undefined;
+      userCode: string;
+      expiresAt: number;
+      result: Promise<client.TokenEndpointResponse>;
+      cancel(): void;
+    };
+
+export interface StartLoginOptions {
+  flow: InteractiveFlow;
+  fetch?: FetchLike | undefined;
+  now: () => number;
+  signal?: AbortSignal | undefined;
+}
+
+/** Starts an interactive login with the provider's login client (public + PKCE, typically). */
+export async function startInteractiveLogin(provider: ProviderConfig, options: StartLoginOptions): Promise<PendingLogin> {
+  const config = await clientConfiguration(provider, provider.loginClient, options.fetch);
+  if (options.flow === "device_code") {
+    const device = await startDeviceLogin(provider, config, { now: options.now, signal: options.signal });
+    return { kind: "device", providerId: provider.id, ...device };
+  }
+  const browser = await startBrowserLogin(provider, config, { signal: options.signal });
+  return { kind: "browser", providerId: provider.id, ...browser };
+}

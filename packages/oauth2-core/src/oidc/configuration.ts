@@ -1,0 +1,102 @@
+import * as client from "openid-client";
+import { isLoopbackHttp, type ProviderConfig, type ResolvedClient } from "../config/schema.js";
+import { OAuth2Error } from "../errors.js";
+import { toOAuth2Error } from "./protocol-errors.js";
+
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+/**
+ * Server metadata per issuer (and endpoint overrides), cached for the life of the process: a
+ * second provider on the same IdP, or a second ensure, costs no discovery request. A failed
+ * discovery is not cached.
+ */
+const metadataCache = new Map<string, Promise<client.ServerMetadata>>();
+
+/** Forget every cached discovery document (tests, `doctor`). */
+export function clearDiscoveryCache(): void {
+  metadataCache.clear();
+}
+
+function authFor(resolved: ResolvedClient): client.ClientAuth {
+  if (resolved.type === "public") return client.None();
+  return resolved.authMethod === "client_secret_post"
+    ? client.ClientSecretPost(resolved.clientSecret)
+    : client.ClientSecretBasic(resolved.clientSecret);
+}
+
+function overrides(provider: ProviderConfig): Partial<client.ServerMetadata> {
+  const e = provider.endpoints ?? {};
+  const out: Record<string, string> = {};
+  if (e.authorization) out.authorization_endpoint = e.authorization;
+  if (e.token) out.token_endpoint = e.token;
+  if (e.deviceAuthorization) out.device_authorization_endpoint = e.deviceAuthorization;
+  if (e.revocation) out.revocation_endpoint = e.revocation;
+  if (e.jwks) out.jwks_uri = e.jwks;
+  if (e.userinfo) out.userinfo_endpoint = e.userinfo;
+  return out as Partial<client.ServerMetadata>;
+}
+
+async function discover(provider: ProviderConfig, fetchImpl: FetchLike | undefined): Promise<client.ServerMetadata> {
+  const options: client.DiscoveryRequestOptions = {
+    timeout: Math.ceil(provider.httpTimeoutMs / 1000),
+    execute: isLoopbackHttp(provider.issuer) ? [client.allowInsecureRequests] : [],
+  };
+  if (fetchImpl) options[client.customFetch] = fetchImpl as client.CustomFetch;
+  try {
+    const discovered = await client.discovery(new URL(provider.issuer), "discovery", undefined, undefined, options);
+    return { ...discovered.serverMetadata() };
+  } catch (err) {
+    const mapped = toOAuth2Error(err, "discovery", provider.id);
+    const mismatch = err instanceof Error && /issuer/i.test(err.message) && mapped.code === "idp_bad_response";
+    throw new OAuth2Error({
+      code: "discovery_failed",
+      providerId: provider.id,
+      message: mismatch
+        ? `the discovery document at ${provider.issuer} names another issuer.`
+        : `could not load the discovery document of ${provider.issuer} (${mapped.detail})`,
+      fix: mismatch
+        ? "set issuer exactly as the IdP's discovery document states it (scheme, host, port, path, trailing slash)"
+        : mapped.fix,
+      idp: mapped.idp,
+      cause: err,
+    });
+  }
+}
+
+/** The server metadata for a provider: discovered once per process, or built from `endpoints`. */
+export function serverMetadata(provider: ProviderConfig, fetchImpl?: FetchLike): Promise<client.ServerMetadata> {
+  const extra = overrides(provider);
+  const key = JSON.stringify([provider.issuer, extra]);
+  let pending = metadataCache.get(key);
+  if (!pending) {
+    pending = provider.endpoints?.token
+      ? Promise.resolve({ issuer: provider.issuer, ...extra })
+      : discover(provider, fetchImpl).then((meta) => ({ ...meta, ...extra }));
+    metadataCache.set(key, pending);
+    pending.catch(() => metadataCache.delete(key));
+  }
+  return pending;
+}
+
+/**
+ * An openid-client Configuration for one of the provider's clients. A public client gets
+ * `None()` client authentication, so it never sends a secret; a confidential one always
+ * authenticates with its secret.
+ */
+export async function clientConfiguration(
+  provider: ProviderConfig,
+  resolved: ResolvedClient,
+  fetchImpl?: FetchLike,
+): Promise<client.Configuration> {
+  const meta = await serverMetadata(provider, fetchImpl);
+  const config = new client.Configuration(
+    meta,
+    resolved.clientId,
+    { token_endpoint_auth_method: resolved.authMethod },
+    authFor(resolved),
+  );
+  config.timeout = Math.ceil(provider.httpTimeoutMs / 1000);
+  if (isLoopbackHttp(provider.issuer)) client.allowInsecureRequests(config);
+  if (fetchImpl) config[client.customFetch] = fetchImpl as client.CustomFetch;
+  return config;
+}

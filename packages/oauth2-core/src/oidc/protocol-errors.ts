@@ -1,0 +1,159 @@
+import { AuthorizationResponseError, ResponseBodyError, WWWAuthenticateChallengeError } from "openid-client";
+import { loginCommand, OAuth2Error } from "../errors.js";
+
+/** What the engine was doing when the IdP refused; shapes the fix we suggest. */
+export type ProtocolStep =
+  | "discovery"
+  | "authorization"
+  | "code_exchange"
+  | "device_authorization"
+  | "device_poll"
+  | "refresh"
+  | "client_credentials"
+  | "token_exchange"
+  | "revocation";
+
+const STEP_LABEL: Record<ProtocolStep, string> = {
+  discovery: "fetching the IdP's discovery document",
+  authorization: "the browser login",
+  code_exchange: "exchanging the authorization code",
+  device_authorization: "starting the device login",
+  device_poll: "waiting for the device login",
+  refresh: "refreshing the access token",
+  client_credentials: "the client-credentials grant",
+  token_exchange: "the token-exchange grant",
+  revocation: "revoking the refresh token",
+};
+
+/**
+ * The next step for an OAuth error code, in the user's terms. Matches RFC 6749 §5.2,
+ * RFC 8628 §3.5 and the quirks real IdPs are known for.
+ */
+function fixFor(error: string, description: string, step: ProtocolStep, providerId: string): string {
+  const relogin = `log in again: ${loginCommand(providerId)}`;
+  if (/code_challenge|pkce/i.test(description)) {
+    return error === "invalid_request" && /missing|required/i.test(description)
+      ? 'this IdP requires PKCE: set "pkce": true (the default)'
+      : 'this IdP does not accept PKCE parameters: set "pkce": false';
+  }
+  switch (error) {
+    case "invalid_client":
+      return /public|client_secret|client_assertion/i.test(description)
+        ? 'the IdP treats this client as public: remove clientSecret (or set "clientType": "public")'
+        : 'check clientId and clientSecret; a public client must not send a secret ("clientType": "public"), a confidential one must';
+    case "unauthorized_client":
+      return "the IdP does not allow this grant for this client: enable it on the client at the IdP, or choose another authFlow";
+    case "invalid_scope":
+      return "remove scopes the client may not request, or allow them on the client at the IdP";
+    case "invalid_target":
+      return "check audience/resource: the IdP does not know that resource for this client";
+    case "access_denied":
+      return step === "device_poll" || step === "authorization"
+        ? `the login was declined; ${relogin}`
+        : "the IdP refused access for this client or user; ask an IdP administrator";
+    case "expired_token":
+      return `the device code expired before it was approved; ${relogin}`;
+    case "invalid_grant":
+      return step === "client_credentials" || step === "token_exchange"
+        ? "the IdP refused the credentials or subject token; check them"
+        : `the code or refresh token is no longer valid; ${relogin}`;
+    case "invalid_request":
+      return "the IdP rejected the request; check the provider's oauth2 settings (opencode-oauth2 doctor)";
+    case "temporarily_unavailable":
+    case "server_error":
+      return "the IdP has a problem; try again later";
+    default:
+      return `check the IdP's logs for this error; ${relogin}`;
+  }
+}
+
+function causeChain(err: unknown): unknown[] {
+  const chain: unknown[] = [];
+  let current: unknown = err;
+  for (let depth = 0; current !== undefined && current !== null && depth < 6; depth += 1) {
+    chain.push(current);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return chain;
+}
+
+/**
+ * Turns whatever openid-client (or fetch) threw into an {@link OAuth2Error} with the IdP's own
+ * `error` / `error_description`. Messages are built only from protocol fields, never from a
+ * request body, so no code, verifier, secret or token can leak into them.
+ */
+export function toOAuth2Error(err: unknown, step: ProtocolStep, providerId: string): OAuth2Error {
+  if (err instanceof OAuth2Error) return err;
+  const label = STEP_LABEL[step];
+  if (err instanceof ResponseBodyError || err instanceof AuthorizationResponseError) {
+    const description = err.error_description ?? "";
+    return new OAuth2Error({
+      code: "idp_error",
+      providerId,
+      message: `the IdP refused ${label}.`,
+      fix: fixFor(err.error, description, step, providerId),
+      idp: {
+        error: err.error,
+        error_description: err.error_description,
+        status: err instanceof ResponseBodyError ? err.status : undefined,
+      },
+    });
+  }
+  if (err instanceof WWWAuthenticateChallengeError) {
+    const challenge = err.cause[0];
+    const error = challenge?.parameters.error ?? "invalid_client";
+    const description = challenge?.parameters.error_description;
+    return new OAuth2Error({
+      code: "idp_error",
+      providerId,
+      message: `the IdP refused ${label}.`,
+      fix: fixFor(error, description ?? "", step, providerId),
+      idp: { error, error_description: description, status: err.status },
+    });
+  }
+  for (const link of causeChain(err)) {
+    const name = (link as { name?: string }).name;
+    if (name === "TimeoutError" || name === "AbortError") {
+      return new OAuth2Error({
+        code: "idp_unreachable",
+        providerId,
+        message: `the IdP did not answer in time during ${label}.`,
+        fix: "check the IdP is up and reachable, or raise httpTimeoutMs",
+        cause: err,
+      });
+    }
+    const code = (link as { code?: string }).code;
+    if (code && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ETIMEDOUT|UND_ERR_)/.test(code)) {
+      return new OAuth2Error({
+        code: "idp_unreachable",
+        providerId,
+        message: `the IdP could not be reached during ${label} (${code}).`,
+        fix: "check the issuer URL, your network and proxy settings, and that the IdP is up",
+        cause: err,
+      });
+    }
+  }
+  const code = (err as { code?: string }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  if (code?.startsWith("OAUTH_") || /fetch failed/i.test(message)) {
+    const unreachable = /fetch failed/i.test(message);
+    return new OAuth2Error({
+      code: unreachable ? "idp_unreachable" : "idp_bad_response",
+      providerId,
+      message: unreachable
+        ? `the IdP could not be reached during ${label}.`
+        : `the IdP sent an invalid response during ${label} (${code}: ${message}).`,
+      fix: unreachable
+        ? "check the issuer URL, your network and proxy settings, and that the IdP is up"
+        : "the IdP or a proxy in front of it answered something that is not OAuth (an HTML page, a 5xx, invalid JSON); check the issuer URL and the IdP's health",
+      cause: err,
+    });
+  }
+  return new OAuth2Error({
+    code: "idp_bad_response",
+    providerId,
+    message: `${label} failed: ${message}`,
+    fix: "run opencode-oauth2 doctor for this provider",
+    cause: err,
+  });
+}

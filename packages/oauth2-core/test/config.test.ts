@@ -1,0 +1,106 @@
+import { describe, expect, it } from "vitest";
+import { collectProviders, parseProviderConfig } from "../src/config/collect.js";
+
+const base = { issuer: "https://idp.example.com/realms/corp", clientId: "opencode-cli" };
+
+function issuesOf(raw: unknown) {
+  const parsed = parseProviderConfig("corp", raw);
+  if (!("issues" in parsed)) throw new Error("expected issues");
+  return parsed.issues;
+}
+
+describe("provider config", () => {
+  it("applies defaults and infers a public client without a secret", () => {
+    const parsed = parseProviderConfig("corp", base);
+    if (!("config" in parsed)) throw new Error(JSON.stringify(parsed.issues));
+    const { config } = parsed;
+    expect(config.authFlow).toBe("authorization_code");
+    expect(config.pkce).toBe(true);
+    expect(config.scopes).toEqual(["openid"]);
+    expect(config.client).toEqual({ clientId: "opencode-cli", type: "public", authMethod: "none", clientSecret: undefined });
+    expect(config.loginClient).toBe(config.client);
+  });
+
+  it("accepts scopes as a space or comma separated string and de-duplicates", () => {
+    const parsed = parseProviderConfig("corp", { ...base, scopes: "openid, offline_access  profile,openid" });
+    if (!("config" in parsed)) throw new Error("invalid");
+    expect(parsed.config.scopes).toEqual(["openid", "offline_access", "profile"]);
+  });
+
+  it("uses the confidential client for headless flows and the public interactiveClient for logins", () => {
+    const parsed = parseProviderConfig("corp", {
+      ...base,
+      clientId: "llm-web",
+      clientSecret: "s3cret",
+      interactiveClient: { clientId: "opencode-cli" },
+      headlessFlow: "client_credentials",
+    });
+    if (!("config" in parsed)) throw new Error(JSON.stringify(parsed.issues));
+    expect(parsed.config.client).toMatchObject({ clientId: "llm-web", type: "confidential", authMethod: "client_secret_basic" });
+    expect(parsed.config.loginClient).toMatchObject({ clientId: "opencode-cli", type: "public", authMethod: "none" });
+    expect(parsed.config.loginClient.clientSecret).toBeUndefined();
+  });
+
+  it("names provider, field, expectation and fix for a wrong type", () => {
+    const [issue, ...rest] = issuesOf({ ...base, scopes: 42 });
+    expect(rest).toHaveLength(0);
+    expect(issue?.field).toBe("scopes");
+    expect(issue?.location).toBe("provider.corp.options.oauth2.scopes");
+    expect(issue?.message).toContain('provider "corp"');
+    expect(issue?.expected).toMatch(/array of scopes or a space\/comma separated string/);
+    expect(issue?.fix).toMatch(/Example: "openid offline_access"/);
+  });
+
+  it("rejects a secret on a declared public client", () => {
+    const [issue] = issuesOf({ ...base, clientType: "public", clientSecret: "x" });
+    expect(issue?.field).toBe("clientSecret");
+    expect(issue?.expected).toMatch(/public client must not have a secret/);
+  });
+
+  it("requires a secret for client_credentials and a subject token for token_exchange", () => {
+    expect(issuesOf({ ...base, authFlow: "client_credentials" }).map((i) => i.field)).toEqual(["clientSecret"]);
+    const fields = issuesOf({ ...base, clientSecret: "x", authFlow: "token_exchange" }).map((i) => i.field);
+    expect(fields).toEqual(["subjectToken"]);
+  });
+
+  it("refuses plain http except on loopback", () => {
+    expect(issuesOf({ ...base, issuer: "http://idp.example.com" })[0]?.expected).toMatch(/https/);
+    expect("config" in parseProviderConfig("corp", { ...base, issuer: "http://127.0.0.1:8080/oidc" })).toBe(true);
+  });
+
+  it("reports unknown fields by name (typos are the common case)", () => {
+    const [issue] = issuesOf({ ...base, clientID: "oops" });
+    expect(issue?.expected).toBe('unknown field "clientID"');
+    expect(issue?.fix).toMatch(/case-sensitive/);
+  });
+
+  it("reports several bad fields at once, never throwing", () => {
+    const issues = issuesOf({ issuer: 5, authFlow: "magic", pkce: "yes" });
+    expect(issues.map((i) => i.field).sort()).toEqual(["authFlow", "clientId", "issuer", "pkce"]);
+    expect(() => parseProviderConfig("x", null)).not.toThrow();
+    expect(issuesOf(null)[0]?.field).toBe("(oauth2 block)");
+  });
+});
+
+describe("collectProviders (both shapes)", () => {
+  it("merges plugin options and per-provider config field by field, per-provider winning", () => {
+    const { providers, issues } = collectProviders(
+      { provider: { corp: { options: { oauth2: { scopes: "openid profile" } } }, plain: { options: {} } } },
+      { providers: { corp: { ...base, scopes: ["openid"] }, other: { ...base, clientId: "b" } } },
+    );
+    expect(issues).toEqual([]);
+    expect(Object.keys(providers).sort()).toEqual(["corp", "other"]);
+    expect(providers.corp?.scopes).toEqual(["openid", "profile"]);
+    expect(providers.corp?.clientId).toBe("opencode-cli");
+    expect(providers.other?.clientId).toBe("b");
+  });
+
+  it("keeps valid providers when another is invalid, and says where the bad one was written", () => {
+    const { providers, issues } = collectProviders(
+      { provider: { good: { options: { oauth2: base } } } },
+      { providers: { bad: { issuer: "nope" } } },
+    );
+    expect(Object.keys(providers)).toEqual(["good"]);
+    expect(issues.map((i) => i.location)).toEqual(["plugin options providers.bad.issuer", "plugin options providers.bad.clientId"]);
+  });
+});
