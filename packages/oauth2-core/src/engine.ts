@@ -1,5 +1,10 @@
 import * as client from "openid-client";
-import { type HeadlessFlow, type InteractiveFlow, isInteractiveFlow, type ProviderConfig } from "./config/schema.js";
+import {
+  type HeadlessFlow,
+  type InteractiveFlow,
+  isInteractiveFlow,
+  type ProviderConfig,
+} from "./config/schema.js";
 import { loginCommand, loginHint, OAuth2Error } from "./errors.js";
 import { clientCredentials } from "./flows/client-credentials.js";
 import { refresh } from "./flows/refresh.js";
@@ -11,7 +16,12 @@ import { type BrowserOpener, systemBrowserOpener } from "./loopback/browser.js";
 import { clientConfiguration, type FetchLike } from "./oidc/configuration.js";
 import { toOAuth2Error } from "./oidc/protocol-errors.js";
 import { defaultCacheDir } from "./store/paths.js";
-import { clientForToken, type ReadResult, type StoredToken, TokenStore } from "./store/token-store.js";
+import {
+  clientForToken,
+  type ReadResult,
+  type StoredToken,
+  TokenStore,
+} from "./store/token-store.js";
 
 export interface EngineOptions {
   /** Where tokens live. Default: the platform cache dir (see defaultCacheDir). */
@@ -84,7 +94,10 @@ export class TokenEngine {
 
   constructor(options: EngineOptions = {}) {
     this.logger = options.logger ?? createLogger();
-    this.store = new TokenStore({ dir: options.cacheDir ?? defaultCacheDir(options.env), logger: this.logger });
+    this.store = new TokenStore({
+      dir: options.cacheDir ?? defaultCacheDir(options.env),
+      logger: this.logger,
+    });
     this.fetch = options.fetch;
     this.now = options.now ?? Date.now;
     this.openBrowser = options.openBrowser ?? systemBrowserOpener;
@@ -97,13 +110,21 @@ export class TokenEngine {
    * `interactive` — by a login. Otherwise a typed `login_required` result, never a prompt.
    * IdP failures other than a refused refresh token throw {@link OAuth2Error}.
    */
-  async ensureAccessToken(provider: ProviderConfig, options: EnsureOptions = {}): Promise<EnsureResult> {
+  async ensureAccessToken(
+    provider: ProviderConfig,
+    options: EnsureOptions = {},
+  ): Promise<EnsureResult> {
     const cached = await this.store.read(provider);
     if (cached.kind === "ok" && isFresh(cached.token, this.now(), provider.tokenExpirySkewMs)) {
-      this.logger.emit("oauth2_token_cache_hit", { provider: provider.id, expiresAt: cached.token.expiresAt });
+      this.logger.emit("oauth2_token_cache_hit", {
+        provider: provider.id,
+        expiresAt: cached.token.expiresAt,
+      });
       return this.ok(cached.token, "cache");
     }
-    const renewed = await this.singleFlight(`renew:${provider.id}`, () => this.renewUnderLock(provider));
+    const renewed = await this.singleFlight(`renew:${provider.id}`, () =>
+      this.renewUnderLock(provider),
+    );
     if (renewed.status === "ok" || !options.interactive) {
       if (renewed.status === "login_required") {
         this.logger.emit("oauth2_login_required", {
@@ -125,13 +146,28 @@ export class TokenEngine {
     provider: ProviderConfig,
     options: { flow?: InteractiveFlow; signal?: AbortSignal } = {},
   ): Promise<PendingLogin & { complete: () => Promise<StoredToken> }> {
-    const flow = options.flow ?? (isInteractiveFlow(provider.authFlow) ? provider.authFlow : "authorization_code");
-    this.logger.emit("oauth2_login_started", { provider: provider.id, flow, clientId: provider.loginClient.clientId });
+    const flow =
+      options.flow ??
+      (isInteractiveFlow(provider.authFlow) ? provider.authFlow : "authorization_code");
+    this.logger.emit("oauth2_login_started", {
+      provider: provider.id,
+      flow,
+      clientId: provider.loginClient.clientId,
+    });
     let pending: PendingLogin;
     try {
-      pending = await startInteractiveLogin(provider, { flow, fetch: this.fetch, now: this.now, signal: options.signal });
+      pending = await startInteractiveLogin(provider, {
+        flow,
+        fetch: this.fetch,
+        now: this.now,
+        signal: options.signal,
+      });
     } catch (err) {
-      const error = toOAuth2Error(err, flow === "device_code" ? "device_authorization" : "authorization", provider.id);
+      const error = toOAuth2Error(
+        err,
+        flow === "device_code" ? "device_authorization" : "authorization",
+        provider.id,
+      );
       this.logger.emit("oauth2_login_failed", { flow, ...error.toLogFields() });
       throw error;
     }
@@ -147,11 +183,21 @@ export class TokenEngine {
       try {
         response = await pending.result;
       } catch (err) {
-        const error = toOAuth2Error(err, flow === "device_code" ? "device_poll" : "code_exchange", provider.id);
+        const error = toOAuth2Error(
+          err,
+          flow === "device_code" ? "device_poll" : "code_exchange",
+          provider.id,
+        );
         this.logger.emit("oauth2_login_failed", { flow, ...error.toLogFields() });
         throw error;
       }
-      const token = toStoredToken({ provider, client: provider.loginClient, flow, response, now: this.now() });
+      const token = toStoredToken({
+        provider,
+        client: provider.loginClient,
+        flow,
+        response,
+        now: this.now(),
+      });
       await this.store.withLock(provider.id, () => this.store.write(token));
       this.logger.emit("oauth2_login_succeeded", {
         provider: provider.id,
@@ -173,11 +219,16 @@ export class TokenEngine {
       ...(options.signal ? { signal: options.signal } : {}),
     });
     if (pending.kind === "browser") {
-      const browserOpened = options.openBrowser === false ? false : await this.openBrowser(pending.url);
+      const browserOpened =
+        options.openBrowser === false ? false : await this.openBrowser(pending.url);
       if (options.openBrowser !== false && !browserOpened) {
         this.logger.emit("oauth2_browser_open_failed", { provider: provider.id });
       }
-      options.prompter?.onBrowserLogin?.({ providerId: provider.id, url: pending.url, browserOpened });
+      options.prompter?.onBrowserLogin?.({
+        providerId: provider.id,
+        url: pending.url,
+        browserOpened,
+      });
     } else {
       options.prompter?.onDeviceCode?.({
         providerId: provider.id,
@@ -199,13 +250,19 @@ export class TokenEngine {
       const read = await this.store.read(provider);
       if (read.kind !== "ok" || read.token.accessToken !== accessToken) return false;
       await this.store.write({ ...read.token, expiresAt: 0 });
-      this.logger.emit("oauth2_token_invalidated", { provider: provider.id, fingerprint: fingerprint(accessToken) });
+      this.logger.emit("oauth2_token_invalidated", {
+        provider: provider.id,
+        fingerprint: fingerprint(accessToken),
+      });
       return true;
     });
   }
 
   /** Removes the cached token and revokes its refresh token when the IdP can. */
-  async logout(provider: ProviderConfig, options: { revoke?: boolean } = {}): Promise<{ removed: boolean; revoked: boolean }> {
+  async logout(
+    provider: ProviderConfig,
+    options: { revoke?: boolean } = {},
+  ): Promise<{ removed: boolean; revoked: boolean }> {
     return this.store.withLock(provider.id, async () => {
       const read = await this.store.read(provider);
       let revoked = false;
@@ -215,11 +272,16 @@ export class TokenEngine {
           const tokenClient = clientForToken(provider, read.token) ?? provider.loginClient;
           const config = await clientConfiguration(provider, tokenClient, this.fetch);
           if (config.serverMetadata().revocation_endpoint) {
-            await client.tokenRevocation(config, token.refreshToken, { token_type_hint: "refresh_token" });
+            await client.tokenRevocation(config, token.refreshToken, {
+              token_type_hint: "refresh_token",
+            });
             revoked = true;
           }
         } catch (err) {
-          this.logger.emit("oauth2_revocation_failed", toOAuth2Error(err, "revocation", provider.id).toLogFields());
+          this.logger.emit(
+            "oauth2_revocation_failed",
+            toOAuth2Error(err, "revocation", provider.id).toLogFields(),
+          );
         }
       }
       const removed = await this.store.remove(provider.id);
@@ -261,18 +323,31 @@ export class TokenEngine {
   }
 
   /** Refreshes under the lock. Returns undefined when the IdP refused the refresh token. */
-  private async tryRefresh(provider: ProviderConfig, previous: StoredToken, now: number): Promise<EnsureResult | undefined> {
+  private async tryRefresh(
+    provider: ProviderConfig,
+    previous: StoredToken,
+    now: number,
+  ): Promise<EnsureResult | undefined> {
     const tokenClient = clientForToken(provider, previous) ?? provider.loginClient;
     try {
       const config = await clientConfiguration(provider, tokenClient, this.fetch);
       const response = await refresh(provider, config, previous.refreshToken as string);
-      const token = toStoredToken({ provider, client: tokenClient, flow: previous.flow, response, now: this.now(), previous });
+      const token = toStoredToken({
+        provider,
+        client: tokenClient,
+        flow: previous.flow,
+        response,
+        now: this.now(),
+        previous,
+      });
       await this.store.write(token);
       this.logger.emit("oauth2_token_refreshed", {
         provider: provider.id,
         fingerprint: fingerprint(token.accessToken),
         expiresAt: token.expiresAt,
-        rotated: Boolean(response.refresh_token && response.refresh_token !== previous.refreshToken),
+        rotated: Boolean(
+          response.refresh_token && response.refresh_token !== previous.refreshToken,
+        ),
       });
       return this.ok(token, "refresh");
     } catch (err) {
@@ -280,7 +355,8 @@ export class TokenEngine {
       this.logger.emit("oauth2_token_refresh_failed", error.toLogFields());
       if (error.code !== "idp_error") {
         // The IdP is down or answered garbage: a token that has not expired yet is still good.
-        if (previous.expiresAt !== undefined && previous.expiresAt > now) return this.ok(previous, "cache");
+        if (previous.expiresAt !== undefined && previous.expiresAt > now)
+          return this.ok(previous, "cache");
         throw error;
       }
       // The refresh token was refused (revoked, expired, rotated away): never send it again.
@@ -296,7 +372,13 @@ export class TokenEngine {
         flow === "client_credentials"
           ? await clientCredentials(provider, config)
           : await tokenExchange(provider, config, this.env);
-      const token = toStoredToken({ provider, client: provider.client, flow, response, now: this.now() });
+      const token = toStoredToken({
+        provider,
+        client: provider.client,
+        flow,
+        response,
+        now: this.now(),
+      });
       await this.store.write(token);
       this.logger.emit("oauth2_headless_token_obtained", {
         provider: provider.id,

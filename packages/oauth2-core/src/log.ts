@@ -106,7 +106,9 @@ export interface CreateLoggerOptions {
  * and token-shaped strings redacted before a record reaches the sink, as a second line of
  * defence behind callers that only ever pass fingerprints.
  */
-export function createLogger<E extends string = CoreEvent>(options: CreateLoggerOptions = {}): Logger<E> {
+export function createLogger<E extends string = CoreEvent>(
+  options: CreateLoggerOptions = {},
+): Logger<E> {
   const sink = options.sink ?? (() => {});
   const min = LEVEL_RANK[options.level ?? "info"];
   const catalogue: Record<string, LogLevel> = { ...CORE_EVENTS, ...options.events };

@@ -35,10 +35,16 @@ export interface StartLoginOptions {
 }
 
 /** Starts an interactive login with the provider's login client (public + PKCE, typically). */
-export async function startInteractiveLogin(provider: ProviderConfig, options: StartLoginOptions): Promise<PendingLogin> {
+export async function startInteractiveLogin(
+  provider: ProviderConfig,
+  options: StartLoginOptions,
+): Promise<PendingLogin> {
   const config = await clientConfiguration(provider, provider.loginClient, options.fetch);
   if (options.flow === "device_code") {
-    const device = await startDeviceLogin(provider, config, { now: options.now, signal: options.signal });
+    const device = await startDeviceLogin(provider, config, {
+      now: options.now,
+      signal: options.signal,
+    });
     return { kind: "device", providerId: provider.id, ...device };
   }
   const browser = await startBrowserLogin(provider, config, { signal: options.signal });

@@ -17,12 +17,20 @@ describe("provider config", () => {
     expect(config.authFlow).toBe("authorization_code");
     expect(config.pkce).toBe(true);
     expect(config.scopes).toEqual(["openid"]);
-    expect(config.client).toEqual({ clientId: "opencode-cli", type: "public", authMethod: "none", clientSecret: undefined });
+    expect(config.client).toEqual({
+      clientId: "opencode-cli",
+      type: "public",
+      authMethod: "none",
+      clientSecret: undefined,
+    });
     expect(config.loginClient).toBe(config.client);
   });
 
   it("accepts scopes as a space or comma separated string and de-duplicates", () => {
-    const parsed = parseProviderConfig("corp", { ...base, scopes: "openid, offline_access  profile,openid" });
+    const parsed = parseProviderConfig("corp", {
+      ...base,
+      scopes: "openid, offline_access  profile,openid",
+    });
     if (!("config" in parsed)) throw new Error("invalid");
     expect(parsed.config.scopes).toEqual(["openid", "offline_access", "profile"]);
   });
@@ -36,8 +44,16 @@ describe("provider config", () => {
       headlessFlow: "client_credentials",
     });
     if (!("config" in parsed)) throw new Error(JSON.stringify(parsed.issues));
-    expect(parsed.config.client).toMatchObject({ clientId: "llm-web", type: "confidential", authMethod: "client_secret_basic" });
-    expect(parsed.config.loginClient).toMatchObject({ clientId: "opencode-cli", type: "public", authMethod: "none" });
+    expect(parsed.config.client).toMatchObject({
+      clientId: "llm-web",
+      type: "confidential",
+      authMethod: "client_secret_basic",
+    });
+    expect(parsed.config.loginClient).toMatchObject({
+      clientId: "opencode-cli",
+      type: "public",
+      authMethod: "none",
+    });
     expect(parsed.config.loginClient.clientSecret).toBeUndefined();
   });
 
@@ -58,14 +74,20 @@ describe("provider config", () => {
   });
 
   it("requires a secret for client_credentials and a subject token for token_exchange", () => {
-    expect(issuesOf({ ...base, authFlow: "client_credentials" }).map((i) => i.field)).toEqual(["clientSecret"]);
-    const fields = issuesOf({ ...base, clientSecret: "x", authFlow: "token_exchange" }).map((i) => i.field);
+    expect(issuesOf({ ...base, authFlow: "client_credentials" }).map((i) => i.field)).toEqual([
+      "clientSecret",
+    ]);
+    const fields = issuesOf({ ...base, clientSecret: "x", authFlow: "token_exchange" }).map(
+      (i) => i.field,
+    );
     expect(fields).toEqual(["subjectToken"]);
   });
 
   it("refuses plain http except on loopback", () => {
     expect(issuesOf({ ...base, issuer: "http://idp.example.com" })[0]?.expected).toMatch(/https/);
-    expect("config" in parseProviderConfig("corp", { ...base, issuer: "http://127.0.0.1:8080/oidc" })).toBe(true);
+    expect(
+      "config" in parseProviderConfig("corp", { ...base, issuer: "http://127.0.0.1:8080/oidc" }),
+    ).toBe(true);
   });
 
   it("reports unknown fields by name (typos are the common case)", () => {
@@ -85,7 +107,12 @@ describe("provider config", () => {
 describe("collectProviders (both shapes)", () => {
   it("merges plugin options and per-provider config field by field, per-provider winning", () => {
     const { providers, issues } = collectProviders(
-      { provider: { corp: { options: { oauth2: { scopes: "openid profile" } } }, plain: { options: {} } } },
+      {
+        provider: {
+          corp: { options: { oauth2: { scopes: "openid profile" } } },
+          plain: { options: {} },
+        },
+      },
       { providers: { corp: { ...base, scopes: ["openid"] }, other: { ...base, clientId: "b" } } },
     );
     expect(issues).toEqual([]);
@@ -101,6 +128,9 @@ describe("collectProviders (both shapes)", () => {
       { providers: { bad: { issuer: "nope" } } },
     );
     expect(Object.keys(providers)).toEqual(["good"]);
-    expect(issues.map((i) => i.location)).toEqual(["plugin options providers.bad.issuer", "plugin options providers.bad.clientId"]);
+    expect(issues.map((i) => i.location)).toEqual([
+      "plugin options providers.bad.issuer",
+      "plugin options providers.bad.clientId",
+    ]);
   });
 });

@@ -8,7 +8,9 @@ describe("logger", () => {
     const logger = createLogger({ sink: (r) => records.push(r), level: "info" });
     logger.emit("oauth2_token_cache_hit", { provider: "a" });
     logger.emit("oauth2_login_required", { provider: "a", command: "x" });
-    expect(records).toEqual([{ level: "warn", event: "oauth2_login_required", provider: "a", command: "x" }]);
+    expect(records).toEqual([
+      { level: "warn", event: "oauth2_login_required", provider: "a", command: "x" },
+    ]);
   });
 
   it("never lets a secret-named field or a token-shaped value through", () => {
@@ -20,12 +22,19 @@ describe("logger", () => {
       accessToken: "opaque",
       refresh_token: "r",
       code_verifier: "v",
-      nested: { client_secret: "s", note: jwt, path: "/home/user/.cache/opencode-oauth2/tokens/corp.json" },
+      nested: {
+        client_secret: "s",
+        note: jwt,
+        path: "/home/user/.cache/opencode-oauth2/tokens/corp.json",
+      },
       fingerprint: fingerprint(jwt),
     });
     const text = JSON.stringify(records);
     for (const secret of ["opaque", '"r"', '"v"', '"s"', jwt]) expect(text).not.toContain(secret);
-    expect(records[0]?.nested).toEqual({ note: "[redacted]", path: "/home/user/.cache/opencode-oauth2/tokens/corp.json" });
+    expect(records[0]?.nested).toEqual({
+      note: "[redacted]",
+      path: "/home/user/.cache/opencode-oauth2/tokens/corp.json",
+    });
     expect(records[0]?.fingerprint).toMatch(/^sha256:[0-9a-f]{8}$/);
   });
 });
@@ -33,8 +42,14 @@ describe("logger", () => {
 describe("browser opener", () => {
   const url = "https://idp.example.com/auth?x=1";
   it("honours $BROWSER, with or without a %s placeholder", () => {
-    expect(openerCommand(url, { BROWSER: "/usr/bin/firefox" }, "linux")).toEqual({ command: "/usr/bin/firefox", args: [url] });
-    expect(openerCommand(url, { BROWSER: "w3m -o x %s:lynx" }, "linux")).toEqual({ command: "w3m", args: ["-o", "x", url] });
+    expect(openerCommand(url, { BROWSER: "/usr/bin/firefox" }, "linux")).toEqual({
+      command: "/usr/bin/firefox",
+      args: [url],
+    });
+    expect(openerCommand(url, { BROWSER: "w3m -o x %s:lynx" }, "linux")).toEqual({
+      command: "w3m",
+      args: ["-o", "x", url],
+    });
   });
   it("falls back to the platform opener", () => {
     expect(openerCommand(url, {}, "linux").command).toBe("xdg-open");

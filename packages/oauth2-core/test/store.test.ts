@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, stat, writeFile, chmod, mkdir } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -9,7 +9,11 @@ import { defaultCacheDir, fileSafe } from "../src/store/paths.js";
 import { bindingFor, type StoredToken, TokenStore } from "../src/store/token-store.js";
 
 function provider(raw: Record<string, unknown> = {}): ProviderConfig {
-  const parsed = parseProviderConfig("corp/eu", { issuer: "https://idp.example.com", clientId: "cli", ...raw });
+  const parsed = parseProviderConfig("corp/eu", {
+    issuer: "https://idp.example.com",
+    clientId: "cli",
+    ...raw,
+  });
   if (!("config" in parsed)) throw new Error("invalid");
   return parsed.config;
 }
@@ -17,7 +21,10 @@ function provider(raw: Record<string, unknown> = {}): ProviderConfig {
 async function setup() {
   const dir = await mkdtemp(join(tmpdir(), "store-"));
   const records: LogRecord[] = [];
-  const store = new TokenStore({ dir, logger: createLogger({ sink: (r) => records.push(r), level: "debug" }) });
+  const store = new TokenStore({
+    dir,
+    logger: createLogger({ sink: (r) => records.push(r), level: "debug" }),
+  });
   return { dir, store, records };
 }
 
@@ -43,7 +50,10 @@ describe("token store", () => {
     expect((await stat(path)).mode & 0o777).toBe(0o600);
     expect((await stat(store.dir)).mode & 0o777).toBe(0o700);
     const read = await store.read(p);
-    expect(read).toMatchObject({ kind: "ok", token: { accessToken: "at-1", refreshToken: "rt-1" } });
+    expect(read).toMatchObject({
+      kind: "ok",
+      token: { accessToken: "at-1", refreshToken: "rt-1" },
+    });
     // No temp files left behind.
     expect((await readdir(store.dir)).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });
@@ -67,7 +77,10 @@ describe("token store", () => {
     const aside = files.find((f) => f.includes(".corrupt-"));
     expect(aside).toBeDefined();
     expect(await readFile(join(store.dir, aside as string), "utf8")).toBe("{ not json");
-    expect(records.find((r) => r.event === "oauth2_token_cache_corrupt")).toMatchObject({ level: "warn", provider: "corp/eu" });
+    expect(records.find((r) => r.event === "oauth2_token_cache_corrupt")).toMatchObject({
+      level: "warn",
+      provider: "corp/eu",
+    });
   });
 
   it("sets aside a file that parses but has the wrong shape or another provider's id", async () => {
@@ -89,7 +102,9 @@ describe("token store", () => {
     ]) {
       expect((await store.read(changed)).kind).toBe("foreign");
     }
-    expect(records.filter((r) => r.event === "oauth2_token_cache_binding_mismatch")).toHaveLength(4);
+    expect(records.filter((r) => r.event === "oauth2_token_cache_binding_mismatch")).toHaveLength(
+      4,
+    );
     // The file itself is kept: switching the config back finds the token again.
     expect((await store.read(p)).kind).toBe("ok");
   });
@@ -97,10 +112,16 @@ describe("token store", () => {
 
 describe("cache directory", () => {
   it("follows XDG on Linux, the platform dirs elsewhere, and an explicit override", () => {
-    expect(defaultCacheDir({ XDG_CACHE_HOME: "/x" }, "linux", "/home/u")).toBe("/x/opencode-oauth2");
+    expect(defaultCacheDir({ XDG_CACHE_HOME: "/x" }, "linux", "/home/u")).toBe(
+      "/x/opencode-oauth2",
+    );
     expect(defaultCacheDir({}, "linux", "/home/u")).toBe("/home/u/.cache/opencode-oauth2");
-    expect(defaultCacheDir({}, "darwin", "/Users/u")).toBe("/Users/u/Library/Caches/opencode-oauth2");
-    expect(defaultCacheDir({ LOCALAPPDATA: "C:\\L" }, "win32", "C:\\U")).toContain("opencode-oauth2");
+    expect(defaultCacheDir({}, "darwin", "/Users/u")).toBe(
+      "/Users/u/Library/Caches/opencode-oauth2",
+    );
+    expect(defaultCacheDir({ LOCALAPPDATA: "C:\\L" }, "win32", "C:\\U")).toContain(
+      "opencode-oauth2",
+    );
     expect(defaultCacheDir({ OPENCODE_OAUTH2_CACHE_DIR: "/c" }, "linux", "/h")).toBe("/c");
   });
 

@@ -29,7 +29,9 @@ export interface CollectedProviders {
 
 /** The subset of an opencode config this module reads. */
 export interface OpencodeConfigLike {
-  provider?: Record<string, { options?: Record<string, unknown> | undefined } | undefined> | undefined;
+  provider?:
+    | Record<string, { options?: Record<string, unknown> | undefined } | undefined>
+    | undefined;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -68,11 +70,7 @@ function helpAt(path: PropertyKey[]): FieldHelp | undefined {
   return nearest;
 }
 
-function describeIssue(
-  providerId: string,
-  base: string,
-  issue: z.core.$ZodIssue,
-): ConfigIssue {
+function describeIssue(providerId: string, base: string, issue: z.core.$ZodIssue): ConfigIssue {
   const unknownKeys = issue.code === "unrecognized_keys" ? issue.keys : [];
   const path = [...issue.path, ...(unknownKeys.length === 1 ? unknownKeys : [])];
   const field = path.map(String).join(".") || "(oauth2 block)";
@@ -82,7 +80,8 @@ function describeIssue(
   let fix: string;
   if (issue.code === "unrecognized_keys") {
     expected = `unknown field${unknownKeys.length > 1 ? "s" : ""} ${unknownKeys.map((k) => `"${k}"`).join(", ")}`;
-    fix = "remove it or correct its spelling (field names are case-sensitive, e.g. clientId) — see docs/configuration.md";
+    fix =
+      "remove it or correct its spelling (field names are case-sensitive, e.g. clientId) — see docs/configuration.md";
   } else if (fieldHelp) {
     fix = `set ${location} — ${fieldHelp.description}${fieldHelp.example ? ` Example: ${fieldHelp.example}` : ""}`;
   } else {
@@ -125,7 +124,10 @@ export function parseProviderConfig(
  * Both are merged field by field and the per-provider value wins. This is the one place the two
  * shapes become {@link ProviderConfig}.
  */
-export function collectProviders(config: OpencodeConfigLike | undefined, pluginOptions?: unknown): CollectedProviders {
+export function collectProviders(
+  config: OpencodeConfigLike | undefined,
+  pluginOptions?: unknown,
+): CollectedProviders {
   const issues: ConfigIssue[] = [];
   const fromPlugin: Record<string, unknown> = {};
   const parsedOptions = PluginOptionsSchema.safeParse(pluginOptions ?? {});

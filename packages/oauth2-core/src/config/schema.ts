@@ -55,7 +55,8 @@ const httpsUrl = (description: string, example: string) =>
 
 const scopeList = z
   .union([z.array(z.string().min(1)), z.string()], {
-    error: 'expected an array of scopes or a space/comma separated string, e.g. "openid offline_access"',
+    error:
+      'expected an array of scopes or a space/comma separated string, e.g. "openid offline_access"',
   })
   .transform((value) => {
     const list = Array.isArray(value) ? value : value.split(/[\s,]+/);
@@ -94,28 +95,70 @@ export type ClientInput = z.input<typeof ClientSchema>;
 
 export const EndpointsSchema = z
   .strictObject({
-    authorization: httpsUrl("Authorization endpoint.", '"https://idp.example.com/authorize"').optional(),
-    token: httpsUrl("Token endpoint. When set, discovery is skipped.", '"https://idp.example.com/token"').optional(),
-    deviceAuthorization: httpsUrl("Device authorization endpoint (RFC 8628).", '"https://idp.example.com/device"').optional(),
-    revocation: httpsUrl("Revocation endpoint (RFC 7009).", '"https://idp.example.com/revoke"').optional(),
-    jwks: httpsUrl("JWKS URI, needed to validate id_tokens without discovery.", '"https://idp.example.com/jwks"').optional(),
+    authorization: httpsUrl(
+      "Authorization endpoint.",
+      '"https://idp.example.com/authorize"',
+    ).optional(),
+    token: httpsUrl(
+      "Token endpoint. When set, discovery is skipped.",
+      '"https://idp.example.com/token"',
+    ).optional(),
+    deviceAuthorization: httpsUrl(
+      "Device authorization endpoint (RFC 8628).",
+      '"https://idp.example.com/device"',
+    ).optional(),
+    revocation: httpsUrl(
+      "Revocation endpoint (RFC 7009).",
+      '"https://idp.example.com/revoke"',
+    ).optional(),
+    jwks: httpsUrl(
+      "JWKS URI, needed to validate id_tokens without discovery.",
+      '"https://idp.example.com/jwks"',
+    ).optional(),
     userinfo: httpsUrl("Userinfo endpoint.", '"https://idp.example.com/userinfo"').optional(),
   })
-  .meta(help("Endpoint overrides for IdPs without a discovery document; set `token` to skip discovery."));
+  .meta(
+    help(
+      "Endpoint overrides for IdPs without a discovery document; set `token` to skip discovery.",
+    ),
+  );
 
 export const SubjectTokenSchema = z
   .strictObject({
-    file: z.string().min(1).optional().meta(help("File holding the subject token (re-read at every exchange).", '"/var/run/secrets/kubernetes.io/serviceaccount/token"')),
-    env: z.string().min(1).optional().meta(help("Environment variable holding the subject token.", '"CI_JOB_JWT"')),
+    file: z
+      .string()
+      .min(1)
+      .optional()
+      .meta(
+        help(
+          "File holding the subject token (re-read at every exchange).",
+          '"/var/run/secrets/kubernetes.io/serviceaccount/token"',
+        ),
+      ),
+    env: z
+      .string()
+      .min(1)
+      .optional()
+      .meta(help("Environment variable holding the subject token.", '"CI_JOB_JWT"')),
     type: z
       .string()
       .default("urn:ietf:params:oauth:token-type:jwt")
-      .meta(help("subject_token_type sent with the exchange.", '"urn:ietf:params:oauth:token-type:jwt"')),
+      .meta(
+        help(
+          "subject_token_type sent with the exchange.",
+          '"urn:ietf:params:oauth:token-type:jwt"',
+        ),
+      ),
   })
   .refine((value) => Boolean(value.file) !== Boolean(value.env), {
     error: "set exactly one of subjectToken.file or subjectToken.env",
   })
-  .meta(help("Where token_exchange reads its subject token: a file or an env var.", '{ "file": "/var/run/secrets/tokens/oidc" }'));
+  .meta(
+    help(
+      "Where token_exchange reads its subject token: a file or an env var.",
+      '{ "file": "/var/run/secrets/tokens/oidc" }',
+    ),
+  );
 
 export const ProviderOAuth2Schema = z
   .strictObject({
@@ -132,7 +175,12 @@ export const ProviderOAuth2Schema = z
     ),
     scopes: scopeList
       .default(["openid"])
-      .meta(help("Scopes to request: an array or a space/comma separated string.", '"openid offline_access"')),
+      .meta(
+        help(
+          "Scopes to request: an array or a space/comma separated string.",
+          '"openid offline_access"',
+        ),
+      ),
     authFlow: z
       .enum(AUTH_FLOWS, { error: `expected one of ${AUTH_FLOWS.join(", ")}` })
       .default("authorization_code")
@@ -149,14 +197,25 @@ export const ProviderOAuth2Schema = z
     pkce: z
       .boolean({ error: "expected true or false" })
       .default(true)
-      .meta(help("Send PKCE (S256) on authorization_code and device_code. Set false for IdPs that reject it.")),
+      .meta(
+        help(
+          "Send PKCE (S256) on authorization_code and device_code. Set false for IdPs that reject it.",
+        ),
+      ),
     audience: z
       .string()
       .min(1)
       .optional()
-      .meta(help("`audience` parameter sent to the IdP (Auth0 and others).", '"https://llm.example.com"')),
+      .meta(
+        help(
+          "`audience` parameter sent to the IdP (Auth0 and others).",
+          '"https://llm.example.com"',
+        ),
+      ),
     resource: z
-      .union([z.string().url(), z.array(z.string().url())], { error: "expected a URL or an array of URLs" })
+      .union([z.string().url(), z.array(z.string().url())], {
+        error: "expected a URL or an array of URLs",
+      })
       .transform((value) => (Array.isArray(value) ? value : [value]))
       .optional()
       .meta(help("RFC 8707 resource indicator(s).", '"https://llm.example.com"')),
@@ -166,7 +225,12 @@ export const ProviderOAuth2Schema = z
       .min(1)
       .max(65535)
       .optional()
-      .meta(help("Fixed loopback port for the browser callback (web clients need one). Default: a random free port.", "8765")),
+      .meta(
+        help(
+          "Fixed loopback port for the browser callback (web clients need one). Default: a random free port.",
+          "8765",
+        ),
+      ),
     redirectPath: z
       .string()
       .startsWith("/", { error: 'expected a path starting with "/"' })
@@ -177,13 +241,23 @@ export const ProviderOAuth2Schema = z
     authorizationParams: z
       .record(z.string(), z.string(), { error: "expected an object of string values" })
       .optional()
-      .meta(help("Extra parameters for the authorization request (e.g. prompt, login_hint).", '{ "prompt": "consent" }')),
+      .meta(
+        help(
+          "Extra parameters for the authorization request (e.g. prompt, login_hint).",
+          '{ "prompt": "consent" }',
+        ),
+      ),
     httpTimeoutMs: z
       .number({ error: "expected milliseconds" })
       .int()
       .min(100)
       .default(5000)
-      .meta(help("Timeout for each IdP request; also bounds how long opencode's start may wait.", "5000")),
+      .meta(
+        help(
+          "Timeout for each IdP request; also bounds how long opencode's start may wait.",
+          "5000",
+        ),
+      ),
     tokenExpirySkewMs: z
       .number({ error: "expected milliseconds" })
       .int()
@@ -211,11 +285,16 @@ export const ProviderOAuth2Schema = z
       ctx.addIssue({
         code: "custom",
         path: ["clientSecret"],
-        message: 'a public client must not have a secret: remove clientSecret, or set clientType "confidential"',
+        message:
+          'a public client must not have a secret: remove clientSecret, or set clientType "confidential"',
       });
     }
     if (cfg.clientType === "confidential" && !cfg.clientSecret) {
-      ctx.addIssue({ code: "custom", path: ["clientSecret"], message: "a confidential client needs clientSecret" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["clientSecret"],
+        message: "a confidential client needs clientSecret",
+      });
     }
     if (cfg.interactiveClient?.clientType === "public" && cfg.interactiveClient.clientSecret) {
       ctx.addIssue({
@@ -228,27 +307,39 @@ export const ProviderOAuth2Schema = z
       ["authFlow", cfg.authFlow],
       ["headlessFlow", cfg.headlessFlow],
     ] as const) {
-      if (flow === "client_credentials" || flow === "token_exchange") requireConfidential(flow, field);
+      if (flow === "client_credentials" || flow === "token_exchange")
+        requireConfidential(flow, field);
       if (flow === "token_exchange" && !cfg.subjectToken) {
         ctx.addIssue({
           code: "custom",
           path: ["subjectToken"],
-          message: 'token_exchange needs a subject token: set subjectToken { "file": … } or { "env": … }',
+          message:
+            'token_exchange needs a subject token: set subjectToken { "file": … } or { "env": … }',
         });
       }
     }
-    if (cfg.endpoints?.token && cfg.authFlow === "authorization_code" && !cfg.endpoints.authorization) {
+    if (
+      cfg.endpoints?.token &&
+      cfg.authFlow === "authorization_code" &&
+      !cfg.endpoints.authorization
+    ) {
       ctx.addIssue({
         code: "custom",
         path: ["endpoints", "authorization"],
-        message: "discovery is skipped because endpoints.token is set, so authorization_code needs endpoints.authorization",
+        message:
+          "discovery is skipped because endpoints.token is set, so authorization_code needs endpoints.authorization",
       });
     }
-    if (cfg.endpoints?.token && cfg.authFlow === "device_code" && !cfg.endpoints.deviceAuthorization) {
+    if (
+      cfg.endpoints?.token &&
+      cfg.authFlow === "device_code" &&
+      !cfg.endpoints.deviceAuthorization
+    ) {
       ctx.addIssue({
         code: "custom",
         path: ["endpoints", "deviceAuthorization"],
-        message: "discovery is skipped because endpoints.token is set, so device_code needs endpoints.deviceAuthorization",
+        message:
+          "discovery is skipped because endpoints.token is set, so device_code needs endpoints.deviceAuthorization",
       });
     }
   });
@@ -297,6 +388,8 @@ export const PluginOptionsSchema = z
     providers: z
       .record(z.string(), z.unknown(), { error: "expected an object keyed by provider id" })
       .optional()
-      .meta(help("oauth2 settings per provider id; provider.<id>.options.oauth2 wins field by field.")),
+      .meta(
+        help("oauth2 settings per provider id; provider.<id>.options.oauth2 wins field by field."),
+      ),
   })
   .loose();

@@ -67,5 +67,10 @@ export async function startBrowserLogin(
     }
   });
   result.catch(() => {});
-  return { url: url.href, redirectUri: listener.redirectUri, result, cancel: () => listener.close() };
+  return {
+    url: url.href,
+    redirectUri: listener.redirectUri,
+    result,
+    cancel: () => listener.close(),
+  };
 }

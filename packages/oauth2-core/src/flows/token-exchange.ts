@@ -8,14 +8,25 @@ import { grantParams } from "./grant-params.js";
 export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
 
 /** Reads the subject token afresh (a projected service-account token rotates on disk). */
-export async function readSubjectToken(provider: ProviderConfig, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function readSubjectToken(
+  provider: ProviderConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
   const source = provider.subjectToken;
   const fail = (message: string, fix: string) =>
     new OAuth2Error({ code: "subject_token_unavailable", providerId: provider.id, message, fix });
-  if (!source) throw fail("no subjectToken is configured for token_exchange.", 'set subjectToken { "file": … } or { "env": … }');
+  if (!source)
+    throw fail(
+      "no subjectToken is configured for token_exchange.",
+      'set subjectToken { "file": … } or { "env": … }',
+    );
   if (source.env) {
     const value = env[source.env]?.trim();
-    if (!value) throw fail(`the environment variable ${source.env} is empty or unset.`, `export ${source.env} with the subject token`);
+    if (!value)
+      throw fail(
+        `the environment variable ${source.env} is empty or unset.`,
+        `export ${source.env} with the subject token`,
+      );
     return value;
   }
   try {
@@ -23,7 +34,10 @@ export async function readSubjectToken(provider: ProviderConfig, env: NodeJS.Pro
     if (!value) throw new Error("empty");
     return value;
   } catch {
-    throw fail(`could not read the subject token from ${source.file}.`, "check the file exists, is readable and not empty");
+    throw fail(
+      `could not read the subject token from ${source.file}.`,
+      "check the file exists, is readable and not empty",
+    );
   }
 }
 

@@ -28,7 +28,14 @@ export interface ToStoredTokenInput {
  * A token endpoint response as the cache stores it. `expiresAt` comes from `expires_in`, else
  * from a JWT access token's `exp`; with neither, the token is used until the provider says 401.
  */
-export function toStoredToken({ provider, client, flow, response, now, previous }: ToStoredTokenInput): StoredToken {
+export function toStoredToken({
+  provider,
+  client,
+  flow,
+  response,
+  now,
+  previous,
+}: ToStoredTokenInput): StoredToken {
   const accessClaims = peekJwtClaims(response.access_token);
   const idClaims = peekJwtClaims(response.id_token);
   let expiresAt: number | undefined;

@@ -21,7 +21,8 @@ export function openerCommand(
     return { command, args };
   }
   if (platform === "darwin") return { command: "open", args: [url] };
-  if (platform === "win32") return { command: "rundll32", args: ["url.dll,FileProtocolHandler", url] };
+  if (platform === "win32")
+    return { command: "rundll32", args: ["url.dll,FileProtocolHandler", url] };
   return { command: "xdg-open", args: [url] };
 }
 

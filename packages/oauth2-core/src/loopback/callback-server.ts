@@ -22,8 +22,7 @@ export interface CallbackServer {
 const page = (title: string, body: string) =>
   `<!doctype html><meta charset="utf-8"><title>${title}</title><body style="font-family:sans-serif;margin:3em"><h1>${title}</h1><p>${body}</p></body>`;
 
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 /**
  * The loopback redirect listener of RFC 8252 §7.3: bound to 127.0.0.1 only, accepts exactly one
@@ -47,9 +46,17 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
     done = true;
     const error = url.searchParams.get("error");
     const html = error
-      ? page("Login failed", `The identity provider answered <code>${escapeHtml(error)}</code>. You can close this tab and return to the terminal.`)
+      ? page(
+          "Login failed",
+          `The identity provider answered <code>${escapeHtml(error)}</code>. You can close this tab and return to the terminal.`,
+        )
       : page("Login complete", "You can close this tab and return to the terminal.");
-    res.writeHead(error ? 400 : 200, { "content-type": "text/html; charset=utf-8", connection: "close" }).end(html);
+    res
+      .writeHead(error ? 400 : 200, {
+        "content-type": "text/html; charset=utf-8",
+        connection: "close",
+      })
+      .end(html);
     const port = (server.address() as AddressInfo).port;
     settle.resolve(new URL(`http://127.0.0.1:${port}${req.url ?? "/"}`));
     finish();
@@ -96,7 +103,10 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
           code: "loopback_failed",
           providerId: options.providerId,
           message: `could not listen on 127.0.0.1:${options.port ?? 0} for the login callback (${err.code ?? err.message}).`,
-          fix: err.code === "EADDRINUSE" ? "free that port or change redirectPort" : "check local firewall/sandbox rules for loopback listeners",
+          fix:
+            err.code === "EADDRINUSE"
+              ? "free that port or change redirectPort"
+              : "check local firewall/sandbox rules for loopback listeners",
         }),
       );
     });

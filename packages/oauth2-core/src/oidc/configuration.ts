@@ -36,20 +36,30 @@ function overrides(provider: ProviderConfig): Partial<client.ServerMetadata> {
   return out as Partial<client.ServerMetadata>;
 }
 
-async function discover(provider: ProviderConfig, fetchImpl: FetchLike | undefined): Promise<client.ServerMetadata> {
+async function discover(
+  provider: ProviderConfig,
+  fetchImpl: FetchLike | undefined,
+): Promise<client.ServerMetadata> {
   const options: client.DiscoveryRequestOptions = {
     timeout: Math.ceil(provider.httpTimeoutMs / 1000),
     execute: isLoopbackHttp(provider.issuer) ? [client.allowInsecureRequests] : [],
   };
   if (fetchImpl) options[client.customFetch] = fetchImpl as client.CustomFetch;
   try {
-    const discovered = await client.discovery(new URL(provider.issuer), "discovery", undefined, undefined, options);
+    const discovered = await client.discovery(
+      new URL(provider.issuer),
+      "discovery",
+      undefined,
+      undefined,
+      options,
+    );
     return { ...discovered.serverMetadata() };
   } catch (err) {
     const mapped = toOAuth2Error(err, "discovery", provider.id);
-    const mismatch = err instanceof Error && /issuer/i.test(err.message) && mapped.code === "idp_bad_response";
+    const mismatch =
+      err instanceof Error && /issuer/i.test(err.message) && mapped.code === "idp_bad_response";
     throw new OAuth2Error({
-      code: "discovery_failed",
+      code: mapped.code === "idp_unreachable" ? "idp_unreachable" : "discovery_failed",
       providerId: provider.id,
       message: mismatch
         ? `the discovery document at ${provider.issuer} names another issuer.`
@@ -64,7 +74,10 @@ async function discover(provider: ProviderConfig, fetchImpl: FetchLike | undefin
 }
 
 /** The server metadata for a provider: discovered once per process, or built from `endpoints`. */
-export function serverMetadata(provider: ProviderConfig, fetchImpl?: FetchLike): Promise<client.ServerMetadata> {
+export function serverMetadata(
+  provider: ProviderConfig,
+  fetchImpl?: FetchLike,
+): Promise<client.ServerMetadata> {
   const extra = overrides(provider);
   const key = JSON.stringify([provider.issuer, extra]);
   let pending = metadataCache.get(key);

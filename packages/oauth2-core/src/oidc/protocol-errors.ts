@@ -1,4 +1,8 @@
-import { AuthorizationResponseError, ResponseBodyError, WWWAuthenticateChallengeError } from "openid-client";
+import {
+  AuthorizationResponseError,
+  ResponseBodyError,
+  WWWAuthenticateChallengeError,
+} from "openid-client";
 import { loginCommand, OAuth2Error } from "../errors.js";
 
 /** What the engine was doing when the IdP refused; shapes the fix we suggest. */
@@ -29,7 +33,12 @@ const STEP_LABEL: Record<ProtocolStep, string> = {
  * The next step for an OAuth error code, in the user's terms. Matches RFC 6749 §5.2,
  * RFC 8628 §3.5 and the quirks real IdPs are known for.
  */
-function fixFor(error: string, description: string, step: ProtocolStep, providerId: string): string {
+function fixFor(
+  error: string,
+  description: string,
+  step: ProtocolStep,
+  providerId: string,
+): string {
   const relogin = `log in again: ${loginCommand(providerId)}`;
   if (/code_challenge|pkce/i.test(description)) {
     return error === "invalid_request" && /missing|required/i.test(description)
@@ -123,7 +132,10 @@ export function toOAuth2Error(err: unknown, step: ProtocolStep, providerId: stri
       });
     }
     const code = (link as { code?: string }).code;
-    if (code && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ETIMEDOUT|UND_ERR_)/.test(code)) {
+    if (
+      code &&
+      /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ETIMEDOUT|UND_ERR_)/.test(code)
+    ) {
       return new OAuth2Error({
         code: "idp_unreachable",
         providerId,

@@ -1,6 +1,6 @@
+import { dirname } from "node:path";
 import lockfile from "proper-lockfile";
 import { ensurePrivateDir } from "./atomic-file.js";
-import { dirname } from "node:path";
 
 export interface LockOptions {
   /** A lock older than this (ms) whose holder stopped updating it is taken over. */
@@ -14,7 +14,11 @@ export interface LockOptions {
  * by proper-lockfile; a holder killed with -9 stops refreshing it and it turns stale). Used so
  * two processes never spend the same rotating refresh token.
  */
-export async function withFileLock<T>(path: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+export async function withFileLock<T>(
+  path: string,
+  fn: () => Promise<T>,
+  options: LockOptions = {},
+): Promise<T> {
   await ensurePrivateDir(dirname(path));
   const staleMs = options.staleMs ?? 10_000;
   const waitMs = options.waitMs ?? 30_000;

@@ -53,12 +53,21 @@ export function bindingFor(provider: ProviderConfig, client: ResolvedClient): To
 
 export function sameBinding(a: TokenBinding, b: TokenBinding): boolean {
   const canon = (x: TokenBinding) =>
-    JSON.stringify([x.issuer, x.clientId, [...x.scopes].sort(), x.audience ?? null, [...(x.resource ?? [])].sort()]);
+    JSON.stringify([
+      x.issuer,
+      x.clientId,
+      [...x.scopes].sort(),
+      x.audience ?? null,
+      [...(x.resource ?? [])].sort(),
+    ]);
   return canon(a) === canon(b);
 }
 
 /** The client of `provider` that minted `token`, or undefined when neither binding matches. */
-export function clientForToken(provider: ProviderConfig, token: StoredToken): ResolvedClient | undefined {
+export function clientForToken(
+  provider: ProviderConfig,
+  token: StoredToken,
+): ResolvedClient | undefined {
   for (const client of [provider.loginClient, provider.client]) {
     if (sameBinding(bindingFor(provider, client), token.binding)) return client;
   }
