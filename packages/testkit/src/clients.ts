@@ -1,0 +1,62 @@
+import type { ClientMetadata } from "oidc-provider";
+
+/** RFC 8693 grant type, registered by the kit on every IdP it starts. */
+export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
+/** RFC 8628 grant type. */
+export const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+
+/**
+ * Loopback redirect URI registered on the helper clients. Both helpers register native
+ * clients, and oidc-provider lets native clients use any port on a loopback redirect URI
+ * (RFC 8252 §7.3), so `http://127.0.0.1:<any port>/callback` is accepted.
+ */
+export const LOOPBACK_REDIRECT_URI = "http://127.0.0.1/callback";
+
+/**
+ * A public native client (no secret): authorization code + refresh token + device code.
+ * `extra` is merged last, so it can override anything.
+ */
+export function publicNativeClient(
+  clientId: string,
+  extra: Partial<ClientMetadata> = {},
+): ClientMetadata {
+  return {
+    client_id: clientId,
+    application_type: "native",
+    token_endpoint_auth_method: "none",
+    grant_types: ["authorization_code", "refresh_token", DEVICE_CODE_GRANT],
+    response_types: ["code"],
+    redirect_uris: [LOOPBACK_REDIRECT_URI],
+    ...extra,
+  };
+}
+
+/**
+ * A confidential client authenticating with HTTP Basic (client_secret_basic):
+ * client credentials + authorization code + refresh token + token exchange.
+ *
+ * It is registered as `application_type: "native"` so that its loopback redirect URI
+ * accepts any port; oidc-provider v9 accepts a native client with a secret (checked by the
+ * kit's tests), it only constrains native redirect URIs to loopback/custom schemes.
+ */
+export function confidentialClient(
+  clientId: string,
+  secret: string,
+  extra: Partial<ClientMetadata> = {},
+): ClientMetadata {
+  return {
+    client_id: clientId,
+    client_secret: secret,
+    application_type: "native",
+    token_endpoint_auth_method: "client_secret_basic",
+    grant_types: [
+      "client_credentials",
+      "authorization_code",
+      "refresh_token",
+      TOKEN_EXCHANGE_GRANT,
+    ],
+    response_types: ["code"],
+    redirect_uris: [LOOPBACK_REDIRECT_URI],
+    ...extra,
+  };
+}

@@ -1,0 +1,4 @@
+export * from "./browser.js";
+export { CookieJar } from "./cookie-jar.js";
+export { type HtmlForm, parseForms } from "./html-forms.js";
+export * from "./idp.js";

@@ -1,0 +1,59 @@
+import type Provider from "oidc-provider";
+import { isRoute, type KitMiddleware, presentedClient, readForm } from "./middleware.js";
+
+/** One request that reached the token endpoint (including ones a quirk or failure answered). */
+export interface TokenRequestRecord {
+  grantType: string | undefined;
+  clientId: string | undefined;
+  /** `Date.now()` when the request arrived. */
+  at: number;
+}
+
+/** One error answered by the token endpoint (the OP's `grant.error` event, or a quirk). */
+export interface GrantErrorRecord {
+  error: string;
+  description: string | undefined;
+  grantType: string | undefined;
+}
+
+/** Token-endpoint bookkeeping shared by the IdP's middlewares and exposed on `TestIdp`. */
+export class RequestLog {
+  readonly tokenRequests: TokenRequestRecord[] = [];
+  readonly grantErrors: GrantErrorRecord[] = [];
+
+  /** How many token requests used this grant type (full URN for device/token exchange). */
+  countGrants(grantType: string): number {
+    return this.tokenRequests.filter((request) => request.grantType === grantType).length;
+  }
+
+  recordError(error: string, description: string | undefined, grantType: string | undefined) {
+    this.grantErrors.push({ error, description, grantType });
+  }
+
+  /** Outermost middleware: records every POST to the token endpoint before anything answers. */
+  middleware(tokenPath: string): KitMiddleware {
+    return async (ctx, next) => {
+      if (isRoute(ctx, "POST", tokenPath)) {
+        const form = await readForm(ctx);
+        this.tokenRequests.push({
+          grantType: form.get("grant_type") ?? undefined,
+          clientId: presentedClient(ctx, form).clientId,
+          at: Date.now(),
+        });
+      }
+      await next();
+    };
+  }
+
+  /** Mirrors the OP's own token-endpoint errors into `grantErrors`. */
+  listen(provider: Provider): void {
+    provider.on("grant.error", (ctx, err) => {
+      const grantType = ctx.oidc?.params?.grant_type;
+      this.recordError(
+        err.error,
+        err.error_description,
+        typeof grantType === "string" ? grantType : undefined,
+      );
+    });
+  }
+}

@@ -1,0 +1,52 @@
+import type Provider from "oidc-provider";
+import { errors, type ResourceServer } from "oidc-provider";
+import { TOKEN_EXCHANGE_GRANT } from "./clients.js";
+
+export const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
+
+export interface TokenExchangeOptions {
+  /** Subject tokens the IdP accepts; anything else is `invalid_grant`. */
+  acceptedSubjectTokens: readonly string[];
+  /** Resource indicator (and JWT audience) of the issued access token. */
+  audience: string;
+  resourceServer: ResourceServer;
+}
+
+/**
+ * RFC 8693 token exchange: validates `subject_token` against a fixed allow-list and issues
+ * a client-credentials style JWT access token for the kit's audience (sub = client_id).
+ * Clients need the grant type in their `grant_types` (the confidential helper has it).
+ */
+export function registerTokenExchange(provider: Provider, options: TokenExchangeOptions): void {
+  const accepted = new Set(options.acceptedSubjectTokens);
+  provider.registerGrantType(
+    TOKEN_EXCHANGE_GRANT,
+    async (ctx) => {
+      const { subject_token: subjectToken, subject_token_type: subjectTokenType } = ctx.oidc.params;
+      if (typeof subjectToken !== "string" || subjectToken === "") {
+        throw new errors.InvalidRequest("missing required parameter 'subject_token'");
+      }
+      if (typeof subjectTokenType !== "string" || subjectTokenType === "") {
+        throw new errors.InvalidRequest("missing required parameter 'subject_token_type'");
+      }
+      if (!accepted.has(subjectToken)) {
+        throw new errors.InvalidGrant("subject_token is not recognised");
+      }
+      const { ClientCredentials, ResourceServer: ResourceServerClass } = ctx.oidc.provider;
+      const token = new ClientCredentials({
+        client: ctx.oidc.client,
+        scope: typeof ctx.oidc.params.scope === "string" ? ctx.oidc.params.scope : undefined,
+      });
+      token.resourceServer = new ResourceServerClass(options.audience, options.resourceServer);
+      const value = await token.save();
+      ctx.body = {
+        access_token: value,
+        issued_token_type: ACCESS_TOKEN_TYPE,
+        token_type: "Bearer",
+        expires_in: token.expiration,
+        ...(token.scope ? { scope: token.scope } : {}),
+      };
+    },
+    ["subject_token", "subject_token_type", "requested_token_type", "audience", "scope"],
+  );
+}
