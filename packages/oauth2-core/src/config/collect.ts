@@ -162,3 +162,22 @@ export function collectProviders(
   }
   return { providers, issues };
 }
+
+/**
+ * The options object of the opencode-oauth2 entry in opencode's `plugin` array
+ * (`["@vymalo/opencode-oauth2", { … }]`, or a file:// path to it), so the models-info plugin and
+ * the CLI read the same providers as the oauth2 plugin whatever the plugin order.
+ */
+export function findOAuth2PluginOptions(plugins: unknown): Record<string, unknown> | undefined {
+  if (!Array.isArray(plugins)) return undefined;
+  for (const entry of plugins) {
+    if (!Array.isArray(entry) || typeof entry[0] !== "string") continue;
+    if (/opencode-oauth2/.test(entry[0]) && isRecord(entry[1])) return entry[1];
+  }
+  return undefined;
+}
+
+/** {@link collectProviders} over a whole opencode config (plugin options found in it). */
+export function collectFromOpencodeConfig(config: OpencodeConfigLike & { plugin?: unknown }): CollectedProviders {
+  return collectProviders(config, findOAuth2PluginOptions(config.plugin));
+}
