@@ -4,6 +4,7 @@ import {
   type InteractiveFlow,
   isInteractiveFlow,
   type ProviderConfig,
+  type ResolvedClient,
 } from "./config/schema.js";
 import { loginCommand, loginHint, OAuth2Error } from "./errors.js";
 import { clientCredentials } from "./flows/client-credentials.js";
@@ -156,9 +157,9 @@ export class TokenEngine {
     });
     let pending: PendingLogin;
     try {
-      pending = await startInteractiveLogin(provider, {
+      const config = await this.configuration(provider, provider.loginClient);
+      pending = await startInteractiveLogin(provider, config, {
         flow,
-        fetch: this.fetch,
         now: this.now,
         signal: options.signal,
       });
@@ -198,7 +199,7 @@ export class TokenEngine {
         response,
         now: this.now(),
       });
-      await this.store.withLock(provider.id, () => this.store.write(token));
+      await this.store.withLock(provider.id, () => this.write(token));
       this.logger.emit("oauth2_login_succeeded", {
         provider: provider.id,
         flow,
@@ -249,7 +250,7 @@ export class TokenEngine {
     return this.store.withLock(provider.id, async () => {
       const read = await this.store.read(provider);
       if (read.kind !== "ok" || read.token.accessToken !== accessToken) return false;
-      await this.store.write({ ...read.token, expiresAt: 0 });
+      await this.write({ ...read.token, expiresAt: 0 });
       this.logger.emit("oauth2_token_invalidated", {
         provider: provider.id,
         fingerprint: fingerprint(accessToken),
@@ -270,7 +271,7 @@ export class TokenEngine {
       if (options.revoke !== false && read.kind === "ok" && token?.refreshToken) {
         try {
           const tokenClient = clientForToken(provider, read.token) ?? provider.loginClient;
-          const config = await clientConfiguration(provider, tokenClient, this.fetch);
+          const config = await this.configuration(provider, tokenClient);
           if (config.serverMetadata().revocation_endpoint) {
             await client.tokenRevocation(config, token.refreshToken, {
               token_type_hint: "refresh_token",
@@ -330,7 +331,7 @@ export class TokenEngine {
   ): Promise<EnsureResult | undefined> {
     const tokenClient = clientForToken(provider, previous) ?? provider.loginClient;
     try {
-      const config = await clientConfiguration(provider, tokenClient, this.fetch);
+      const config = await this.configuration(provider, tokenClient);
       const response = await refresh(provider, config, previous.refreshToken as string);
       const token = toStoredToken({
         provider,
@@ -340,7 +341,7 @@ export class TokenEngine {
         now: this.now(),
         previous,
       });
-      await this.store.write(token);
+      await this.write(token);
       this.logger.emit("oauth2_token_refreshed", {
         provider: provider.id,
         fingerprint: fingerprint(token.accessToken),
@@ -360,14 +361,14 @@ export class TokenEngine {
         throw error;
       }
       // The refresh token was refused (revoked, expired, rotated away): never send it again.
-      await this.store.write({ ...previous, refreshToken: undefined, expiresAt: 0 });
+      await this.write({ ...previous, refreshToken: undefined, expiresAt: 0 });
       return undefined;
     }
   }
 
   private async runHeadless(provider: ProviderConfig, flow: HeadlessFlow): Promise<StoredToken> {
     try {
-      const config = await clientConfiguration(provider, provider.client, this.fetch);
+      const config = await this.configuration(provider, provider.client);
       const response =
         flow === "client_credentials"
           ? await clientCredentials(provider, config)
@@ -379,7 +380,7 @@ export class TokenEngine {
         response,
         now: this.now(),
       });
-      await this.store.write(token);
+      await this.write(token);
       this.logger.emit("oauth2_headless_token_obtained", {
         provider: provider.id,
         flow,
@@ -390,6 +391,39 @@ export class TokenEngine {
     } catch (err) {
       const error = err instanceof OAuth2Error ? err : toOAuth2Error(err, flow, provider.id);
       this.logger.emit("oauth2_headless_token_failed", { flow, ...error.toLogFields() });
+      throw error;
+    }
+  }
+
+  /** An openid-client Configuration; a discovery failure is logged once here. */
+  private async configuration(
+    provider: ProviderConfig,
+    which: ResolvedClient,
+  ): Promise<client.Configuration> {
+    try {
+      return await clientConfiguration(provider, which, this.fetch);
+    } catch (err) {
+      const error = toOAuth2Error(err, "discovery", provider.id);
+      this.logger.emit("oauth2_discovery_failed", {
+        issuer: provider.issuer,
+        ...error.toLogFields(),
+      });
+      throw error;
+    }
+  }
+
+  private async write(token: StoredToken): Promise<void> {
+    try {
+      await this.store.write(token);
+    } catch (err) {
+      const error = new OAuth2Error({
+        code: "cache_failed",
+        providerId: token.providerId,
+        message: `could not write the token cache (${(err as NodeJS.ErrnoException).code ?? String(err)}).`,
+        fix: `check that ${this.store.dir} is writable by you and the disk is not full`,
+        cause: err,
+      });
+      this.logger.emit("oauth2_token_cache_write_failed", error.toLogFields());
       throw error;
     }
   }

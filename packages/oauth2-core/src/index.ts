@@ -13,5 +13,6 @@ export {
   serverMetadata,
 } from "./oidc/configuration.js";
 export { toOAuth2Error } from "./oidc/protocol-errors.js";
+export { DIR_MODE, ensurePrivateDir, FILE_MODE, writeFileAtomic } from "./store/atomic-file.js";
 export { defaultCacheDir } from "./store/paths.js";
 export * from "./store/token-store.js";

@@ -2,8 +2,6 @@ import type * as client from "openid-client";
 import type { InteractiveFlow, ProviderConfig } from "./config/schema.js";
 import { startBrowserLogin } from "./flows/authorization-code.js";
 import { startDeviceLogin } from "./flows/device-code.js";
-import type { FetchLike } from "./oidc/configuration.js";
-import { clientConfiguration } from "./oidc/configuration.js";
 
 /** A login that has started and waits for the user. */
 export type PendingLogin =
@@ -29,7 +27,6 @@ export type PendingLogin =
 
 export interface StartLoginOptions {
   flow: InteractiveFlow;
-  fetch?: FetchLike | undefined;
   now: () => number;
   signal?: AbortSignal | undefined;
 }
@@ -37,9 +34,9 @@ export interface StartLoginOptions {
 /** Starts an interactive login with the provider's login client (public + PKCE, typically). */
 export async function startInteractiveLogin(
   provider: ProviderConfig,
+  config: client.Configuration,
   options: StartLoginOptions,
 ): Promise<PendingLogin> {
-  const config = await clientConfiguration(provider, provider.loginClient, options.fetch);
   if (options.flow === "device_code") {
     const device = await startDeviceLogin(provider, config, {
       now: options.now,

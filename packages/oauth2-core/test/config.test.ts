@@ -138,12 +138,19 @@ describe("collectProviders (both shapes)", () => {
 describe("collectFromOpencodeConfig", () => {
   it("finds the oauth2 plugin options in the plugin array, by package name or file URL", async () => {
     const { collectFromOpencodeConfig } = await import("../src/config/collect.js");
-    for (const spec of ["@vymalo/opencode-oauth2", "file:///work/packages/opencode-oauth2/dist/index.js"]) {
+    for (const spec of [
+      "@vymalo/opencode-oauth2",
+      "file:///work/packages/opencode-oauth2/dist/index.js",
+    ]) {
       const { providers } = collectFromOpencodeConfig({
         plugin: ["other-plugin", [spec, { providers: { corp: base } }]],
       });
       expect(Object.keys(providers)).toEqual(["corp"]);
     }
-    expect(Object.keys(collectFromOpencodeConfig({ plugin: [["x", { providers: { corp: base } }]] }).providers)).toEqual([]);
+    expect(
+      Object.keys(
+        collectFromOpencodeConfig({ plugin: [["x", { providers: { corp: base } }]] }).providers,
+      ),
+    ).toEqual([]);
   });
 });

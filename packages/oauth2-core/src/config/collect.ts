@@ -178,6 +178,8 @@ export function findOAuth2PluginOptions(plugins: unknown): Record<string, unknow
 }
 
 /** {@link collectProviders} over a whole opencode config (plugin options found in it). */
-export function collectFromOpencodeConfig(config: OpencodeConfigLike & { plugin?: unknown }): CollectedProviders {
+export function collectFromOpencodeConfig(
+  config: OpencodeConfigLike & { plugin?: unknown },
+): CollectedProviders {
   return collectProviders(config, findOAuth2PluginOptions(config.plugin));
 }
