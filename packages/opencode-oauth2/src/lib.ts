@@ -1,0 +1,6 @@
+export * from "@vymalo/oauth2-core";
+export { authMethods, BROWSER_METHOD_LABEL, DEVICE_METHOD_LABEL } from "./auth-methods.js";
+export { bearerFetch } from "./bearer-fetch.js";
+export { PLUGIN_EVENTS, type PluginEvent } from "./events.js";
+export { opencodeSink, SERVICE } from "./opencode-log.js";
+export { PLACEHOLDER_API_KEY, type PropagationOutcome, propagateBearers } from "./propagate.js";

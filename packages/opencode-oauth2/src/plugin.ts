@@ -1,0 +1,81 @@
+import type { Hooks, Plugin } from "@opencode-ai/plugin";
+import {
+  type CoreEvent,
+  collectProviders,
+  createLogger,
+  isInteractiveFlow,
+  type ProviderConfig,
+  TokenEngine,
+} from "@vymalo/oauth2-core";
+import { authMethods } from "./auth-methods.js";
+import { bearerFetch } from "./bearer-fetch.js";
+import { PLUGIN_EVENTS, type PluginEvent } from "./events.js";
+import { opencodeSink } from "./opencode-log.js";
+import { PLACEHOLDER_API_KEY, propagateBearers } from "./propagate.js";
+
+/**
+ * The opencode-oauth2 plugin. Hooks only; all OAuth work is in @vymalo/oauth2-core.
+ * - `config`: collect managed providers (both config shapes), then propagate bearers at once.
+ * - `chat.headers`: a fresh token on every chat request, also for providers that came from
+ *   `.well-known/opencode` (auth.json has no entry for them, so no auth loader runs).
+ * - `auth`: browser and device-code logins in `opencode auth login`.
+ */
+export const OAuth2Plugin: Plugin = async (input, options) => {
+  const logger = createLogger<CoreEvent | PluginEvent>({
+    sink: opencodeSink(input.client),
+    level: "debug",
+    events: PLUGIN_EVENTS,
+  });
+  const engine = new TokenEngine({ logger });
+  let providers: Record<string, ProviderConfig> = {};
+
+  /** The provider `opencode auth login` offers our methods for. */
+  const loginProvider = (): ProviderConfig | undefined => {
+    const wanted = typeof options?.loginProvider === "string" ? options.loginProvider : undefined;
+    const all = Object.values(providers);
+    return (
+      (wanted ? providers[wanted] : undefined) ??
+      all.find((p) => isInteractiveFlow(p.authFlow)) ??
+      all[0]
+    );
+  };
+
+  const hooks: Hooks = {
+    config: async (config) => {
+      const collected = collectProviders(config, options);
+      for (const issue of collected.issues) {
+        logger.emit("oauth2_config_invalid", {
+          provider: issue.providerId,
+          field: issue.field,
+          location: issue.location,
+          expected: issue.expected,
+          fix: issue.fix,
+          message: issue.message,
+        });
+      }
+      providers = collected.providers;
+      logger.emit("oauth2_plugin_loaded", { providers: Object.keys(providers) });
+      await propagateBearers({ config, providers, engine, logger });
+    },
+    "chat.headers": async (chat, output) => {
+      const provider = providers[chat.model.providerID];
+      if (!provider) return;
+      const result = await engine
+        .ensureAccessToken(provider, { interactive: false })
+        .catch(() => undefined);
+      if (result?.status === "ok") output.headers.Authorization = `Bearer ${result.accessToken}`;
+    },
+    auth: {
+      get provider() {
+        return loginProvider()?.id ?? "opencode-oauth2";
+      },
+      loader: async () => {
+        const provider = loginProvider();
+        if (!provider) return {};
+        return { apiKey: PLACEHOLDER_API_KEY, fetch: bearerFetch({ engine, provider, logger }) };
+      },
+      methods: authMethods(loginProvider, engine, logger),
+    },
+  };
+  return hooks;
+};

@@ -1,0 +1,122 @@
+import type { Config } from "@opencode-ai/plugin";
+import {
+  isOAuth2Error,
+  type Logger,
+  type ProviderConfig,
+  type TokenEngine,
+} from "@vymalo/oauth2-core";
+import { bearerFetch } from "./bearer-fetch.js";
+import type { PluginEvent } from "./events.js";
+
+/** What opencode sees as the provider's API key: a marker, never a credential. */
+export const PLACEHOLDER_API_KEY = "oauth2-managed";
+
+export type PropagationOutcome =
+  | "propagated"
+  | "skipped_header_present"
+  | "skipped_login_required"
+  | "skipped_idp_unreachable"
+  | "skipped_idp_error"
+  | "skipped_timeout"
+  | "skipped_error";
+
+type ProviderEntry = { options?: Record<string, unknown> } & Record<string, unknown>;
+
+const TIMED_OUT = Symbol("timed out");
+
+/** `config.provider.<id>.options`, created when missing (plugin-options-only providers). */
+function providerOptions(config: Config, id: string): Record<string, unknown> {
+  config.provider = config.provider ?? {};
+  const providers = config.provider as Record<string, ProviderEntry>;
+  const entry: ProviderEntry = providers[id] ?? {};
+  providers[id] = entry;
+  entry.options = entry.options ?? {};
+  return entry.options;
+}
+
+function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function hasAuthorization(headers: unknown): boolean {
+  return (
+    typeof headers === "object" &&
+    headers !== null &&
+    Object.keys(headers).some((k) => k.toLowerCase() === "authorization")
+  );
+}
+
+/**
+ * Config-time propagation for every managed provider at once (`Promise.all`): give opencode a
+ * placeholder key so it never asks for one, install the per-request bearer fetch, and stamp the
+ * current token into `options.headers.Authorization` when one can be had without a prompt.
+ * Each provider is bounded by its `httpTimeoutMs`, so a down or slow IdP never holds
+ * opencode's start beyond it; the log says why a provider was skipped. Never opens a browser.
+ */
+export async function propagateBearers(input: {
+  config: Config;
+  providers: Record<string, ProviderConfig>;
+  engine: TokenEngine;
+  logger: Logger<PluginEvent | string>;
+}): Promise<Record<string, PropagationOutcome>> {
+  const { config, engine, logger } = input;
+  const entries = Object.values(input.providers).map(
+    async (provider): Promise<[string, PropagationOutcome]> => {
+      const options = providerOptions(config, provider.id);
+      const headers = (options.headers ?? {}) as Record<string, string>;
+      options.headers = headers;
+      if (hasAuthorization(headers)) {
+        logger.emit("oauth2_bearer_propagation_skipped_header_present", { provider: provider.id });
+        return [provider.id, "skipped_header_present"];
+      }
+      options.apiKey ??= PLACEHOLDER_API_KEY;
+      options.fetch = bearerFetch({ engine, provider, logger });
+
+      const emit = (outcome: PropagationOutcome, fields: Record<string, unknown>) => {
+        logger.emit(
+          `oauth2_bearer_${outcome === "propagated" ? "propagated" : `propagation_${outcome}`}`,
+          {
+            provider: provider.id,
+            ...fields,
+          },
+        );
+        return [provider.id, outcome] as [string, PropagationOutcome];
+      };
+      try {
+        const result = await within(
+          engine.ensureAccessToken(provider, { interactive: false }),
+          provider.httpTimeoutMs,
+        );
+        if (result === TIMED_OUT) {
+          return emit("skipped_timeout", {
+            timeoutMs: provider.httpTimeoutMs,
+            issuer: provider.issuer,
+          });
+        }
+        if (result.status === "login_required") {
+          return emit("skipped_login_required", { reason: result.reason, command: result.command });
+        }
+        headers.Authorization = `Bearer ${result.accessToken}`;
+        return emit("propagated", { source: result.source, expiresAt: result.expiresAt });
+      } catch (err) {
+        if (!isOAuth2Error(err)) return emit("skipped_error", { detail: String(err) });
+        if (err.code === "idp_unreachable")
+          return emit("skipped_idp_unreachable", err.toLogFields());
+        if (
+          err.code === "idp_error" ||
+          err.code === "idp_bad_response" ||
+          err.code === "discovery_failed"
+        ) {
+          return emit("skipped_idp_error", err.toLogFields());
+        }
+        return emit("skipped_error", err.toLogFields());
+      }
+    },
+  );
+  return Object.fromEntries(await Promise.all(entries));
+}
