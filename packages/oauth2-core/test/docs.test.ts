@@ -6,10 +6,9 @@ describe("docs/log-events.md", () => {
   it("documents every core event with its level, and no event the code does not have", async () => {
     const doc = await readFile(new URL("../../../docs/log-events.md", import.meta.url), "utf8");
     const rows = new Map(
-      [...doc.matchAll(/^\| `(oauth2_[a-z0-9_]+)`\s*\| (debug|info|warn|error)\s*\|/gm)].map((m) => [
-        m[1],
-        m[2],
-      ]),
+      [...doc.matchAll(/^\| `(oauth2_[a-z0-9_]+)`\s*\| (debug|info|warn|error)\s*\|/gm)].map(
+        (m) => [m[1], m[2]],
+      ),
     );
     for (const [event, level] of Object.entries(CORE_EVENTS)) {
       expect(rows.get(event), event).toBe(level);

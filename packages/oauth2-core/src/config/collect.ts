@@ -82,6 +82,9 @@ function describeIssue(providerId: string, base: string, issue: z.core.$ZodIssue
     expected = `unknown field${unknownKeys.length > 1 ? "s" : ""} ${unknownKeys.map((k) => `"${k}"`).join(", ")}`;
     fix =
       "remove it or correct its spelling (field names are case-sensitive, e.g. clientId) — see docs/configuration.md";
+  } else if (issue.code === "custom") {
+    // Cross-field rules are written as instructions already ("remove clientSecret, or …").
+    fix = issue.message;
   } else if (fieldHelp) {
     fix = `set ${location} — ${fieldHelp.description}${fieldHelp.example ? ` Example: ${fieldHelp.example}` : ""}`;
   } else {

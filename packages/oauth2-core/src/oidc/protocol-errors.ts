@@ -126,7 +126,7 @@ export function toOAuth2Error(err: unknown, step: ProtocolStep, providerId: stri
       return new OAuth2Error({
         code: "idp_unreachable",
         providerId,
-        message: `the IdP did not answer in time during ${label}.`,
+        message: `the IdP did not answer in time (${label}).`,
         fix: "check the IdP is up and reachable, or raise httpTimeoutMs",
         cause: err,
       });
@@ -139,7 +139,7 @@ export function toOAuth2Error(err: unknown, step: ProtocolStep, providerId: stri
       return new OAuth2Error({
         code: "idp_unreachable",
         providerId,
-        message: `the IdP could not be reached during ${label} (${code}).`,
+        message: `the IdP could not be reached (${label}: ${code}).`,
         fix: "check the issuer URL, your network and proxy settings, and that the IdP is up",
         cause: err,
       });
@@ -153,8 +153,8 @@ export function toOAuth2Error(err: unknown, step: ProtocolStep, providerId: stri
       code: unreachable ? "idp_unreachable" : "idp_bad_response",
       providerId,
       message: unreachable
-        ? `the IdP could not be reached during ${label}.`
-        : `the IdP sent an invalid response during ${label} (${code}: ${message}).`,
+        ? `the IdP could not be reached (${label}).`
+        : `the IdP sent an invalid response (${label}: ${code}: ${message}).`,
       fix: unreachable
         ? "check the issuer URL, your network and proxy settings, and that the IdP is up"
         : "the IdP or a proxy in front of it answered something that is not OAuth (an HTML page, a 5xx, invalid JSON); check the issuer URL and the IdP's health",
