@@ -1,0 +1,74 @@
+import { type ProviderConfig, serverMetadata } from "@vymalo/oauth2-core";
+import { type Command, EXIT, type ExitCode, UsageError } from "./command.js";
+import { type CliContext, failOnConfigProblems, requireProvider } from "./context.js";
+
+/** Logs one provider out and says what happened; false when revocation was due but failed. */
+async function logoutOne(ctx: CliContext, provider: ProviderConfig): Promise<boolean> {
+  const engine = ctx.engine();
+  const before = await engine.cached(provider);
+  const hadRefresh = before.kind === "ok" && Boolean(before.token.refreshToken);
+  const { removed, revoked } = await engine.logout(provider);
+  const { style } = ctx.out;
+  if (!removed) {
+    ctx.out.out(`${provider.id}: not logged in; nothing to remove.`);
+    return true;
+  }
+  if (revoked) {
+    ctx.out.out(
+      `${style.green("✓")} ${provider.id}: removed the cached tokens and revoked the refresh token at ${provider.issuer}.`,
+    );
+    return true;
+  }
+  if (!hadRefresh) {
+    ctx.out.out(
+      `${style.green("✓")} ${provider.id}: removed the cached tokens (there was no refresh token to revoke).`,
+    );
+    return true;
+  }
+  // Discovery already ran during logout (cached in this process): no second request.
+  const meta = await serverMetadata(provider).catch(() => undefined);
+  if (meta && !meta.revocation_endpoint) {
+    ctx.out.out(
+      `${style.green("✓")} ${provider.id}: removed the cached tokens. The IdP has no revocation endpoint, so its refresh token stays valid there until it expires (set endpoints.revocation if the IdP has one).`,
+    );
+    return true;
+  }
+  ctx.out.err(
+    `${ctx.out.errStyle.yellow("!")} ${provider.id}: removed the cached tokens, but the IdP did not revoke the refresh token (unreachable or refused; rerun with --verbose for its answer). It stays valid at the IdP until it expires.`,
+  );
+  return false;
+}
+
+export const logout: Command = {
+  name: "logout",
+  summary: "remove a provider's cached tokens and revoke its refresh token at the IdP",
+  usage: "logout <provider> | --all",
+  maxPositionals: 1,
+  options: { all: { type: "boolean" } },
+  help: `Options:
+  --all   log out of every managed provider
+
+Removes the token file and, when the IdP has a revocation endpoint, revokes the refresh token
+there (RFC 7009). Exit code 1 when a revocation was due but failed (the local tokens are
+removed all the same).`,
+  async run(ctx, { positionals, values }) {
+    const id = positionals[0];
+    if (id && values.all) throw new UsageError("give a provider or --all, not both");
+    let providers: ProviderConfig[];
+    if (values.all) {
+      const config = await ctx.config();
+      failOnConfigProblems(config);
+      providers = Object.values(config.providers);
+      if (providers.length === 0) ctx.out.out("No managed providers; nothing to do.");
+    } else if (id) {
+      providers = [await requireProvider(ctx, id)];
+    } else {
+      throw new UsageError("name the provider to log out of, or use --all");
+    }
+    let code: ExitCode = EXIT.ok;
+    for (const provider of providers) {
+      if (!(await logoutOne(ctx, provider))) code = EXIT.error;
+    }
+    return code;
+  },
+};

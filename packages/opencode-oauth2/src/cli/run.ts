@@ -1,0 +1,188 @@
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { isOAuth2Error } from "@vymalo/oauth2-core";
+import {
+  CliFailure,
+  type Command,
+  EXIT,
+  EXIT_CODES_HELP,
+  type ExitCode,
+  type OptionSpec,
+  type ParsedArgs,
+  UsageError,
+} from "./command.js";
+import { createContext } from "./context.js";
+import { doctor } from "./doctor.js";
+import { login } from "./login.js";
+import { logout } from "./logout.js";
+import { createOutput, type Output } from "./output.js";
+import { status } from "./status.js";
+import { token } from "./token.js";
+
+export const COMMANDS: readonly Command[] = [login, logout, status, token, doctor];
+
+const GLOBAL_OPTIONS: OptionSpec = {
+  config: { type: "string", short: "c" },
+  verbose: { type: "boolean", short: "v" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
+};
+
+const GLOBAL_HELP = `Global options:
+  -c, --config FILE  also read this opencode config file (highest precedence)
+  -v, --verbose      write the engine's log records to stderr (JSON lines, never tokens)
+  -h, --help         show help`;
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+    return String(pkg.version);
+  } catch {
+    return "unknown";
+  }
+}
+
+function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const list = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n");
+  return `opencode-oauth2 — log in to OAuth2/OIDC-protected LLM providers of opencode from a terminal
+
+Usage: opencode-oauth2 <command> [options]
+
+Commands:
+${list}
+
+${GLOBAL_HELP}
+      --version      print the version
+
+Config: the global opencode config ($XDG_CONFIG_HOME/opencode or ~/.config/opencode),
+$OPENCODE_CONFIG, the project's opencode.json[c] (git root down to here) and --config FILE.
+Run \`opencode-oauth2 <command> --help\` for a command's options. Docs: docs/cli.md.
+
+${EXIT_CODES_HELP}`;
+}
+
+function commandHelp(command: Command): string {
+  return `Usage: opencode-oauth2 ${command.usage}
+
+${command.summary[0]?.toUpperCase()}${command.summary.slice(1)}.
+
+${command.help}
+
+${GLOBAL_HELP}
+
+${EXIT_CODES_HELP}`;
+}
+
+/** The index of the command word: the first argument that is neither an option nor its value. */
+function commandIndex(argv: string[]): number {
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] as string;
+    if (arg === "--config" || arg === "-c") i += 1;
+    else if (arg === "--") return i + 1 < argv.length ? i + 1 : -1;
+    else if (!arg.startsWith("-")) return i;
+  }
+  return -1;
+}
+
+function parse(command: Command, args: string[]): ParsedArgs {
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      options: { ...GLOBAL_OPTIONS, ...command.options },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (positionals.length > command.maxPositionals) {
+      throw new UsageError(`unexpected argument "${positionals[command.maxPositionals]}"`);
+    }
+    return { values: values as ParsedArgs["values"], positionals };
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function report(
+  out: Output,
+  error: unknown,
+  command: Command | undefined,
+  verbose: boolean,
+): ExitCode {
+  const { red } = out.errStyle;
+  if (error instanceof UsageError) {
+    out.err(`${red("error:")} ${error.message}`);
+    out.err(`Usage: opencode-oauth2 ${command?.usage ?? "<command> [options]"}`);
+    out.err(`Run \`opencode-oauth2 ${command ? `${command.name} ` : ""}--help\` for more.`);
+    return EXIT.usage;
+  }
+  if (error instanceof CliFailure) {
+    out.err(`${red("error:")} ${error.message}`);
+    return error.exitCode;
+  }
+  if (isOAuth2Error(error)) {
+    out.err(`${red("error:")} ${error.message}`);
+    return error.code === "login_required" ? EXIT.loginRequired : EXIT.error;
+  }
+  const detail =
+    error instanceof Error
+      ? verbose
+        ? (error.stack ?? error.message)
+        : error.message
+      : String(error);
+  out.err(`${red("error:")} unexpected failure: ${detail}`);
+  out.err("Rerun with --verbose for details, and check the setup with `opencode-oauth2 doctor`.");
+  return EXIT.error;
+}
+
+/** Runs one command line and returns its exit code. Never throws. */
+export async function runCli(
+  argv: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; out?: Output } = {},
+): Promise<ExitCode> {
+  const env = options.env ?? process.env;
+  const out = options.out ?? createOutput(process, env);
+  const index = commandIndex(argv);
+  const name = index >= 0 ? argv[index] : undefined;
+  const command = COMMANDS.find((c) => c.name === name);
+  const rest = index >= 0 ? [...argv.slice(0, index), ...argv.slice(index + 1)] : argv;
+  let verbose = rest.includes("--verbose") || rest.includes("-v");
+  try {
+    if (!command) {
+      if (
+        name === "help" ||
+        (name === undefined && (rest.includes("--help") || rest.includes("-h")))
+      ) {
+        out.out(mainHelp());
+        return EXIT.ok;
+      }
+      if (name === undefined && rest.includes("--version")) {
+        out.out(version());
+        return EXIT.ok;
+      }
+      if (name === undefined) {
+        out.err(mainHelp());
+        return EXIT.usage;
+      }
+      throw new UsageError(
+        `unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(", ")})`,
+      );
+    }
+    const args = parse(command, rest);
+    if (args.values.help) {
+      out.out(commandHelp(command));
+      return EXIT.ok;
+    }
+    verbose = args.values.verbose === true;
+    const ctx = createContext({
+      out,
+      env,
+      cwd: options.cwd ?? process.cwd(),
+      verbose,
+      configFile: typeof args.values.config === "string" ? args.values.config : undefined,
+    });
+    return await command.run(ctx, args);
+  } catch (error) {
+    return report(out, error, command, verbose);
+  }
+}

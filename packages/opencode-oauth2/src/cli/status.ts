@@ -1,0 +1,161 @@
+import type { ProviderConfig, ReadResult } from "@vymalo/oauth2-core";
+import { type Command, EXIT } from "./command.js";
+import { type CliContext, failOnConfigProblems } from "./context.js";
+import { formatExpiry } from "./human-time.js";
+import { identityOf } from "./identity.js";
+import { formatTable } from "./output.js";
+
+export type TokenState = "valid" | "expired" | "logged_out" | "foreign" | "invalid_config";
+
+/** One provider as `status --json` prints it. Holds no token, only facts about it. */
+export interface ProviderStatus {
+  provider: string;
+  state: TokenState;
+  /** A token can be had without a login: valid, refreshable, or minted by a headless flow. */
+  loggedIn: boolean;
+  flow?: string;
+  issuer?: string;
+  clientId?: string;
+  /** Configured scopes. */
+  scopes?: string[];
+  /** Scopes the IdP granted, when it said. */
+  grantedScopes?: string[] | null;
+  subject?: string | null;
+  /** ISO 8601, null when no token or no expiry. */
+  expiresAt?: string | null;
+  /** Seconds from now (negative once expired), null when unknown. */
+  expiresIn?: number | null;
+  refreshAvailable?: boolean;
+  /** For "foreign": the issuer and client the cached token was minted for. */
+  cachedFor?: { issuer: string; clientId: string };
+  /** For "invalid_config": what to fix. */
+  issues?: string[];
+}
+
+function statusOf(provider: ProviderConfig, read: ReadResult, now: number): ProviderStatus {
+  const base = {
+    provider: provider.id,
+    flow: provider.authFlow,
+    issuer: provider.issuer,
+    clientId: provider.loginClient.clientId,
+    scopes: provider.scopes,
+  };
+  const headless =
+    Boolean(provider.headlessFlow) ||
+    !["authorization_code", "device_code"].includes(provider.authFlow);
+  if (read.kind !== "ok") {
+    return {
+      ...base,
+      state: read.kind === "foreign" ? "foreign" : "logged_out",
+      loggedIn: headless,
+      grantedScopes: null,
+      subject: null,
+      expiresAt: null,
+      expiresIn: null,
+      refreshAvailable: false,
+      ...(read.kind === "foreign"
+        ? {
+            cachedFor: { issuer: read.token.binding.issuer, clientId: read.token.binding.clientId },
+          }
+        : {}),
+    };
+  }
+  const { token } = read;
+  const expired = token.expiresAt !== undefined && token.expiresAt <= now;
+  const refreshAvailable = Boolean(token.refreshToken);
+  return {
+    ...base,
+    clientId: token.binding.clientId,
+    state: expired ? "expired" : "valid",
+    loggedIn: !expired || refreshAvailable || headless,
+    grantedScopes: token.scope ? token.scope.split(" ").filter(Boolean) : null,
+    subject: identityOf(token) ?? null,
+    expiresAt: token.expiresAt === undefined ? null : new Date(token.expiresAt).toISOString(),
+    expiresIn: token.expiresAt === undefined ? null : Math.round((token.expiresAt - now) / 1000),
+    refreshAvailable,
+  };
+}
+
+function stateCell(ctx: CliContext, s: ProviderStatus): string {
+  const { green, yellow, red } = ctx.out.style;
+  switch (s.state) {
+    case "valid":
+      return green(`logged in${s.subject ? ` as ${s.subject}` : ""}`);
+    case "expired":
+      return s.loggedIn ? yellow("expired, will refresh") : red("expired: log in");
+    case "foreign":
+      return red("token for another issuer/client: log in");
+    case "invalid_config":
+      return red("invalid config");
+    default:
+      return s.loggedIn ? yellow("no token yet (headless)") : red("not logged in");
+  }
+}
+
+function expiryCell(s: ProviderStatus, now: number): string {
+  if (s.state !== "valid" && s.state !== "expired") return "-";
+  return s.expiresAt ? formatExpiry(Date.parse(s.expiresAt), now) : "no expiry given";
+}
+
+export const status: Command = {
+  name: "status",
+  summary: "show every managed provider and its cached token (no network)",
+  usage: "status [--json]",
+  maxPositionals: 0,
+  options: { json: { type: "boolean" } },
+  help: `Options:
+  --json  print an array of objects for scripts (never a token)
+
+Reads the token cache only; never talks to an IdP.`,
+  async run(ctx, { values }) {
+    const config = await ctx.config();
+    failOnConfigProblems(config);
+    const engine = ctx.engine();
+    const now = ctx.now();
+    const rows: ProviderStatus[] = [];
+    for (const provider of Object.values(config.providers)) {
+      rows.push(statusOf(provider, await engine.cached(provider), now));
+    }
+    const invalid = new Map<string, string[]>();
+    for (const issue of config.issues) {
+      // "*": the opencode-oauth2 plugin options themselves, not one provider.
+      const id = issue.providerId === "*" ? "(plugin options)" : issue.providerId;
+      invalid.set(id, [...(invalid.get(id) ?? []), issue.message]);
+    }
+    for (const [provider, issues] of invalid)
+      rows.push({ provider, state: "invalid_config", loggedIn: false, issues });
+
+    if (values.json) {
+      ctx.out.json(rows);
+      return EXIT.ok;
+    }
+    if (rows.length === 0) {
+      ctx.out.err(
+        "No managed providers: add provider.<id>.options.oauth2 to your opencode config (see docs/configuration.md).",
+      );
+      return EXIT.ok;
+    }
+    const { bold } = ctx.out.style;
+    const table = [
+      ["PROVIDER", "FLOW", "STATUS", "EXPIRES", "REFRESH", "SCOPES", "ISSUER"].map(bold),
+    ];
+    for (const s of rows) {
+      if (s.state === "invalid_config") continue;
+      table.push([
+        s.provider,
+        s.flow ?? "-",
+        stateCell(ctx, s),
+        expiryCell(s, now),
+        s.refreshAvailable ? "yes" : "no",
+        (s.grantedScopes ?? s.scopes ?? []).join(" ") || "-",
+        s.issuer ?? "-",
+      ]);
+    }
+    for (const line of formatTable(table)) ctx.out.out(line);
+    for (const s of rows) {
+      if (s.state === "invalid_config")
+        for (const issue of s.issues ?? []) ctx.out.err(ctx.out.errStyle.red(issue));
+    }
+    return EXIT.ok;
+  },
+};
