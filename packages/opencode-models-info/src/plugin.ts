@@ -1,0 +1,61 @@
+import { join } from "node:path";
+import type { Hooks, Plugin } from "@opencode-ai/plugin";
+import {
+  createLogger,
+  defaultCacheDir,
+  type Logger,
+  type LogSink,
+  TokenEngine,
+} from "@vymalo/oauth2-core";
+import { type ApplyDeps, applyModelsInfo, type ConfigLike } from "./apply.js";
+import { ModelsInfoCache } from "./cache.js";
+import { MODELS_INFO_EVENTS } from "./events.js";
+import type { FetchLike } from "./fetch.js";
+import { opencodeSink } from "./opencode-log.js";
+
+/** What varies, injectable for tests; every field has a production default. */
+export interface ModelsInfoPluginDeps {
+  /** HTTP client for the models endpoints. Default: global fetch. */
+  fetch?: FetchLike;
+  /** Clock of the models cache (TTL). Default: Date.now. */
+  now?: () => number;
+  /** The shared cache dir: tokens in `tokens/`, documents in `models-info/`. Default: defaultCacheDir(). */
+  cacheDir?: string;
+  /** Where log records go. Default: opencode's `client.app.log`. */
+  sink?: LogSink;
+  /** The token engine. Default: one over `cacheDir`, logging to the same sink. */
+  engine?: (logger: Logger<string>, cacheDir: string) => TokenEngine;
+}
+
+/**
+ * Builds the models-info plugin. Hooks only: `config` loads each provider's models document and
+ * merges it into the config (see applyModelsInfo). Reads the oauth2 providers from the config it
+ * is given, so it works wherever it stands in the `plugin` array.
+ */
+export function createModelsInfoPlugin(deps: ModelsInfoPluginDeps = {}): Plugin {
+  return async (input) => {
+    const logger = createLogger<string>({
+      sink: deps.sink ?? opencodeSink(input.client),
+      level: "debug",
+      events: MODELS_INFO_EVENTS,
+    });
+    const cacheDir = deps.cacheDir ?? defaultCacheDir();
+    const now = deps.now ?? Date.now;
+    const applyDeps: ApplyDeps = {
+      engine: deps.engine?.(logger, cacheDir) ?? new TokenEngine({ cacheDir, logger }),
+      cache: new ModelsInfoCache({ dir: join(cacheDir, "models-info"), now, logger }),
+      fetch: deps.fetch ?? ((url, init) => fetch(url, init)),
+      now,
+      logger,
+    };
+    const hooks: Hooks = {
+      config: async (config) => {
+        await applyModelsInfo(config as ConfigLike, applyDeps);
+      },
+    };
+    return hooks;
+  };
+}
+
+/** The plugin as opencode loads it. */
+export const ModelsInfoPlugin: Plugin = createModelsInfoPlugin();
