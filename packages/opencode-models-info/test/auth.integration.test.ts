@@ -1,8 +1,8 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { type ModelsServer, startModelsServer } from "@vymalo/testkit";
 import { afterEach, describe, expect, it } from "vitest";
 import { DAY, DOCUMENT, type Harness, harness } from "./harness.js";
-import { type ModelsServer, startModelsServer } from "./models-server.js";
 
 let h: Harness;
 let other: ModelsServer | undefined;

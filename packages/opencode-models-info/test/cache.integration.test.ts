@@ -1,8 +1,8 @@
 import { stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import { DOCUMENT_PATH } from "@vymalo/testkit";
 import { afterEach, describe, expect, it } from "vitest";
 import { cachedFiles, DAY, fileState, type Harness, harness } from "./harness.js";
-import { DOCUMENT_PATH } from "./models-server.js";
 
 let h: Harness;
 afterEach(async () => {

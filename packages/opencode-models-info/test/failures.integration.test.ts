@@ -1,6 +1,6 @@
+import { DOCUMENT_PATH, LIST_PATH } from "@vymalo/testkit";
 import { afterEach, describe, expect, it } from "vitest";
 import { cachedFiles, DAY, DOCUMENT, fileState, type Harness, harness } from "./harness.js";
-import { DOCUMENT_PATH, LIST_PATH } from "./models-server.js";
 
 let h: Harness;
 afterEach(async () => {

@@ -3,9 +3,14 @@ import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PluginInput } from "@opencode-ai/plugin";
-import { confidentialClient, startIdp, type TestIdp } from "@vymalo/testkit";
+import {
+  confidentialClient,
+  type ModelsServer,
+  startIdp,
+  startModelsServer,
+  type TestIdp,
+} from "@vymalo/testkit";
 import { type ConfigLike, createModelsInfoPlugin, type ModelsInfoPluginDeps } from "../src/lib.js";
-import { type ModelsServer, startModelsServer } from "./models-server.js";
 
 /** An OpenRouter-shaped document: prices are USD per token, as strings, like OpenRouter's. */
 export const DOCUMENT = {

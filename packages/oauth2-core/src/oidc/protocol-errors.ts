@@ -76,6 +76,9 @@ function fixFor(
   }
 }
 
+const NETWORK_CODES =
+  /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|EPIPE|UND_ERR_|ConnectionRefused|ConnectionClosed|FailedToOpenSocket|UnableToConnect)/;
+
 function causeChain(err: unknown): unknown[] {
   const chain: unknown[] = [];
   let current: unknown = err;
@@ -132,10 +135,8 @@ export function toOAuth2Error(err: unknown, step: ProtocolStep, providerId: stri
       });
     }
     const code = (link as { code?: string }).code;
-    if (
-      code &&
-      /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ETIMEDOUT|UND_ERR_)/.test(code)
-    ) {
+    // Node (undici) codes, and Bun's (opencode runs plugins on Bun).
+    if (code && NETWORK_CODES.test(code)) {
       return new OAuth2Error({
         code: "idp_unreachable",
         providerId,

@@ -1,0 +1,87 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import {
+  createOpencodeHome,
+  type FakeLlm,
+  type OpencodeConfig,
+  type OpencodeHome,
+  opencodeBinPath,
+  startFakeLlm,
+  type TestIdp,
+} from "@vymalo/testkit";
+
+const packageDist = (name: string) => new URL(`../../${name}/dist/index.js`, import.meta.url).href;
+
+/** The workspace builds, loaded the way users load a local plugin. */
+export const OAUTH2_PLUGIN = packageDist("opencode-oauth2");
+export const MODELS_INFO_PLUGIN = packageDist("opencode-models-info");
+export const CLI = fileURLToPath(
+  new URL("../../opencode-oauth2/dist/cli/main.js", import.meta.url),
+);
+
+/** A fake model server that accepts only tokens the given IdP signed for its audience. */
+export function modelServerFor(idp: TestIdp): Promise<FakeLlm> {
+  return startFakeLlm({
+    verify: async (token) => (await idp.verifyAccessToken(token)) as Record<string, unknown>,
+  });
+}
+
+/** An openai-compatible provider block managed by the oauth2 plugin. */
+export function managedProvider(
+  llm: { baseURL: string },
+  oauth2: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+) {
+  return {
+    npm: "@ai-sdk/openai-compatible",
+    name: "Managed",
+    options: { baseURL: llm.baseURL, oauth2, ...extra },
+    models: { "demo-model": { name: "Demo model" } },
+  };
+}
+
+export async function home(config: OpencodeConfig): Promise<OpencodeHome> {
+  return createOpencodeHome({ config: { $schema: "https://opencode.ai/config.json", ...config } });
+}
+
+/** Every chat request the server saw carried a token it accepted (none forced to 401). */
+export function allValid(llm: FakeLlm): boolean {
+  const chats = llm.chatRequests().filter((r) => !r.forced401);
+  return chats.length > 0 && chats.every((r) => r.valid && r.status === 200);
+}
+
+/**
+ * Runs opencode and lets the test react to its output while it runs (for logins that wait on
+ * the user). Resolves with the exit code and everything printed.
+ */
+export function runInteractive(
+  h: OpencodeHome,
+  args: string[],
+  onOutput: (text: string) => void,
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(opencodeBinPath(), args, {
+      cwd: h.projectDir,
+      env: h.env,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    let output = "";
+    const take = (chunk: Buffer) => {
+      output += chunk.toString();
+      onOutput(output);
+    };
+    child.stdout.on("data", take);
+    child.stderr.on("data", take);
+    const timer = setTimeout(() => {
+      if (child.pid) process.kill(-child.pid, "SIGKILL");
+      reject(new Error(`opencode ${args.join(" ")} timed out; output:\n${output}`));
+    }, timeoutMs);
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
