@@ -6,7 +6,6 @@ import {
   type OpencodeHome,
   opencodeClient,
   publicNativeClient,
-  readOpencodeLog,
   runOpencode,
   startIdp,
   startOpencodeServe,
@@ -143,14 +142,16 @@ describe("the oauth2 plugin inside the real opencode", () => {
         down: managedProvider(shortLlm, { ...headless(down), httpTimeoutMs: 1500 }),
         hanging: managedProvider(shortLlm, { ...headless(hanging), httpTimeoutMs: 1500 }),
       });
-      const result = await runOpencode(h, ["models", "down"], { timeoutMs: 60_000 });
+      // Log records on stderr: opencode may exit before its log file is flushed.
+      const result = await runOpencode(h, ["models", "down", "--print-logs"], {
+        timeoutMs: 60_000,
+      });
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toContain("down/demo-model");
       // Bounded by httpTimeoutMs (1.5 s) on top of opencode's own start (~4–6 s), not by the IdP.
       expect(result.durationMs).toBeLessThan(20_000);
-      const log = await readOpencodeLog(h);
-      expect(log).toContain("oauth2_bearer_propagation_skipped_idp_unreachable");
-      expect(log).toContain("oauth2_bearer_propagation_skipped_timeout");
+      expect(result.stderr).toContain("oauth2_bearer_propagation_skipped_idp_unreachable");
+      expect(result.stderr).toContain("oauth2_bearer_propagation_skipped_timeout");
       // Nothing but opencode's own output on stdout.
       expect(result.stdout).not.toContain("oauth2_");
     } finally {
