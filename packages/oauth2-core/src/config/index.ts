@@ -1,2 +1,3 @@
 export * from "./collect.js";
 export * from "./schema.js";
+export * from "./well-known.js";

@@ -5,11 +5,13 @@ import {
   type ProviderConfig,
   type StoredToken,
 } from "@vymalo/oauth2-core";
+import { PLACEHOLDER_API_KEY } from "../propagate.js";
 import { CliFailure, type Command, EXIT, UsageError } from "./command.js";
 import { type CliContext, requireProvider } from "./context.js";
 import { formatClock, formatDuration, formatExpiry } from "./human-time.js";
 import { identityOf } from "./identity.js";
 import { type Progress, startProgress } from "./progress.js";
+import { providerFromWellKnown } from "./well-known.js";
 
 const FLOWS: Record<string, InteractiveFlow> = {
   browser: "authorization_code",
@@ -106,11 +108,13 @@ async function interactiveLogin(
 export const login: Command = {
   name: "login",
   summary: "log in to a provider (browser or device code) and cache its tokens",
-  usage: "login <provider> [--flow browser|device] [--no-browser]",
+  usage: "login <provider> [--flow browser|device] [--no-browser] [--well-known URL [--print-key]]",
   maxPositionals: 1,
   options: {
     flow: { type: "string" },
     "no-browser": { type: "boolean" },
+    "well-known": { type: "string" },
+    "print-key": { type: "boolean" },
   },
   help: `Options:
   --flow browser|device  browser: authorization code + PKCE on a loopback port;
@@ -118,6 +122,11 @@ export const login: Command = {
                          Default: the provider's authFlow (browser for headless providers).
   --no-browser           print the login URL without opening a browser.
                          The browser is $BROWSER when set, else the system's.
+  --well-known URL       take the provider's settings from URL/.well-known/opencode
+                         instead of local config files.
+  --print-key            print only opencode's placeholder key on stdout (everything
+                         else goes to stderr). This is the manifest's auth.command:
+                         opencode stores the placeholder; the plugin sends real tokens.
 
 The URL, the user code and progress go to stderr; the result (who you are, when the token
 expires) to stdout. A provider whose authFlow is client_credentials or token_exchange logs in
@@ -125,7 +134,26 @@ without a user: login fetches its token now.`,
   async run(ctx, { positionals, values }) {
     const id = positionals[0];
     if (!id) throw new UsageError("name the provider to log in to");
-    const provider = await requireProvider(ctx, id);
+    const wellKnown = values["well-known"];
+    const printKey = values["print-key"] === true;
+    if (printKey && typeof wellKnown !== "string") {
+      throw new UsageError(
+        "--print-key goes with --well-known (it is the manifest's auth.command)",
+      );
+    }
+    const provider =
+      typeof wellKnown === "string"
+        ? await providerFromWellKnown(wellKnown, id)
+        : await requireProvider(ctx, id);
+    // With --print-key, stdout carries the key alone: every message goes to stderr.
+    if (printKey) {
+      ctx.out.out = ctx.out.err;
+      ctx.out.style = ctx.out.errStyle;
+    }
+    const finish = () => {
+      if (printKey) process.stdout.write(`${PLACEHOLDER_API_KEY}\n`);
+      return EXIT.ok;
+    };
     const explicit = parseFlow(values.flow);
     if (!explicit && !isInteractiveFlow(provider.authFlow)) {
       const result = await ctx.engine().ensureAccessToken(provider);
@@ -137,14 +165,14 @@ without a user: login fetches its token now.`,
       ctx.out.out(
         `${ctx.out.style.green("✓")} ${provider.id} needs no user (${provider.authFlow}): got a token from ${provider.issuer}${expiry}.`,
       );
-      return EXIT.ok;
+      return finish();
     }
     const flow =
       explicit ?? (isInteractiveFlow(provider.authFlow) ? provider.authFlow : "authorization_code");
     try {
       const token = await interactiveLogin(ctx, provider, flow, values["no-browser"] !== true);
       reportSuccess(ctx, provider, token);
-      return EXIT.ok;
+      return finish();
     } catch (error) {
       if (isOAuth2Error(error)) throw new CliFailure(`Login failed: ${error.message}`);
       throw error;
