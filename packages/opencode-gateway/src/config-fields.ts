@@ -1,0 +1,87 @@
+import { isLoopbackHttp } from "@vymalo/oauth2-core";
+import { z } from "zod";
+
+/**
+ * The field types the gateway config is made of (config.ts): URLs with the https rule, lists
+ * given as arrays or strings, the algorithm allow-list. Each carries its own error messages.
+ */
+
+export type FieldHelp = {
+  description: string;
+  example?: string;
+};
+
+export const help = (description: string, example?: string): FieldHelp =>
+  example === undefined ? { description } : { description, example };
+
+/** Asymmetric algorithms a JWKS can verify. HS* (shared secret) and `none` are never accepted. */
+export const ASYMMETRIC_ALGORITHMS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+  "Ed25519",
+] as const;
+export const DEFAULT_ALGORITHMS = ["RS256", "ES256", "PS256", "EdDSA"] as const;
+
+/** An error message that says "required" when the field is missing. */
+export const expected =
+  (what: string) =>
+  (issue: { input?: unknown }): string =>
+    issue.input === undefined ? "required" : `expected ${what}`;
+
+export const secureUrl = (description: string, example: string) =>
+  z
+    .string({ error: expected("a URL string") })
+    .refine((value) => URL.canParse(value), { error: "expected an absolute URL" })
+    .refine((value) => value.startsWith("https://") || isLoopbackHttp(value), {
+      error: "expected an https:// URL (plain http is only allowed on 127.0.0.1/localhost)",
+    })
+    .meta(help(description, example));
+
+export const httpUrl = (description: string, example: string) =>
+  z
+    .string({ error: expected("a URL string") })
+    .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), {
+      error: "expected an absolute http:// or https:// URL",
+    })
+    .meta(help(description, example));
+
+export const nonEmpty = (what: string) =>
+  z.string({ error: `expected ${what} (a string)` }).min(1, { error: "must not be empty" });
+
+export const noTrailingSlash = (url: string) => url.replace(/\/+$/, "");
+
+export const algorithm = z
+  .string({ error: "expected an algorithm name" })
+  .superRefine((alg, ctx) => {
+    if (alg.toLowerCase() === "none") {
+      ctx.addIssue({ code: "custom", message: '"none" means unsigned tokens: remove it' });
+    } else if (/^HS\d+$/i.test(alg)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${alg} is a shared-secret algorithm: a JWKS holds public keys, and accepting ${alg} lets anyone who knows a public key sign tokens (key confusion). Remove it`,
+      });
+    } else if (!(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(alg)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `unknown algorithm "${alg}": use ${ASYMMETRIC_ALGORITHMS.join(", ")}`,
+      });
+    }
+  });
+
+export const stringList = (what: string) =>
+  z
+    .union([z.array(nonEmpty(what)), z.string()], {
+      error: expected(`an array of ${what}s or a space/comma separated string`),
+    })
+    .transform((value) => {
+      const list = Array.isArray(value) ? value : value.split(/[\s,]+/);
+      return [...new Set(list.map((s) => s.trim()).filter(Boolean))];
+    });

@@ -1,0 +1,138 @@
+import { z } from "zod";
+import { etagOf } from "./etag.js";
+
+/**
+ * The models the gateway serves, described once in the config with OpenRouter-shaped metadata,
+ * and the `GET /v1/models-info` document built from them (OpenRouter's `/models` answer,
+ * `{ "data": [ … ] }`), which the `@vymalo/opencode-models-info` plugin reads.
+ */
+
+/** The modalities OpenRouter names (its "file" is PDF and other documents). */
+export const MODALITIES = ["text", "image", "file", "audio", "video"] as const;
+
+const tokenCount = (what: string) =>
+  z
+    .number({ error: `expected ${what} as a whole number of tokens` })
+    .int({ error: "expected a whole number of tokens" })
+    .positive({ error: "must be greater than 0" });
+
+/** USD per token, as a number or a string holding one (OpenRouter's own documents use strings). */
+const price = z
+  .union([z.number(), z.string()], { error: 'expected USD per token, e.g. 0.000003 or "0.000003"' })
+  .transform((value, ctx) => {
+    const n = typeof value === "number" ? value : value.trim() === "" ? Number.NaN : Number(value);
+    if (!Number.isFinite(n) || n < 0) {
+      ctx.addIssue({
+        code: "custom",
+        message: `expected a non-negative number of USD per token, got ${JSON.stringify(value)}`,
+      });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const modalityList = z
+  .array(z.enum(MODALITIES, { error: `expected one of ${MODALITIES.join(", ")}` }))
+  .min(1, { error: "list at least one modality" });
+
+export const ModelSchema = z.strictObject({
+  id: z
+    .string({ error: "expected the model id the upstream serves (a string)" })
+    .min(1, { error: "must not be empty" })
+    .meta({ description: "The model id, exactly as the upstream serves it.", example: '"qwen3"' }),
+  name: z.string().min(1, { error: "must not be empty" }).optional().meta({
+    description: "Display name (default: the id).",
+    example: '"Qwen3 Coder 30B"',
+  }),
+  description: z.string().optional().meta({ description: "A sentence about the model." }),
+  context_length: tokenCount("the context window").meta({
+    description: "Context window in tokens.",
+    example: "131072",
+  }),
+  max_completion_tokens: tokenCount("the output limit").optional().meta({
+    description: "Longest answer in tokens.",
+    example: "16384",
+  }),
+  pricing: z
+    .strictObject({
+      prompt: price,
+      completion: price,
+      input_cache_read: price.optional(),
+      input_cache_write: price.optional(),
+    })
+    .optional()
+    .meta({
+      description: "USD per token (not per million).",
+      example: '{ "prompt": "0.000003", "completion": "0.000015" }',
+    }),
+  modalities: z
+    .strictObject({
+      input: modalityList.default(["text"]),
+      output: modalityList.default(["text"]),
+    })
+    .default({ input: ["text"], output: ["text"] })
+    .meta({
+      description: "Input and output modalities.",
+      example: '{ "input": ["text", "image"], "output": ["text"] }',
+    }),
+  supported_parameters: z
+    .array(z.string().min(1), { error: "expected an array of parameter names" })
+    .default([])
+    .meta({
+      description:
+        'OpenAI request parameters the model honours; "tools" marks tool calling, "reasoning"/"include_reasoning" reasoning, "temperature" temperature.',
+      example: '["tools", "temperature"]',
+    }),
+});
+
+export type ModelConfig = z.output<typeof ModelSchema>;
+
+const decimal = new Intl.NumberFormat("en-US", {
+  useGrouping: false,
+  maximumSignificantDigits: 15,
+});
+
+/** USD per token as OpenRouter writes it: a plain decimal string, never "3e-7". */
+export const formatPrice = (usd: number): string => decimal.format(usd);
+
+/** One model as OpenRouter's `/models` lists it. */
+export function toOpenRouterModel(model: ModelConfig) {
+  const { input, output } = model.modalities;
+  const pricing: Record<string, string> = {};
+  if (model.pricing) {
+    for (const [key, value] of Object.entries(model.pricing)) {
+      if (value !== undefined) pricing[key] = formatPrice(value);
+    }
+  }
+  return {
+    id: model.id,
+    name: model.name ?? model.id,
+    ...(model.description === undefined ? {} : { description: model.description }),
+    context_length: model.context_length,
+    architecture: {
+      modality: `${input.join("+")}->${output.join("+")}`,
+      input_modalities: input,
+      output_modalities: output,
+    },
+    pricing,
+    top_provider: {
+      context_length: model.context_length,
+      max_completion_tokens: model.max_completion_tokens ?? null,
+      is_moderated: false,
+    },
+    per_request_limits: null,
+    supported_parameters: model.supported_parameters,
+  };
+}
+
+/** The document and its validator, computed once at start-up. */
+export interface ModelsInfoDocument {
+  body: string;
+  etag: string;
+}
+
+export function buildModelsInfo(models: readonly ModelConfig[]): ModelsInfoDocument {
+  // No `created` timestamp: the document (and its ETag) stays identical across restarts.
+  const body = JSON.stringify({ data: models.map(toOpenRouterModel) });
+  return { body, etag: etagOf(body) };
+}

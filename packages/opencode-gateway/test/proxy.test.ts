@@ -1,0 +1,173 @@
+import { request as httpRequest } from "node:http";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { DEMO_PREFIX } from "../src/index.js";
+import {
+  AUDIENCE,
+  CLI_CLIENT,
+  type RunningGateway,
+  readChunks,
+  startGateway,
+  testConfig,
+} from "./fixtures/gateway.js";
+import { type IssuerStub, startIssuerStub } from "./fixtures/issuer-stub.js";
+import { startUpstream, type UpstreamStub } from "./fixtures/upstream-stub.js";
+
+/** What reaches the upstream, what comes back, and what happens when the upstream fails. */
+
+let idp: IssuerStub;
+let upstream: UpstreamStub;
+let gw: RunningGateway;
+let demo: RunningGateway;
+let token: string;
+
+beforeAll(async () => {
+  idp = await startIssuerStub();
+  upstream = await startUpstream();
+  gw = await startGateway(
+    testConfig(idp.issuer, {
+      baseURL: upstream.baseURL,
+      apiKey: "sk-upstream",
+      subjectHeader: "x-user-id",
+      headersTimeoutMs: 1000,
+    }),
+  );
+  demo = await startGateway(testConfig(idp.issuer, { demo: true }));
+  token = await idp.sign({ iss: idp.issuer, aud: AUDIENCE, azp: CLI_CLIENT, sub: "carol" });
+});
+afterAll(async () => {
+  await gw?.close();
+  await demo?.close();
+  await upstream?.close();
+  await idp?.close();
+});
+beforeEach(() => {
+  upstream.requests.length = 0;
+});
+
+/** node:http as the client, so hop-by-hop headers fetch would refuse can be sent. */
+function rawGet(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { headers }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("the request the upstream gets", () => {
+  it("carries the upstream's key, not the user's token, and no hop-by-hop headers", async () => {
+    const status = await rawGet(`${gw.url}/v1/models?limit=5&order=asc`, {
+      authorization: `Bearer ${token}`,
+      connection: "keep-alive, x-hop",
+      "x-hop": "drop me",
+      "keep-alive": "timeout=5",
+      "proxy-authorization": "Basic c2VjcmV0",
+      cookie: "session=abc",
+      "x-user-id": "mallory",
+      "x-request-id": "req-42",
+      "openai-organization": "team",
+    });
+    expect(status).toBe(200);
+    const [seen] = upstream.requests;
+    expect(seen?.path).toBe("/v1/models");
+    expect(seen?.search).toBe("?limit=5&order=asc");
+    expect(seen?.headers.authorization).toBe("Bearer sk-upstream");
+    expect(seen?.headers["x-user-id"]).toBe("carol");
+    expect(seen?.headers["x-request-id"]).toBe("req-42");
+    expect(seen?.headers["openai-organization"]).toBe("team");
+    expect(seen?.headers.host).toBe(new URL(upstream.baseURL).host);
+    for (const gone of ["x-hop", "keep-alive", "proxy-authorization", "cookie"]) {
+      expect(seen?.headers[gone], gone).toBeUndefined();
+    }
+    expect(JSON.stringify(seen?.headers)).not.toContain(token);
+  });
+
+  it("passes a JSON body through unchanged, and the answer back", async () => {
+    const body = JSON.stringify({
+      model: "team/coder",
+      messages: [{ role: "user", content: "é ✓" }],
+    });
+    const response = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body,
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      choices: [{ message: { content: "Streamed by the upstream." } }],
+    });
+    expect(upstream.requests[0]?.body).toBe(body);
+    expect(upstream.requests[0]?.headers["content-type"]).toBe("application/json");
+  });
+
+  it("answers 504 when the upstream sends no headers in time", async () => {
+    const response = await fetch(`${gw.url}/v1/slow`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(response.status).toBe(504);
+    expect(await response.json()).toMatchObject({ error: { code: "upstream_timeout" } });
+  });
+
+  it("answers 502 when the upstream is down", async () => {
+    const down = await startGateway(testConfig(idp.issuer, { baseURL: "http://127.0.0.1:9/v1" }));
+    try {
+      const response = await fetch(`${down.url}/v1/models`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(response.status).toBe(502);
+      expect(await response.json()).toMatchObject({ error: { code: "upstream_unreachable" } });
+    } finally {
+      await down.close();
+    }
+  });
+});
+
+describe("the demo model behind the gateway", () => {
+  const ask = (stream: boolean, model = "team/coder") =>
+    fetch(`${demo.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        model,
+        stream,
+        messages: [
+          { role: "system", content: "be brief" },
+          { role: "user", content: [{ type: "text", text: "what is two plus two" }] },
+        ],
+      }),
+    });
+  const expected = `${DEMO_PREFIX} what is two plus two`;
+
+  it("streams a deterministic answer word by word", async () => {
+    const response = await ask(true);
+    expect(response.headers.get("content-type")).toContain("text/event-stream");
+    const text = (await readChunks(response)).join("");
+    const events = text.split("\n\n").filter(Boolean);
+    expect(events.at(-1)).toBe("data: [DONE]");
+    const words = events
+      .slice(0, -1)
+      .map((e) => JSON.parse(e.slice("data: ".length)).choices[0]?.delta?.content ?? "");
+    expect(words.filter(Boolean).length).toBe(expected.split(" ").length);
+    expect(words.join("")).toBe(expected);
+  });
+
+  it("answers the same text without streaming, and lists its models", async () => {
+    const body = (await (await ask(false)).json()) as {
+      choices: { message: { content: string } }[];
+    };
+    expect(body.choices[0]?.message.content).toBe(expected);
+    const models = await fetch(`${demo.url}/v1/models`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const list = (await models.json()) as { data: { id: string }[] };
+    expect(list.data.map((m) => m.id)).toEqual(["team/coder", "team/small"]);
+  });
+
+  it("refuses an unknown model with 404 and requires a token like any upstream", async () => {
+    expect((await ask(false, "gpt-9")).status).toBe(404);
+    const anonymous = await fetch(`${demo.url}/v1/models`);
+    expect(anonymous.status).toBe(401);
+  });
+});
