@@ -1,0 +1,119 @@
+// The real opencode with the oauth2 plugin, four providers, each on its own IdP, each IdP
+// broken a different way on discovery and on the token endpoint: an HTML page, invalid JSON,
+// a 500, a hang. opencode must still start — within httpTimeoutMs on top of its normal start,
+// measured side by side with a healthy start — and its log must name each provider's reason.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  confidentialClient,
+  type FailureMode,
+  type OpencodeHome,
+  runOpencode,
+  startIdp,
+  type TestIdp,
+} from "@vymalo/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { home, managedProvider, OAUTH2_PLUGIN } from "./fixtures.js";
+
+const HTTP_TIMEOUT_MS = 1500;
+/** Provider id → how its IdP fails, and the propagation outcome the log must name. */
+const CASES: Array<{ id: string; mode: FailureMode; events: string[] }> = [
+  { id: "html", mode: "html", events: ["oauth2_bearer_propagation_skipped_idp_error"] },
+  { id: "badjson", mode: "invalid-json", events: ["oauth2_bearer_propagation_skipped_idp_error"] },
+  { id: "err500", mode: "500", events: ["oauth2_bearer_propagation_skipped_idp_error"] },
+  {
+    id: "hang",
+    mode: "hang",
+    // Either the IdP request timed out (1 s at the HTTP client) or the start's bound did.
+    events: [
+      "oauth2_bearer_propagation_skipped_timeout",
+      "oauth2_bearer_propagation_skipped_idp_unreachable",
+    ],
+  },
+];
+
+const idps = new Map<string, TestIdp>();
+let h: OpencodeHome;
+let scratch: string;
+
+beforeAll(async () => {
+  for (const c of CASES) {
+    idps.set(c.id, await startIdp({ clients: [confidentialClient("svc", "svc-secret")] }));
+  }
+  // The model server is never called by `opencode models`: a closed loopback port will do.
+  const llm = { baseURL: "http://127.0.0.1:9/v1" };
+  h = await home({
+    plugin: [OAUTH2_PLUGIN],
+    provider: Object.fromEntries(
+      CASES.map((c) => [
+        c.id,
+        managedProvider(llm, {
+          issuer: idps.get(c.id)?.issuer,
+          clientId: "svc",
+          clientSecret: "svc-secret",
+          authFlow: "client_credentials",
+          httpTimeoutMs: HTTP_TIMEOUT_MS,
+        }),
+      ]),
+    ),
+  });
+  scratch = await mkdtemp(join(tmpdir(), "e2e-faults-"));
+});
+
+afterAll(async () => {
+  for (const idp of idps.values()) {
+    idp.setFailure(null);
+    await idp.close();
+  }
+  await h?.cleanup();
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+/** `opencode models html --print-logs` with its own, empty token cache. */
+function start(cache: string) {
+  return runOpencode(h, ["models", "html", "--print-logs"], {
+    timeoutMs: 60_000,
+    extraEnv: { OPENCODE_OAUTH2_CACHE_DIR: join(scratch, cache) },
+  });
+}
+
+/** The log lines (stderr, via --print-logs) that carry `event` for `provider`. */
+function linesFor(stderr: string, provider: string, events: string[]): string[] {
+  return stderr
+    .split("\n")
+    .filter((line) => events.some((e) => line.includes(e)))
+    .filter((line) => new RegExp(`provider[=:"\\s]+"?${provider}\\b`).test(line));
+}
+
+describe("opencode starts when every IdP is broken, each in its own way", () => {
+  it("starts within httpTimeoutMs of a healthy start, and the log names each provider's reason", async () => {
+    // Healthy: the first start in a fresh home pays one-off costs; the second is the baseline.
+    const warm = await start("warm");
+    expect(warm.code, warm.stderr).toBe(0);
+    for (const c of CASES) {
+      expect(linesFor(warm.stderr, c.id, ["oauth2_bearer_propagated"]), c.id).toHaveLength(1);
+    }
+    const healthy = await start("healthy");
+    expect(healthy.code, healthy.stderr).toBe(0);
+
+    for (const c of CASES) idps.get(c.id)?.setFailure(c.mode, { discovery: true });
+    const broken = await start("broken");
+    expect(broken.code, broken.stderr).toBe(0);
+    expect(broken.stdout).toContain("html/demo-model");
+    // Nothing but opencode's own output on stdout.
+    expect(broken.stdout).not.toContain("oauth2_");
+
+    for (const c of CASES) {
+      const lines = linesFor(broken.stderr, c.id, c.events);
+      expect(lines, `${c.id}: ${c.events.join(" or ")}\n${broken.stderr}`).toHaveLength(1);
+      // The reason is spelled out, not just an event name.
+      if (c.mode !== "hang") expect(lines[0]).toMatch(/discovery|issuer/i);
+    }
+    // Each IdP was really asked (and failed) — the plugin did not skip them.
+    for (const c of CASES) expect(idps.get(c.id)?.tokenRequests.length).toBeGreaterThan(0);
+
+    // Bounded by httpTimeoutMs on top of a normal start (plus room for a noisy 2-core machine).
+    expect(broken.durationMs).toBeLessThan(healthy.durationMs + HTTP_TIMEOUT_MS + 2500);
+  });
+});
