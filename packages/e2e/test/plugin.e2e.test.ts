@@ -132,7 +132,7 @@ describe("the oauth2 plugin inside the real opencode", () => {
     }
   });
 
-  it("with the IdP down or hanging, opencode models still works promptly and the log says why", async () => {
+  it("with the IdP down or hanging, or no login yet, opencode models works promptly and the log says why", async () => {
     const down = await startIdp({ clients: [confidentialClient("svc", "svc-secret")] });
     await down.close();
     const hanging = await startIdp({ clients: [confidentialClient("svc", "svc-secret")] });
@@ -141,6 +141,8 @@ describe("the oauth2 plugin inside the real opencode", () => {
       const h = await newHome({
         down: managedProvider(shortLlm, { ...headless(down), httpTimeoutMs: 1500 }),
         hanging: managedProvider(shortLlm, { ...headless(hanging), httpTimeoutMs: 1500 }),
+        // An interactive provider nobody logged in to: no TTY here, so no browser, no prompt.
+        human: managedProvider(shortLlm, { issuer: otherIdp.issuer, clientId: "opencode-cli" }),
       });
       // Log records on stderr: opencode may exit before its log file is flushed.
       const result = await runOpencode(h, ["models", "down", "--print-logs"], {
@@ -152,6 +154,9 @@ describe("the oauth2 plugin inside the real opencode", () => {
       expect(result.durationMs).toBeLessThan(20_000);
       expect(result.stderr).toContain("oauth2_bearer_propagation_skipped_idp_unreachable");
       expect(result.stderr).toContain("oauth2_bearer_propagation_skipped_timeout");
+      expect(result.stderr).toMatch(
+        /oauth2_login_required .*command="opencode-oauth2 login human"/,
+      );
       // Nothing but opencode's own output on stdout.
       expect(result.stdout).not.toContain("oauth2_");
     } finally {
