@@ -10,7 +10,7 @@ import {
   readOpencodeLog,
   runOpencode,
   startOpencodeServe,
-} from "../src/opencode.js";
+} from "../src/index.js";
 
 const TOKEN = "static-test-token";
 
