@@ -130,3 +130,29 @@ export function stderrSink(record: LogRecord): void {
 
 /** A logger that drops everything. */
 export const silentLogger: Logger<string> = { emit() {} };
+
+/** The one logging call of a host application's client, e.g. opencode's `client.app.log`. */
+export interface AppLogClient {
+  app: {
+    log(request: {
+      body: { service: string; level: LogLevel; message: string; extra?: Record<string, unknown> };
+    }): unknown;
+  };
+}
+
+/**
+ * A sink that hands records to the host's logger (`client.app.log`; in opencode they land in its
+ * log file and in `--print-logs`). Fire-and-forget, so logging never delays a hook; never
+ * stdout, which would corrupt the host's output. The record's event becomes the message.
+ */
+export function appLogSink(client: AppLogClient, service: string): LogSink {
+  return (record: LogRecord) => {
+    const { level, event, ...extra } = record;
+    try {
+      const pending = client.app.log({ body: { service, level, message: event, extra } });
+      Promise.resolve(pending).catch(() => {});
+    } catch {
+      // The host's logger is unavailable (shutting down): drop the record.
+    }
+  };
+}

@@ -1,21 +1,9 @@
 import type { PluginInput } from "@opencode-ai/plugin";
-import type { LogRecord, LogSink } from "@vymalo/oauth2-core";
+import { type AppLogClient, appLogSink, type LogSink } from "@vymalo/oauth2-core";
 
 export const SERVICE = "opencode-oauth2";
 
-/**
- * A sink that hands records to opencode's own logger (`client.app.log`), so they land in
- * opencode's log file and in `--print-logs`. Fire-and-forget: logging never delays a hook, and
- * the plugin never writes to stdout (that would corrupt opencode's output).
- */
+/** Log records to opencode's own logger (`client.app.log`), under this plugin's service name. */
 export function opencodeSink(client: PluginInput["client"], service = SERVICE): LogSink {
-  return (record: LogRecord) => {
-    const { level, event, ...extra } = record;
-    try {
-      const pending = client.app.log({ body: { service, level, message: event, extra } });
-      Promise.resolve(pending).catch(() => {});
-    } catch {
-      // opencode's logger is unavailable (shutting down); drop the record.
-    }
-  };
+  return appLogSink(client as unknown as AppLogClient, service);
 }
