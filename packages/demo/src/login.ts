@@ -1,6 +1,9 @@
 import { spawn } from "node:child_process";
 import { type OpencodeHome, opencodeBinPath } from "@vymalo/testkit";
 
+/** Terminal colour/cursor sequences in opencode's output. */
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, "g");
+
 /**
  * `opencode auth login <url>`: opencode fetches the manifest and runs its auth.command (our CLI,
  * device flow). The user code appears in the output; `approve` plays the user.
@@ -35,7 +38,7 @@ export function loginThroughWellKnown(
       await approving?.catch(() => {});
       const lines = output
         .split("\n")
-        .map((line) => line.replace(/\u001b\[[0-9;]*[A-Za-z]/g, "").trim())
+        .map((line) => line.replace(ANSI, "").trim())
         .filter(Boolean);
       resolve({ ok: code === 0, summary: `${lines.slice(-6).join("\n")}\n(exit ${code})` });
     });

@@ -110,8 +110,10 @@ describe("opencode starts when every IdP is broken, each in its own way", () => 
       // The reason is spelled out, not just an event name.
       if (c.mode !== "hang") expect(lines[0]).toMatch(/discovery|issuer/i);
     }
-    // Each IdP was really asked (and failed) — the plugin did not skip them.
-    for (const c of CASES) expect(idps.get(c.id)?.tokenRequests.length).toBeGreaterThan(0);
+    // Each broken IdP was really asked, and its answer is in the log, per provider.
+    for (const c of CASES.filter((c) => c.mode !== "hang")) {
+      expect(linesFor(broken.stderr, c.id, ["oauth2_discovery_failed"]), c.id).toHaveLength(1);
+    }
 
     // Bounded by httpTimeoutMs on top of a normal start (plus room for a noisy 2-core machine).
     expect(broken.durationMs).toBeLessThan(healthy.durationMs + HTTP_TIMEOUT_MS + 2500);

@@ -111,7 +111,8 @@ async function applyToProvider(
 ): Promise<ProviderReport> {
   const { logger } = deps;
   const baseURL = entry.options?.baseURL;
-  const managed = collected.providers[id];
+  // Own keys only: a provider named "constructor" or "toString" is not an inherited member.
+  const managed = Object.hasOwn(collected.providers, id) ? collected.providers[id] : undefined;
   const misconfigured = !managed && collected.issues.some((issue) => issue.providerId === id);
   const timeoutMs = options.modelsInfoTimeoutMs ?? managed?.httpTimeoutMs ?? DEFAULT_TIMEOUT_MS;
 

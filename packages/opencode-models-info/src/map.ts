@@ -42,7 +42,10 @@ export function toModalities(list: readonly string[]): Modality[] {
  */
 export function perMillion(perToken: number | null | undefined): number | undefined {
   if (perToken === null || perToken === undefined || perToken < 0) return undefined;
-  return Number.parseFloat((perToken * 1_000_000).toPrecision(12));
+  const price = perToken * 1_000_000;
+  // A price too large to scale (1e308 per token) is as unknown as a negative one.
+  if (!Number.isFinite(price)) return undefined;
+  return Number.parseFloat(price.toPrecision(12));
 }
 
 const positive = (n: number | null | undefined): number | undefined =>

@@ -69,6 +69,19 @@ function setPath(model: Json, path: ModelFieldPath, value: unknown): void {
 }
 
 /**
+ * `models[key] = value` as an own property: model ids come from the endpoint, and an id such as
+ * "__proto__" must add a model, not replace the object's prototype.
+ */
+function setOwn(models: Json, key: string, value: Json): void {
+  Object.defineProperty(models, key, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+}
+
+/**
  * One model: `existing` (what the user wrote, maybe nothing) with the document's values filled in
  * where the user wrote none, or where `overwrite` says the document wins. Returns a new object.
  */
@@ -136,14 +149,14 @@ export function mergeProviderModels(input: MergeInput): MergeResult {
     const merged = mergeModel(existing, patch, overwrite);
     result.kept += merged.kept.length;
     if (merged.filled.length) {
-      models[key] = merged.model;
+      setOwn(models, key, merged.model);
       result.updated.push(key);
     }
   }
   const add = (id: string) => {
     if (present.has(id)) return;
     present.add(id);
-    models[id] = mergeModel(undefined, info.get(id) ?? {}, overwrite).model;
+    setOwn(models, id, mergeModel(undefined, info.get(id) ?? {}, overwrite).model);
     result.added.push(id);
   };
   for (const id of input.discovered ?? []) add(id);

@@ -30,7 +30,13 @@ export const ModelsInfoOptionsSchema = z.object({
     .int()
     .min(0)
     .default(DEFAULT_TTL_MS),
-  modelsInfoTimeoutMs: z.number({ error: "expected milliseconds" }).int().min(100).optional(),
+  modelsInfoTimeoutMs: z
+    .number({ error: "expected milliseconds" })
+    .int()
+    .min(100)
+    // The deadline is a setTimeout: Node fires a longer one after 1 ms.
+    .max(2_147_483_647, { error: "expected at most 2147483647 ms (about 24 days)" })
+    .optional(),
   modelsInfoAuth: z
     .enum(AUTH_MODES, { error: `expected one of ${AUTH_MODES.join(", ")}` })
     .default("same-origin"),

@@ -18,7 +18,9 @@ describe("docs/log-events.md", () => {
 describe("the plugin entry module", () => {
   it("exports functions only (opencode skips a plugin module with any other export)", async () => {
     // By URL, so the typecheck does not need the build: this is the file opencode loads.
-    const entry: Record<string, unknown> = await import(new URL("../dist/index.js", import.meta.url).href);
+    const entry: Record<string, unknown> = await import(
+      new URL("../dist/index.js", import.meta.url).href
+    );
     const kinds = Object.values(entry).map((value) => typeof value);
     expect(kinds.length).toBeGreaterThan(0);
     expect(new Set(kinds)).toEqual(new Set(["function"]));

@@ -57,7 +57,9 @@ function helpAt(path: PropertyKey[]): FieldHelp | undefined {
   let nearest: FieldHelp | undefined;
   for (const key of path) {
     const objectNode: SchemaNode | undefined = unwrapChain(node).find((n) => n._zod.def.shape);
-    node = objectNode?._zod.def.shape?.[String(key)];
+    const shape: Record<string, SchemaNode> | undefined = objectNode?._zod.def.shape;
+    // Own fields only: an unknown key such as "constructor" or "__proto__" is not a schema node.
+    node = shape && Object.hasOwn(shape, String(key)) ? shape[String(key)] : undefined;
     if (!node) break;
     for (const n of unwrapChain(node)) {
       const meta = z.globalRegistry.get(n as unknown as ZodType) as FieldHelp | undefined;
@@ -132,25 +134,28 @@ export function collectProviders(
   pluginOptions?: unknown,
 ): CollectedProviders {
   const issues: ConfigIssue[] = [];
-  const fromPlugin: Record<string, unknown> = {};
+  // Maps, not plain objects: a provider id such as "constructor" or "__proto__" is just an id.
+  const fromPlugin = new Map<string, unknown>();
   const parsedOptions = PluginOptionsSchema.safeParse(pluginOptions ?? {});
   if (parsedOptions.success) {
-    Object.assign(fromPlugin, parsedOptions.data.providers ?? {});
+    for (const [id, raw] of Object.entries(parsedOptions.data.providers ?? {})) {
+      fromPlugin.set(id, raw);
+    }
   } else {
     for (const issue of parsedOptions.error.issues) {
       issues.push(describeIssue("*", "plugin options", issue));
     }
   }
-  const fromProviders: Record<string, unknown> = {};
+  const fromProviders = new Map<string, unknown>();
   for (const [id, provider] of Object.entries(config?.provider ?? {})) {
     const oauth2 = provider?.options?.oauth2;
-    if (oauth2 !== undefined) fromProviders[id] = oauth2;
+    if (oauth2 !== undefined) fromProviders.set(id, oauth2);
   }
 
-  const providers: Record<string, ProviderConfig> = {};
-  for (const id of new Set([...Object.keys(fromPlugin), ...Object.keys(fromProviders)])) {
-    const pluginPart = fromPlugin[id];
-    const providerPart = fromProviders[id];
+  const providers = new Map<string, ProviderConfig>();
+  for (const id of new Set([...fromPlugin.keys(), ...fromProviders.keys()])) {
+    const pluginPart = fromPlugin.get(id);
+    const providerPart = fromProviders.get(id);
     const merged =
       isRecord(pluginPart) && isRecord(providerPart)
         ? { ...pluginPart, ...providerPart }
@@ -160,10 +165,11 @@ export function collectProviders(
         ? `provider.${id}.options.oauth2`
         : `plugin options providers.${id}`;
     const parsed = parseProviderConfig(id, merged, location);
-    if ("config" in parsed) providers[id] = parsed.config;
+    if ("config" in parsed) providers.set(id, parsed.config);
     else issues.push(...parsed.issues);
   }
-  return { providers, issues };
+  // fromEntries defines own properties, so even "__proto__" stays an ordinary key.
+  return { providers: Object.fromEntries(providers), issues };
 }
 
 /**

@@ -32,6 +32,13 @@ export type HeadlessFlow = (typeof HEADLESS_FLOWS)[number];
 export const isInteractiveFlow = (flow: AuthFlow): flow is InteractiveFlow =>
   (INTERACTIVE_FLOWS as readonly string[]).includes(flow);
 
+/**
+ * The longest delay Node's timers honour (2^31 - 1 ms, about 24.8 days). A longer timeout would
+ * not wait longer: setTimeout fires after 1 ms and AbortSignal.timeout throws past 2^32 - 1.
+ */
+const MAX_TIMER_MS = 2_147_483_647;
+const TIMER_TOO_LONG = "expected at most 2147483647 ms (about 24 days)";
+
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 
 /** Plain http is only acceptable on the loopback interface (tests, the demo, local IdPs). */
@@ -251,6 +258,7 @@ export const ProviderOAuth2Schema = z
       .number({ error: "expected milliseconds" })
       .int()
       .min(100)
+      .max(MAX_TIMER_MS, { error: TIMER_TOO_LONG })
       .default(5000)
       .meta(
         help(
@@ -268,6 +276,7 @@ export const ProviderOAuth2Schema = z
       .number({ error: "expected milliseconds" })
       .int()
       .min(1000)
+      .max(MAX_TIMER_MS, { error: TIMER_TOO_LONG })
       .default(300_000)
       .meta(help("How long an interactive login may take before it is abandoned.", "300000")),
   })
@@ -301,6 +310,16 @@ export const ProviderOAuth2Schema = z
         code: "custom",
         path: ["interactiveClient", "clientSecret"],
         message: "a public client must not have a secret: remove interactiveClient.clientSecret",
+      });
+    }
+    if (
+      cfg.interactiveClient?.clientType === "confidential" &&
+      !cfg.interactiveClient.clientSecret
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["interactiveClient", "clientSecret"],
+        message: "a confidential client needs clientSecret: set interactiveClient.clientSecret",
       });
     }
     for (const [field, flow] of [

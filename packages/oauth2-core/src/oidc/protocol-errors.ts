@@ -146,6 +146,17 @@ export function toOAuth2Error(err: unknown, step: ProtocolStep, providerId: stri
       });
     }
   }
+  // An id_token encrypted to a key this client never registered (e.g. an Authentik provider
+  // with an Encryption Key set): openid-client cannot read it. Its error's cause is the token
+  // itself, so the cause is not kept.
+  if (causeChain(err).some((l) => l instanceof Error && /JWE decryption/i.test(l.message))) {
+    return new OAuth2Error({
+      code: "idp_bad_response",
+      providerId,
+      message: `the IdP sent an encrypted id_token (JWE) that this client cannot decrypt (${label}).`,
+      fix: "turn off ID token encryption for this client at the IdP (Authentik: remove the Encryption Key in the provider's settings), then log in again",
+    });
+  }
   const code = (err as { code?: string }).code;
   const message = err instanceof Error ? err.message : String(err);
   if (code?.startsWith("OAUTH_") || /fetch failed/i.test(message)) {

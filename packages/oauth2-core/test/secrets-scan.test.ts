@@ -1,0 +1,464 @@
+// The secrets scan: run the flows a user runs — logins, refreshes, headless grants, failures,
+// logout, and the CLI — while recording every secret the IdP issued or the client sent, and
+// everything a user or a log collector could ever see: every log record (debug included),
+// every OAuth2Error (message, fix, detail, log fields, stack, causes) and every CLI stream.
+// Not one secret may appear in any of it. (`token` prints an access token on stdout by design:
+// only that stdout is left out.)
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  confidentialClient,
+  publicNativeClient,
+  readOpenedUrls,
+  startIdp,
+  TestBrowser,
+  type TestIdp,
+  writeBrowserScript,
+} from "@vymalo/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseProviderConfig } from "../src/config/collect.js";
+import type { ProviderConfig } from "../src/config/schema.js";
+import { TokenEngine } from "../src/engine.js";
+import { OAuth2Error } from "../src/errors.js";
+import { createLogger, fingerprint, type LogRecord } from "../src/log.js";
+import type { FetchLike } from "../src/oidc/configuration.js";
+
+// ---------------------------------------------------------------------------------------------
+// The CLI lives in @vymalo/opencode-oauth2, which depends on this package; it cannot be a
+// dependency of this one (a cycle), so turbo does not order its build before this test. Build it
+// here when dist is missing or older than its sources.
+// ---------------------------------------------------------------------------------------------
+const OAUTH2_PACKAGE = fileURLToPath(new URL("../../opencode-oauth2/", import.meta.url));
+const CLI = join(OAUTH2_PACKAGE, "dist/cli/main.js");
+
+async function newestMtime(dir: string): Promise<number> {
+  let newest = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(
+      newest,
+      entry.isDirectory() ? await newestMtime(path) : (await stat(path)).mtimeMs,
+    );
+  }
+  return newest;
+}
+
+async function ensureCliBuilt(): Promise<void> {
+  const built = await stat(CLI).then(
+    (s) => s.mtimeMs,
+    () => 0,
+  );
+  if (built >= (await newestMtime(join(OAUTH2_PACKAGE, "src")))) return;
+  const tsc = fileURLToPath(new URL("../../../node_modules/typescript/bin/tsc", import.meta.url));
+  const build = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], {
+    cwd: OAUTH2_PACKAGE,
+    encoding: "utf8",
+    timeout: 90_000,
+  });
+  if (build.status !== 0)
+    throw new Error(`building the CLI failed:\n${build.stdout}${build.stderr}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// What was issued or sent (the secrets), and what anyone could see (the captured text)
+// ---------------------------------------------------------------------------------------------
+type Kind =
+  | "access_token"
+  | "refresh_token"
+  | "id_token"
+  | "authorization_code"
+  | "device_code"
+  | "pkce_verifier"
+  | "client_secret"
+  | "subject_token";
+
+const secrets = new Map<string, Kind>();
+function addSecret(kind: Kind, value: unknown): void {
+  if (typeof value === "string" && value.length >= 8 && !secrets.has(value)) {
+    secrets.set(value, kind);
+  }
+}
+
+/** Secrets in a token request's parameters (and its Basic client authentication). */
+function fromRequest(params: Record<string, unknown> | URLSearchParams, authorization?: string) {
+  const get = (name: string) =>
+    params instanceof URLSearchParams ? params.get(name) : params[name];
+  addSecret("authorization_code", get("code"));
+  addSecret("pkce_verifier", get("code_verifier"));
+  addSecret("refresh_token", get("refresh_token"));
+  addSecret("device_code", get("device_code"));
+  addSecret("client_secret", get("client_secret"));
+  addSecret("subject_token", get("subject_token"));
+  if (get("token_type_hint") === "refresh_token") addSecret("refresh_token", get("token"));
+  if (authorization?.startsWith("Basic ")) {
+    const decoded = Buffer.from(authorization.slice(6), "base64").toString("utf8");
+    addSecret("client_secret", decodeURIComponent(decoded.slice(decoded.indexOf(":") + 1)));
+  }
+}
+
+/** Secrets in a token or device authorization response. */
+function fromResponse(body: unknown) {
+  if (typeof body !== "object" || body === null) return;
+  const b = body as Record<string, unknown>;
+  addSecret("access_token", b.access_token);
+  addSecret("refresh_token", b.refresh_token);
+  addSecret("id_token", b.id_token);
+  addSecret("device_code", b.device_code);
+}
+
+/** Everything a user, a terminal or a log collector could see, with where it came from. */
+const captured: Array<{ where: string; text: string }> = [];
+const capture = (where: string, text: string) => captured.push({ where, text });
+
+const records: LogRecord[] = [];
+function captureError(where: string, err: unknown): OAuth2Error {
+  expect(err).toBeInstanceOf(OAuth2Error);
+  const error = err as OAuth2Error;
+  capture(`${where}: message`, error.message);
+  capture(`${where}: fix`, error.fix);
+  capture(`${where}: detail`, error.detail);
+  capture(`${where}: log fields`, JSON.stringify(error.toLogFields()));
+  capture(`${where}: idp`, JSON.stringify(error.idp ?? {}));
+  capture(`${where}: stack`, error.stack ?? "");
+  // Whatever a careless caller might print: the cause chain.
+  let cause: unknown = error.cause;
+  for (let depth = 0; cause && depth < 6; depth += 1) {
+    capture(
+      `${where}: cause ${depth}`,
+      cause instanceof Error ? `${cause.message}\n${cause.stack}` : String(cause),
+    );
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return error;
+}
+
+async function expectOAuth2Error(where: string, work: Promise<unknown>): Promise<OAuth2Error> {
+  try {
+    await work;
+  } catch (err) {
+    return captureError(where, err);
+  }
+  throw new Error(`${where}: expected an OAuth2Error`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The real parts
+// ---------------------------------------------------------------------------------------------
+const SVC_SECRET = `svc-${randomBytes(12).toString("hex")}`;
+const WRONG_SECRET = `wrong-${randomBytes(12).toString("hex")}`;
+const SUBJECT_TOKEN = `subject-${randomBytes(12).toString("hex")}`;
+
+let idp: TestIdp;
+let root: string;
+const children = new Set<ChildProcess>();
+
+/** Records every secret the IdP issues or receives, whoever the client is (engine or CLI). */
+function listen(target: TestIdp): void {
+  const op = target.provider;
+  op.on("grant.success", (ctx) => {
+    fromRequest(ctx.oidc.params ?? {}, ctx.get("authorization"));
+    fromResponse(ctx.body);
+  });
+  op.on("grant.error", (ctx) => fromRequest(ctx.oidc?.params ?? {}, ctx.get("authorization")));
+  op.on("authorization_code.saved", (code) => addSecret("authorization_code", code.jti));
+  op.on("refresh_token.saved", (token) => addSecret("refresh_token", token.jti));
+  op.on("device_code.saved", (code) => addSecret("device_code", code.jti));
+}
+
+/** The engine's fetch, seeing every request body and response on its way (flows.test.ts style). */
+function intercepting(rewrite?: (body: URLSearchParams) => void): FetchLike {
+  return async (url, init) => {
+    const headers = new Headers(init.headers);
+    if (init.body instanceof URLSearchParams) {
+      fromRequest(init.body, headers.get("authorization") ?? undefined);
+      rewrite?.(init.body);
+      fromRequest(init.body);
+    }
+    const response = await fetch(url, init);
+    const text = await response.clone().text();
+    try {
+      fromResponse(JSON.parse(text));
+    } catch {
+      // not JSON (discovery is, errors may not be)
+    }
+    return response;
+  };
+}
+
+function engineWith(fetchImpl: FetchLike, browser: TestBrowser): TokenEngine {
+  return new TokenEngine({
+    cacheDir: join(root, "engine-cache"),
+    logger: createLogger({ sink: (r) => records.push(r), level: "debug" }),
+    fetch: fetchImpl,
+    env: { SUBJECT_TOKEN },
+    openBrowser: async (url) => {
+      void browser.authorize(url, { followCallback: true }).catch(() => {});
+      return true;
+    },
+  });
+}
+
+function provider(id: string, raw: Record<string, unknown>): ProviderConfig {
+  const parsed = parseProviderConfig(id, { issuer: idp.issuer, ...raw });
+  if (!("config" in parsed)) throw new Error(parsed.issues.map((i) => i.message).join("\n"));
+  return parsed.config;
+}
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  onStderr?: (text: string) => void,
+): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args, "--verbose"], {
+      cwd: join(root, "project"),
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    children.add(child);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+      onStderr?.(stderr);
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      children.delete(child);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+beforeAll(async () => {
+  await ensureCliBuilt();
+  root = await mkdtemp(join(tmpdir(), "oauth2-secrets-"));
+  await mkdir(join(root, "project"), { recursive: true });
+  idp = await startIdp({
+    clients: [publicNativeClient("cli"), confidentialClient("svc", SVC_SECRET)],
+    acceptedSubjectTokens: [SUBJECT_TOKEN],
+    pkceRequired: true,
+  });
+  listen(idp);
+  for (const value of [SVC_SECRET, WRONG_SECRET]) addSecret("client_secret", value);
+  addSecret("subject_token", SUBJECT_TOKEN);
+}, 120_000);
+
+afterAll(async () => {
+  for (const child of children) child.kill("SIGKILL");
+  await idp?.close();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+describe("the secrets scan", () => {
+  it("no token, code, verifier or secret appears in any log record, error or CLI output", async () => {
+    const browser = new TestBrowser();
+    const engine = engineWith(intercepting(), browser);
+    const human = provider("corp", { clientId: "cli", scopes: "openid offline_access profile" });
+    const device = provider("dev", {
+      clientId: "cli",
+      authFlow: "device_code",
+      scopes: "openid offline_access",
+    });
+    const svc = provider("svc", {
+      clientId: "svc",
+      clientSecret: SVC_SECRET,
+      authFlow: "client_credentials",
+    });
+    const exchange = provider("xchg", {
+      clientId: "svc",
+      clientSecret: SVC_SECRET,
+      authFlow: "token_exchange",
+      subjectToken: { env: "SUBJECT_TOKEN" },
+    });
+
+    // Browser login (code + PKCE), then a refresh with rotation, an invalidation and another.
+    const login = await engine.ensureAccessToken(human, { interactive: true });
+    expect(login).toMatchObject({ status: "ok", source: "login" });
+    const cached = await engine.cached(human);
+    if (cached.kind !== "ok") throw new Error("no token");
+    expect(await engine.invalidate(human, cached.token.accessToken)).toBe(true);
+    expect(await engine.ensureAccessToken(human)).toMatchObject({ source: "refresh" });
+
+    // Device login.
+    expect(
+      await engine.ensureAccessToken(device, {
+        interactive: true,
+        prompter: {
+          onDeviceCode: (info) => {
+            void browser.approveDevice(info.verificationUri, info.userCode);
+          },
+        },
+      }),
+    ).toMatchObject({ status: "ok", source: "login" });
+
+    // Client credentials and token exchange.
+    expect(await engine.ensureAccessToken(svc)).toMatchObject({ source: "headless" });
+    expect(await engine.ensureAccessToken(exchange)).toMatchObject({ source: "headless" });
+    expect(await engine.ensureAccessToken(svc)).toMatchObject({ source: "cache" });
+
+    // A revoked refresh token: refresh_rejected, then a login is needed.
+    const deviceToken = await engine.cached(device);
+    if (deviceToken.kind !== "ok") throw new Error("no device token");
+    expect(await idp.revokeRefreshToken(deviceToken.token.refreshToken as string)).toBe(true);
+    await engine.invalidate(device, deviceToken.token.accessToken);
+    expect(await engine.ensureAccessToken(device)).toMatchObject({
+      status: "login_required",
+      reason: "refresh_rejected",
+    });
+
+    // A wrong client secret.
+    const wrong = provider("wrong", {
+      clientId: "svc",
+      clientSecret: WRONG_SECRET,
+      authFlow: "client_credentials",
+    });
+    const refused = await expectOAuth2Error("wrong secret", engine.ensureAccessToken(wrong));
+    expect(refused.idp?.error).toBe("invalid_client");
+
+    // A wrong PKCE verifier, swapped on its way to the token endpoint.
+    const corrupting = engineWith(
+      intercepting((body) => {
+        if (body.has("code_verifier"))
+          body.set("code_verifier", randomBytes(32).toString("base64url"));
+      }),
+      browser,
+    );
+    const badVerifier = await expectOAuth2Error(
+      "wrong verifier",
+      corrupting.login(provider("pkce", { clientId: "cli" })),
+    );
+    expect(badVerifier.idp?.error).toBe("invalid_grant");
+
+    // Logout with revocation.
+    expect(await engine.logout(human)).toEqual({ removed: true, revoked: true });
+
+    // ---- The CLI, as child processes with --verbose (every engine record on stderr) --------
+    const cliHome = join(root, "cli");
+    const browserLog = join(root, "browser.log");
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: join(cliHome, "home"),
+      XDG_CONFIG_HOME: join(cliHome, "config"),
+      XDG_CACHE_HOME: join(cliHome, "cache"),
+      BROWSER: await writeBrowserScript(root, browserLog),
+      SVC_SECRET,
+    };
+    const configFile = join(cliHome, "config", "opencode", "opencode.json");
+    await mkdir(dirname(configFile), { recursive: true });
+    await writeFile(
+      configFile,
+      JSON.stringify({
+        provider: {
+          corp: {
+            options: {
+              oauth2: { issuer: idp.issuer, clientId: "cli", scopes: "openid offline_access" },
+            },
+          },
+          svc: {
+            options: {
+              oauth2: {
+                issuer: idp.issuer,
+                clientId: "svc",
+                clientSecret: "{env:SVC_SECRET}",
+                authFlow: "client_credentials",
+              },
+            },
+          },
+        },
+      }),
+    );
+    const cli = async (args: string[], options: { stdoutHasToken?: boolean } = {}) => {
+      const result = await runCli(args, env);
+      if (!options.stdoutHasToken) capture(`cli ${args.join(" ")}: stdout`, result.stdout);
+      capture(`cli ${args.join(" ")}: stderr`, result.stderr);
+      return result;
+    };
+
+    // login through $BROWSER and the loopback callback; the test browser plays the user.
+    const loginRun = runCli(["login", "corp"], env);
+    let opened: string | undefined;
+    for (let i = 0; i < 400 && !opened; i += 1) {
+      [opened] = await readOpenedUrls(browserLog);
+      if (!opened) await new Promise((r) => setTimeout(r, 25));
+    }
+    if (!opened) throw new Error("the CLI never opened the browser");
+    await new TestBrowser().authorize(opened, { followCallback: true });
+    const loggedIn = await loginRun;
+    capture("cli login: stdout", loggedIn.stdout);
+    capture("cli login: stderr", loggedIn.stderr);
+    expect(loggedIn.code, loggedIn.stderr).toBe(0);
+    // --verbose really puts the engine's records on stderr, so they are in the scan.
+    expect(loggedIn.stderr).toContain('"event":"oauth2_login_succeeded"');
+
+    expect((await cli(["status"])).code).toBe(0);
+    expect((await cli(["status", "--json"])).code).toBe(0);
+    const token = await cli(["token", "corp"], { stdoutHasToken: true });
+    expect(token.code).toBe(0);
+    addSecret("access_token", token.stdout.trim());
+    const headlessToken = await cli(["token", "svc"], { stdoutHasToken: true });
+    expect(headlessToken.code).toBe(0);
+    expect(headlessToken.stderr).toContain('"event":"oauth2_headless_token_obtained"');
+    addSecret("access_token", headlessToken.stdout.trim());
+    const doctor = await cli(["doctor"]);
+    expect(doctor.stdout).toContain("corp");
+    expect((await cli(["logout", "corp"])).code).toBe(0);
+    // After logout there is nothing to print: exit 2, and its message is captured too.
+    expect((await cli(["token", "corp"])).code).toBe(2);
+
+    // ---- The scan ---------------------------------------------------------------------------
+    for (const record of records) capture(`log ${record.event}`, JSON.stringify(record));
+
+    const byKind = new Map<Kind, number>();
+    for (const kind of secrets.values()) byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+    // The collection is real, so the scan cannot pass vacuously.
+    expect(secrets.size).toBeGreaterThan(20);
+    expect(Object.fromEntries(byKind)).toMatchObject({
+      access_token: expect.any(Number),
+      refresh_token: expect.any(Number),
+      id_token: expect.any(Number),
+      authorization_code: expect.any(Number),
+      device_code: expect.any(Number),
+      pkce_verifier: expect.any(Number),
+      client_secret: expect.any(Number),
+      subject_token: expect.any(Number),
+    });
+    expect(byKind.get("access_token")).toBeGreaterThanOrEqual(6);
+    expect(byKind.get("refresh_token")).toBeGreaterThanOrEqual(3);
+    expect(byKind.get("authorization_code")).toBeGreaterThanOrEqual(3);
+    expect(byKind.get("pkce_verifier")).toBeGreaterThanOrEqual(3);
+    expect(byKind.get("id_token")).toBeGreaterThanOrEqual(2);
+    expect(records.filter((r) => r.level === "debug").length).toBeGreaterThan(0);
+    expect(captured.filter((c) => c.where.startsWith("cli")).length).toBeGreaterThanOrEqual(12);
+
+    const needles = [...secrets].flatMap(([value, kind]) => {
+      const list = [{ kind, value }];
+      // A JWT's signature is the part nobody else can forge: it must not appear on its own.
+      const signature = value.split(".")[2];
+      if (signature && signature.length >= 20) list.push({ kind, value: signature });
+      return list;
+    });
+    const hits: Array<{ kind: Kind; where: string; fingerprint: string | undefined }> = [];
+    for (const { where, text } of captured) {
+      for (const { kind, value } of needles) {
+        if (text.includes(value)) hits.push({ kind, where, fingerprint: fingerprint(value) });
+      }
+    }
+    expect(hits).toEqual([]);
+  });
+});
