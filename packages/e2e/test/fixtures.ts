@@ -41,7 +41,11 @@ export function managedProvider(
 }
 
 export async function home(config: OpencodeConfig): Promise<OpencodeHome> {
-  return createOpencodeHome({ config: { $schema: "https://opencode.ai/config.json", ...config } });
+  return createOpencodeHome({
+    config: { $schema: "https://opencode.ai/config.json", ...config },
+    // Every plugin event, not only warnings: the tests read the log.
+    env: { OPENCODE_OAUTH2_LOG_LEVEL: "debug" },
+  });
 }
 
 /** Every chat request the server saw carried a token it accepted (none forced to 401). */

@@ -156,3 +156,19 @@ export function appLogSink(client: AppLogClient, service: string): LogSink {
     }
   };
 }
+
+const LEVELS = new Set<string>(["debug", "info", "warn", "error"]);
+
+/**
+ * The level the plugins log at inside opencode: the plugin option `logLevel`, else
+ * `$OPENCODE_OAUTH2_LOG_LEVEL`, else `warn`. The default keeps a healthy start silent: opencode
+ * pays ~0.6 s for the first record a plugin hands its logger during start (see
+ * docs/performance.md), so only what needs attention is sent unless asked for.
+ */
+export function pluginLogLevel(option: unknown, env: NodeJS.ProcessEnv = process.env): LogLevel {
+  for (const value of [option, env.OPENCODE_OAUTH2_LOG_LEVEL]) {
+    if (typeof value === "string" && LEVELS.has(value.toLowerCase()))
+      return value.toLowerCase() as LogLevel;
+  }
+  return "warn";
+}

@@ -4,7 +4,9 @@ import {
   createLogger,
   defaultCacheDir,
   type Logger,
+  type LogLevel,
   type LogSink,
+  pluginLogLevel,
   TokenEngine,
 } from "@vymalo/oauth2-core";
 import { type ApplyDeps, applyModelsInfo, type ConfigLike } from "./apply.js";
@@ -23,6 +25,8 @@ export interface ModelsInfoPluginDeps {
   cacheDir?: string;
   /** Where log records go. Default: opencode's `client.app.log`. */
   sink?: LogSink;
+  /** Lowest level sent to the sink. Default: pluginLogLevel() (`warn` unless configured). */
+  logLevel?: LogLevel;
   /** The token engine. Default: one over `cacheDir`, logging to the same sink. */
   engine?: (logger: Logger<string>, cacheDir: string) => TokenEngine;
 }
@@ -36,7 +40,7 @@ export function createModelsInfoPlugin(deps: ModelsInfoPluginDeps = {}): Plugin 
   return async (input) => {
     const logger = createLogger<string>({
       sink: deps.sink ?? opencodeSink(input.client),
-      level: "debug",
+      level: deps.logLevel ?? pluginLogLevel(undefined),
       events: MODELS_INFO_EVENTS,
     });
     const cacheDir = deps.cacheDir ?? defaultCacheDir();

@@ -131,7 +131,12 @@ export async function harness(options: { verify?: boolean } = {}): Promise<Harne
       ...(input.models ? { models: input.models } : {}),
     }),
     async run(config, deps = {}) {
-      const plugin = createModelsInfoPlugin({ cacheDir, now: () => clock.now, ...deps });
+      const plugin = createModelsInfoPlugin({
+        cacheDir,
+        now: () => clock.now,
+        logLevel: "debug",
+        ...deps,
+      });
       const hooks = await plugin({ client } as PluginInput);
       lastHook = hooks.config as (config: ConfigLike) => Promise<void>;
       await lastHook(config);

@@ -5,6 +5,7 @@ import {
   createLogger,
   isInteractiveFlow,
   type ProviderConfig,
+  pluginLogLevel,
   TokenEngine,
 } from "@vymalo/oauth2-core";
 import { authMethods } from "./auth-methods.js";
@@ -23,7 +24,7 @@ import { PLACEHOLDER_API_KEY, propagateBearers } from "./propagate.js";
 export const OAuth2Plugin: Plugin = async (input, options) => {
   const logger = createLogger<CoreEvent | PluginEvent>({
     sink: opencodeSink(input.client),
-    level: "debug",
+    level: pluginLogLevel(options?.logLevel),
     events: PLUGIN_EVENTS,
   });
   const engine = new TokenEngine({ logger });
