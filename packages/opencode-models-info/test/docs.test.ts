@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import * as entry from "../src/index.js";
 import { MODELS_INFO_EVENTS } from "../src/lib.js";
 
-const DOC = new URL("../../../docs/models-info.md", import.meta.url);
+const DOC = new URL("../../../docs/log-events.md", import.meta.url);
 
 describe("public surface", () => {
   it("the package entry exports functions only (opencode skips a module with anything else)", () => {
@@ -12,7 +12,7 @@ describe("public surface", () => {
     for (const [, value] of exports) expect(typeof value).toBe("function");
   });
 
-  it("docs/models-info.md documents every event with its level, and no other", async () => {
+  it("docs/log-events.md documents every models-info event with its level, and no other", async () => {
     const text = await readFile(DOC, "utf8");
     const rows = new Map<string, string>();
     for (const match of text.matchAll(/^\|\s*`(models_info_\w+)`\s*\|\s*(\w+)\s*\|/gm)) {
