@@ -1,4 +1,4 @@
-import { ProviderOAuth2Schema } from "@vymalo/oauth2-core";
+import { ProviderOAuth2Schema, WellKnownManifestSchema } from "@vymalo/oauth2-core";
 import { parseModelsInfoOptions } from "@vymalo/opencode-models-info/lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -17,11 +17,9 @@ import {
  * `config`, merged as the lowest config layer. Strict where opencode is strict, and the provider
  * entry in the shape of an opencode provider config.
  */
-const WellKnownOpencodeSchema = z.object({
-  auth: z.strictObject({
-    command: z.array(z.string().min(1)).min(1),
-    env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/),
-  }),
+const WellKnownOpencodeSchema = WellKnownManifestSchema.extend({
+  // The core's manifest shape (what the CLI reads), with auth required and strict here.
+  auth: WellKnownManifestSchema.shape.auth.unwrap().strict(),
   config: z.object({
     $schema: z.string().optional(),
     provider: z.record(
