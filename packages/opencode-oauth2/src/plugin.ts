@@ -16,9 +16,10 @@ import { PLACEHOLDER_API_KEY, propagateBearers } from "./propagate.js";
 
 /**
  * The opencode-oauth2 plugin. Hooks only; all OAuth work is in @vymalo/oauth2-core.
- * - `config`: collect managed providers (both config shapes), then propagate bearers at once.
- * - `chat.headers`: a fresh token on every chat request, also for providers that came from
- *   `.well-known/opencode` (auth.json has no entry for them, so no auth loader runs).
+ * - `config`: collect managed providers (both config shapes), then propagate bearers at once and
+ *   install `options.fetch`: a fresh token on every request to the provider, also for providers
+ *   that came from `.well-known/opencode` (auth.json has no entry for them, so no auth loader
+ *   runs). That fetch is the one per-request path; no `chat.headers` hook repeats its work.
  * - `auth`: browser and device-code logins in `opencode auth login`.
  */
 export const OAuth2Plugin: Plugin = async (input, options) => {
@@ -57,14 +58,6 @@ export const OAuth2Plugin: Plugin = async (input, options) => {
       providers = collected.providers;
       logger.emit("oauth2_plugin_loaded", { providers: Object.keys(providers) });
       await propagateBearers({ config, providers, engine, logger });
-    },
-    "chat.headers": async (chat, output) => {
-      const provider = providers[chat.model.providerID];
-      if (!provider) return;
-      const result = await engine
-        .ensureAccessToken(provider, { interactive: false })
-        .catch(() => undefined);
-      if (result?.status === "ok") output.headers.Authorization = `Bearer ${result.accessToken}`;
     },
     auth: {
       get provider() {
