@@ -1,5 +1,5 @@
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { startChild } from "@vymalo/testkit";
 import { describe, expect, it } from "vitest";
 
 const DEMO = fileURLToPath(new URL("../../demo/dist/main.js", import.meta.url));
@@ -11,16 +11,7 @@ const DEMO = fileURLToPath(new URL("../../demo/dist/main.js", import.meta.url));
  */
 describe("pnpm demo", () => {
   it("runs every step, prints what each shows, exits 0 and leaves nothing running", async () => {
-    const child = spawn(process.execPath, [DEMO], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const { code, stdout, stderr } = await startChild(process.execPath, [DEMO]).done;
     expect(code, `${stdout}\n${stderr}`).toBe(0);
 
     const url = stdout.match(/\[4\] opencode auth login (http:\/\/127\.0\.0\.1:\d+)/)?.[1];

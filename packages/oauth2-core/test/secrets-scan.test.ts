@@ -4,7 +4,7 @@
 // every OAuth2Error (message, fix, detail, log fields, stack, causes) and every CLI stream.
 // Not one secret may appear in any of it. (`token` prints an access token on stdout by design:
 // only that stdout is left out.)
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,6 +14,7 @@ import {
   confidentialClient,
   publicNativeClient,
   readOpenedUrls,
+  startChild,
   startIdp,
   TestBrowser,
   type TestIdp,
@@ -219,29 +220,16 @@ function runCli(
   env: NodeJS.ProcessEnv,
   onStderr?: (text: string) => void,
 ): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args, "--verbose"], {
-      cwd: join(root, "project"),
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    children.add(child);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-      onStderr?.(stderr);
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolve({ code, stdout, stderr });
-    });
+  const running = startChild(process.execPath, [CLI, ...args, "--verbose"], {
+    cwd: join(root, "project"),
+    env,
+    timeoutMs: 30_000,
+    ...(onStderr ? { onStderr } : {}),
+  });
+  children.add(running.child);
+  return running.done.then(({ code, stdout, stderr }) => {
+    children.delete(running.child);
+    return { code, stdout, stderr };
   });
 }
 

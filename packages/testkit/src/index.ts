@@ -1,4 +1,5 @@
 export * from "./browser.js";
+export * from "./child.js";
 export { CookieJar } from "./cookie-jar.js";
 export * from "./fake-llm.js";
 export { type HtmlForm, parseForms } from "./html-forms.js";

@@ -10,7 +10,7 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { confidentialClient, startIdp, type TestIdp } from "@vymalo/testkit";
+import { confidentialClient, startChild, startIdp, type TestIdp } from "@vymalo/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseProviderConfig } from "../../src/config/collect.js";
 import { TokenEngine } from "../../src/engine.js";
@@ -42,31 +42,20 @@ afterAll(async () => {
 });
 
 function startEnsure(cacheDir: string, httpTimeoutMs: number) {
-  const child = spawn(process.execPath, [ENSURE], {
+  const running = startChild(process.execPath, [ENSURE], {
     env: {
       ...process.env,
       ISSUER: idp.issuer,
       CACHE_DIR: cacheDir,
       HTTP_TIMEOUT_MS: String(httpTimeoutMs),
     },
-    stdio: ["ignore", "pipe", "pipe"],
   });
-  children.add(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk) => {
-    stdout += chunk;
+  children.add(running.child);
+  const exited = running.done.then(({ code, signal }) => {
+    children.delete(running.child);
+    return { code, signal };
   });
-  child.stderr.on("data", (chunk) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-    child.on("exit", (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal });
-    });
-  });
-  return { child, exited, output: () => ({ stdout, stderr }) };
+  return { child: running.child, exited, output: running.output };
 }
 
 async function until(probe: () => boolean, timeoutMs: number, what: string): Promise<void> {
