@@ -1,8 +1,6 @@
 import type { InteractiveFlow, ProviderConfig } from "./config/schema.js";
 import { type EngineContext, type EnsureResult, okResult } from "./engine/context.js";
-import { invalidate, logout } from "./engine/forget.js";
-import { type EnsureOptions, login, type StartedLogin, startLogin } from "./engine/interactive.js";
-import { renewUnderLock } from "./engine/renew.js";
+import type { EnsureOptions, StartedLogin } from "./engine/interactive.js";
 import { isFresh } from "./flows/token-response.js";
 import { type CoreEvent, createLogger, type Logger } from "./log.js";
 import { type BrowserOpener, systemBrowserOpener } from "./loopback/browser.js";
@@ -30,7 +28,9 @@ export interface EngineOptions {
  * one across processes, so a rotating refresh token is never spent twice.
  *
  * The parts live in engine/: renew (refresh and headless grants under the lock), interactive
- * (logins), forget (invalidate after a 401, logout).
+ * (logins), forget (invalidate after a 401, logout). They hold all the protocol code
+ * (openid-client, the file lock) and load on first use: a start that finds a fresh token in
+ * the cache, the common case, reads one file and loads none of it.
  */
 export class TokenEngine {
   readonly store: TokenStore;
@@ -72,8 +72,8 @@ export class TokenEngine {
       });
       return okResult(cached.token, "cache");
     }
-    const renewed = await this.singleFlight(`renew:${provider.id}`, () =>
-      renewUnderLock(this.ctx, provider),
+    const renewed = await this.singleFlight(`renew:${provider.id}`, async () =>
+      (await import("./engine/renew.js")).renewUnderLock(this.ctx, provider),
     );
     if (renewed.status === "ok" || !options.interactive) {
       if (renewed.status === "login_required") {
@@ -86,37 +86,37 @@ export class TokenEngine {
       return renewed;
     }
     return this.singleFlight(`login:${provider.id}`, async () =>
-      okResult(await login(this.ctx, provider, options), "login"),
+      okResult(await this.login(provider, options), "login"),
     );
   }
 
   /** Starts an interactive login; the caller shows the URL or user code, then awaits `complete`. */
-  startLogin(
+  async startLogin(
     provider: ProviderConfig,
     options: { flow?: InteractiveFlow; signal?: AbortSignal } = {},
   ): Promise<StartedLogin> {
-    return startLogin(this.ctx, provider, options);
+    return (await import("./engine/interactive.js")).startLogin(this.ctx, provider, options);
   }
 
   /** A whole interactive login: start it, tell the user (and open the browser), wait for it. */
-  login(provider: ProviderConfig, options: EnsureOptions = {}): Promise<StoredToken> {
-    return login(this.ctx, provider, options);
+  async login(provider: ProviderConfig, options: EnsureOptions = {}): Promise<StoredToken> {
+    return (await import("./engine/interactive.js")).login(this.ctx, provider, options);
   }
 
   /**
    * The resource server rejected `accessToken` (401): mark it expired so the next ensure
    * refreshes, keeping the refresh token. A token that already changed is left alone.
    */
-  invalidate(provider: ProviderConfig, accessToken: string): Promise<boolean> {
-    return invalidate(this.ctx, provider, accessToken);
+  async invalidate(provider: ProviderConfig, accessToken: string): Promise<boolean> {
+    return (await import("./engine/forget.js")).invalidate(this.ctx, provider, accessToken);
   }
 
   /** Removes the cached token and revokes its refresh token when the IdP can. */
-  logout(
+  async logout(
     provider: ProviderConfig,
     options: { revoke?: boolean } = {},
   ): Promise<{ removed: boolean; revoked: boolean }> {
-    return logout(this.ctx, provider, options);
+    return (await import("./engine/forget.js")).logout(this.ctx, provider, options);
   }
 
   /** The cached token as it is, without any network call (status displays). */

@@ -1,4 +1,5 @@
 export * from "@vymalo/oauth2-core";
+export * from "@vymalo/oauth2-core/protocol";
 export { authMethods, BROWSER_METHOD_LABEL, DEVICE_METHOD_LABEL } from "./auth-methods.js";
 export { bearerFetch } from "./bearer-fetch.js";
 export { PLUGIN_EVENTS, type PluginEvent } from "./events.js";

@@ -1,10 +1,7 @@
-import type * as client from "openid-client";
-import type { ProviderConfig, ResolvedClient } from "../config/schema.js";
 import { OAuth2Error } from "../errors.js";
 import type { CoreEvent, Logger } from "../log.js";
 import type { BrowserOpener } from "../loopback/browser.js";
-import { clientConfiguration, type FetchLike } from "../oidc/configuration.js";
-import { toOAuth2Error } from "../oidc/protocol-errors.js";
+import type { FetchLike } from "../oidc/configuration.js";
 import type { StoredToken, TokenStore } from "../store/token-store.js";
 
 export type LoginRequiredReason = "no_token" | "expired" | "refresh_rejected" | "foreign_token";
@@ -48,21 +45,6 @@ export function okResult(token: StoredToken, source: TokenSource): EnsureResult 
     expiresAt: token.expiresAt,
     source,
   };
-}
-
-/** An openid-client Configuration; a discovery failure is logged once here. */
-export async function configurationFor(
-  ctx: EngineContext,
-  provider: ProviderConfig,
-  which: ResolvedClient,
-): Promise<client.Configuration> {
-  try {
-    return await clientConfiguration(provider, which, ctx.fetch);
-  } catch (err) {
-    const error = toOAuth2Error(err, "discovery", provider.id);
-    ctx.logger.emit("oauth2_discovery_failed", { issuer: provider.issuer, ...error.toLogFields() });
-    throw error;
-  }
 }
 
 /** Writes a token to the cache; a failure is a named error and a log event. */

@@ -3,7 +3,8 @@ import type { ProviderConfig } from "../config/schema.js";
 import { fingerprint } from "../log.js";
 import { toOAuth2Error } from "../oidc/protocol-errors.js";
 import { clientForToken } from "../store/token-store.js";
-import { configurationFor, type EngineContext, writeToken } from "./context.js";
+import { type EngineContext, writeToken } from "./context.js";
+import { configurationFor } from "./discovery.js";
 
 /**
  * The resource server rejected `accessToken` (401): mark it expired so the next ensure

@@ -5,7 +5,8 @@ import { fingerprint } from "../log.js";
 import { type PendingLogin, startInteractiveLogin } from "../login.js";
 import { toOAuth2Error } from "../oidc/protocol-errors.js";
 import type { StoredToken } from "../store/token-store.js";
-import { configurationFor, type EngineContext, writeToken } from "./context.js";
+import { type EngineContext, writeToken } from "./context.js";
+import { configurationFor } from "./discovery.js";
 
 /** Talks to the user during an interactive login (CLI, opencode's auth dialog). */
 export interface LoginPrompter {

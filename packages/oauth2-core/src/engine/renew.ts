@@ -8,13 +8,13 @@ import { fingerprint } from "../log.js";
 import { toOAuth2Error } from "../oidc/protocol-errors.js";
 import { clientForToken, type StoredToken } from "../store/token-store.js";
 import {
-  configurationFor,
   type EngineContext,
   type EnsureResult,
   type LoginRequiredReason,
   okResult,
   writeToken,
 } from "./context.js";
+import { configurationFor } from "./discovery.js";
 
 const headlessFlowOf = (p: ProviderConfig): HeadlessFlow | undefined =>
   isInteractiveFlow(p.authFlow) ? p.headlessFlow : p.authFlow;

@@ -1,6 +1,16 @@
 import { dirname } from "node:path";
-import lockfile from "proper-lockfile";
 import { ensurePrivateDir } from "./atomic-file.js";
+
+/**
+ * proper-lockfile (and the graceful-fs it patches in) loads on the first lock, not with the
+ * store: reading a fresh token, which is all most starts do, never takes the lock.
+ */
+let lockfile: ReturnType<typeof importLockfile> | undefined;
+const importLockfile = () => import("proper-lockfile").then((m) => m.default);
+const loadLockfile = () => {
+  lockfile ??= importLockfile();
+  return lockfile;
+};
 
 export interface LockOptions {
   /** A lock older than this (ms) whose holder stopped updating it is taken over. */
@@ -22,7 +32,7 @@ export async function withFileLock<T>(
   await ensurePrivateDir(dirname(path));
   const staleMs = options.staleMs ?? 10_000;
   const waitMs = options.waitMs ?? 30_000;
-  const release = await lockfile.lock(path, {
+  const release = await (await loadLockfile()).lock(path, {
     realpath: false,
     lockfilePath: `${path}.lock`,
     stale: staleMs,

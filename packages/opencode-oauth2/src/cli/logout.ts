@@ -1,4 +1,5 @@
-import { type ProviderConfig, serverMetadata } from "@vymalo/oauth2-core";
+import type { ProviderConfig } from "@vymalo/oauth2-core";
+import { serverMetadata } from "@vymalo/oauth2-core/protocol";
 import { type Command, EXIT, type ExitCode, UsageError } from "./command.js";
 import { type CliContext, failOnConfigProblems, requireProvider } from "./context.js";
 

@@ -1,9 +1,5 @@
-import {
-  clientConfiguration,
-  type ProviderConfig,
-  type ResolvedClient,
-  toOAuth2Error,
-} from "@vymalo/oauth2-core";
+import type { ProviderConfig, ResolvedClient } from "@vymalo/oauth2-core";
+import { clientConfiguration, toOAuth2Error } from "@vymalo/oauth2-core/protocol";
 import * as client from "openid-client";
 import { error, type Finding, ok, warn } from "./finding.js";
 import type { FetchRecorder } from "./recording-fetch.js";

@@ -3,8 +3,8 @@ import {
   isOAuth2Error,
   type ProviderConfig,
   type ResolvedClient,
-  serverMetadata,
 } from "@vymalo/oauth2-core";
+import { serverMetadata } from "@vymalo/oauth2-core/protocol";
 import type { ServerMetadata } from "openid-client";
 import { formatDuration } from "../human-time.js";
 import { error, type Finding, ok, warn } from "./finding.js";
