@@ -1,0 +1,112 @@
+// What a start costs is mostly what it loads. With a fresh token and a fresh models document in
+// the cache, the plugins' start path must not load the protocol stack (openid-client and its
+// oauth4webapi) or the file lock (proper-lockfile): those load on the first refresh, grant or
+// login. Checked on the built packages, in fresh Node processes, by recording every module the
+// process resolves; the cold start is the control that shows the recorder sees them.
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  confidentialClient,
+  type ModelsServer,
+  startChild,
+  startIdp,
+  startModelsServer,
+  type TestIdp,
+} from "@vymalo/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const here = fileURLToPath(new URL("./start-path/", import.meta.url));
+const PROTOCOL_PACKAGES = ["openid-client", "oauth4webapi", "proper-lockfile"];
+
+const DOCUMENT = {
+  data: [
+    {
+      id: "demo-model",
+      name: "Demo",
+      context_length: 65536,
+      top_provider: { context_length: 65536, max_completion_tokens: 4096 },
+    },
+  ],
+};
+
+let idp: TestIdp;
+let models: ModelsServer;
+let dir: string;
+
+beforeAll(async () => {
+  idp = await startIdp({ clients: [confidentialClient("svc", "svc-secret")] });
+  models = await startModelsServer({ document: DOCUMENT });
+  dir = await mkdtemp(join(tmpdir(), "start-path-"));
+});
+
+afterAll(async () => {
+  await models?.close();
+  await idp?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** One start in a fresh Node process: what the hooks produced and every package it loaded. */
+async function start(name: string) {
+  const record = join(dir, `${name}.imports`);
+  const config = {
+    provider: {
+      corp: {
+        options: {
+          baseURL: models.baseURL,
+          oauth2: {
+            issuer: idp.issuer,
+            clientId: "svc",
+            clientSecret: "svc-secret",
+            authFlow: "client_credentials",
+          },
+          meta: { modelsInfoUrl: "models-info.json" },
+        },
+        models: { "demo-model": {} },
+      },
+    },
+  };
+  const run = startChild(
+    process.execPath,
+    ["--import", join(here, "record-imports.mjs"), join(here, "start.mjs")],
+    {
+      env: {
+        PATH: process.env.PATH,
+        HOME: dir,
+        OPENCODE_OAUTH2_CACHE_DIR: join(dir, "cache"),
+        RECORD_IMPORTS_TO: record,
+        START_CONFIG: JSON.stringify(config),
+      },
+      timeoutMs: 60_000,
+    },
+  );
+  const result = await run.done;
+  expect(result.code, result.stderr).toBe(0);
+  const urls = (await readFile(record, "utf8")).split("\n").filter(Boolean);
+  const loaded = PROTOCOL_PACKAGES.filter((pkg) =>
+    urls.some((url) => url.includes(`/node_modules/${pkg}/`)),
+  );
+  return { output: JSON.parse(result.stdout.trim()), loaded, urls };
+}
+
+describe("the plugins' start path", () => {
+  it("loads the protocol stack only when it has to go to the IdP", async () => {
+    const cold = await start("cold");
+    // Nothing cached: a client-credentials grant and a document fetch, so everything loads.
+    expect(cold.loaded).toEqual(PROTOCOL_PACKAGES);
+    expect(idp.tokenRequests).toHaveLength(1);
+    expect(cold.output.contextLimit).toBe(65536);
+    const token = String(cold.output.authorization).replace(/^Bearer /, "");
+    expect(await idp.verifyAccessToken(token)).toBeTruthy();
+
+    const warm = await start("warm");
+    // Fresh token and document in the cache: the same result, no IdP, none of it loaded.
+    expect(warm.output).toEqual(cold.output);
+    expect(warm.output.fetchInstalled).toBe(true);
+    expect(idp.tokenRequests).toHaveLength(1);
+    expect(warm.loaded).toEqual([]);
+    // The recorder did see the plugins themselves.
+    expect(warm.urls.some((u) => u.includes("/opencode-oauth2/dist/index.js"))).toBe(true);
+  });
+});
