@@ -51,6 +51,8 @@ export interface TestIdp {
   readonly audience: string;
   /** Every request to the token endpoint, in arrival order. */
   readonly tokenRequests: readonly TokenRequestRecord[];
+  /** When each request for the discovery document arrived (`Date.now()`), in order. */
+  readonly discoveryRequests: readonly number[];
   /** Every error the token endpoint answered (OP errors and quirk rejections). */
   readonly grantErrors: readonly GrantErrorRecord[];
   countGrants(grantType: string): number;
@@ -136,7 +138,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<TestIdp> {
 
   // provider.use inserts in front of the OP's router, in call order (first = outermost).
   const middlewares: KitMiddleware[] = [
-    log.middleware(paths.token),
+    log.middleware(paths.token, discoveryPaths),
     failures.middleware(paths.token, discoveryPaths),
   ];
   if (quirks.rejectPkce) middlewares.push(rejectPkce(paths));
@@ -165,6 +167,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<TestIdp> {
     deviceAuthorizationEndpoint: provider.urlFor("device_authorization"),
     audience,
     tokenRequests: log.tokenRequests,
+    discoveryRequests: log.discoveryRequests,
     grantErrors: log.grantErrors,
     countGrants: (grantType) => log.countGrants(grantType),
     setFailure: (mode, failureOptions) => failures.set(mode, failureOptions),

@@ -19,6 +19,8 @@ export interface GrantErrorRecord {
 /** Token-endpoint bookkeeping shared by the IdP's middlewares and exposed on `TestIdp`. */
 export class RequestLog {
   readonly tokenRequests: TokenRequestRecord[] = [];
+  /** Every GET of the discovery document, as `Date.now()` on arrival. */
+  readonly discoveryRequests: number[] = [];
   readonly grantErrors: GrantErrorRecord[] = [];
 
   /** How many token requests used this grant type (full URN for device/token exchange). */
@@ -30,9 +32,12 @@ export class RequestLog {
     this.grantErrors.push({ error, description, grantType });
   }
 
-  /** Outermost middleware: records every POST to the token endpoint before anything answers. */
-  middleware(tokenPath: string): KitMiddleware {
+  /** Outermost middleware: records token requests and discovery before anything answers. */
+  middleware(tokenPath: string, discoveryPaths: readonly string[]): KitMiddleware {
     return async (ctx, next) => {
+      if (ctx.method === "GET" && discoveryPaths.includes(ctx.path)) {
+        this.discoveryRequests.push(Date.now());
+      }
       if (isRoute(ctx, "POST", tokenPath)) {
         const form = await readForm(ctx);
         this.tokenRequests.push({

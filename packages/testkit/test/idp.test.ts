@@ -35,7 +35,9 @@ describe("startIdp", () => {
 
   it("serves discovery with the exact 127.0.0.1 issuer", async () => {
     expect(idp.issuer).toBe(`http://127.0.0.1:${idp.port}`);
+    const before = idp.discoveryRequests.length;
     const config = await publicConfig(idp);
+    expect(idp.discoveryRequests.length - before).toBe(1);
     const metadata = config.serverMetadata();
     expect(metadata.issuer).toBe(idp.issuer);
     expect(metadata.jwks_uri).toBe(idp.jwksUri);
