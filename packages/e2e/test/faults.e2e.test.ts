@@ -1,20 +1,24 @@
-// The real opencode with the oauth2 plugin, four providers, each on its own IdP, each IdP
-// broken a different way on discovery and on the token endpoint: an HTML page, invalid JSON,
-// a 500, a hang. opencode must still start — within httpTimeoutMs on top of its normal start,
-// measured side by side with a healthy start — and its log must name each provider's reason.
+// The real opencode with both plugins, four providers, each on its own IdP, each IdP broken a
+// different way on discovery and on the token endpoint: an HTML page, invalid JSON, a 500, a
+// hang. opencode must still start — within httpTimeoutMs on top of its normal start, measured
+// side by side with a healthy start — and its log must name each provider's reason. The
+// models-info plugin asks for the same tokens after the oauth2 plugin (opencode runs their
+// config hooks one after the other): it must join the pending attempt, not wait a second time.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   confidentialClient,
   type FailureMode,
+  type ModelsServer,
   type OpencodeHome,
   runOpencode,
   startIdp,
+  startModelsServer,
   type TestIdp,
 } from "@vymalo/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { home, managedProvider, OAUTH2_PLUGIN } from "./fixtures.js";
+import { home, MODELS_INFO_PLUGIN, managedProvider, OAUTH2_PLUGIN } from "./fixtures.js";
 
 const HTTP_TIMEOUT_MS = 1500;
 /** Provider id → how its IdP fails, and the propagation outcome the log must name. */
@@ -34,6 +38,7 @@ const CASES: Array<{ id: string; mode: FailureMode; events: string[] }> = [
 ];
 
 const idps = new Map<string, TestIdp>();
+let models: ModelsServer;
 let h: OpencodeHome;
 let scratch: string;
 
@@ -41,20 +46,28 @@ beforeAll(async () => {
   for (const c of CASES) {
     idps.set(c.id, await startIdp({ clients: [confidentialClient("svc", "svc-secret")] }));
   }
+  models = await startModelsServer({ document: { data: [{ id: "demo-model" }] } });
   // The model server is never called by `opencode models`: a closed loopback port will do.
   const llm = { baseURL: "http://127.0.0.1:9/v1" };
   h = await home({
-    plugin: [OAUTH2_PLUGIN],
+    plugin: [OAUTH2_PLUGIN, MODELS_INFO_PLUGIN],
     provider: Object.fromEntries(
       CASES.map((c) => [
         c.id,
-        managedProvider(llm, {
-          issuer: idps.get(c.id)?.issuer,
-          clientId: "svc",
-          clientSecret: "svc-secret",
-          authFlow: "client_credentials",
-          httpTimeoutMs: HTTP_TIMEOUT_MS,
-        }),
+        managedProvider(
+          llm,
+          {
+            issuer: idps.get(c.id)?.issuer,
+            clientId: "svc",
+            clientSecret: "svc-secret",
+            authFlow: "client_credentials",
+            httpTimeoutMs: HTTP_TIMEOUT_MS,
+          },
+          {
+            // Another origin than baseURL: "always" makes models-info ask for the token.
+            meta: { modelsInfoUrl: `${models.baseURL}/models-info.json`, modelsInfoAuth: "always" },
+          },
+        ),
       ]),
     ),
   });
@@ -66,6 +79,7 @@ afterAll(async () => {
     idp.setFailure(null);
     await idp.close();
   }
+  await models?.close();
   await h?.cleanup();
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
@@ -98,6 +112,8 @@ describe("opencode starts when every IdP is broken, each in its own way", () => 
     expect(healthy.code, healthy.stderr).toBe(0);
 
     for (const c of CASES) idps.get(c.id)?.setFailure(c.mode, { discovery: true });
+    const hanging = idps.get("hang") as TestIdp;
+    const discoveriesBefore = hanging.discoveryRequests.length;
     const broken = await start("broken");
     expect(broken.code, broken.stderr).toBe(0);
     expect(broken.stdout).toContain("html/demo-model");
@@ -110,10 +126,18 @@ describe("opencode starts when every IdP is broken, each in its own way", () => 
       // The reason is spelled out, not just an event name.
       if (c.mode !== "hang") expect(lines[0]).toMatch(/discovery|issuer/i);
     }
-    // Each broken IdP was really asked, and its answer is in the log, per provider.
+    // Each broken IdP was really asked, and its answer is in the log, per provider: once by
+    // each plugin, as the first attempt had already failed when models-info asked.
     for (const c of CASES.filter((c) => c.mode !== "hang")) {
-      expect(linesFor(broken.stderr, c.id, ["oauth2_discovery_failed"]), c.id).toHaveLength(1);
+      expect(linesFor(broken.stderr, c.id, ["oauth2_discovery_failed"]), c.id).toHaveLength(2);
     }
+
+    // The hanging IdP was waited for once: models-info joined the oauth2 plugin's attempt.
+    expect(hanging.discoveryRequests.length - discoveriesBefore).toBe(1);
+    expect(
+      linesFor(broken.stderr, "hang", ["models_info_fetch_failed_no_cache"]),
+      broken.stderr,
+    ).toHaveLength(1);
 
     // Bounded by httpTimeoutMs on top of a normal start (plus room for a noisy 2-core machine).
     expect(broken.durationMs).toBeLessThan(healthy.durationMs + HTTP_TIMEOUT_MS + 2500);

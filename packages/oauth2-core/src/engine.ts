@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { InteractiveFlow, ProviderConfig } from "./config/schema.js";
 import { type EngineContext, type EnsureResult, okResult } from "./engine/context.js";
 import type { EnsureOptions, StartedLogin } from "./engine/interactive.js";
@@ -10,6 +11,27 @@ import { type ReadResult, type StoredToken, TokenStore } from "./store/token-sto
 
 export type { EnsureResult, LoginRequiredReason, TokenSource } from "./engine/context.js";
 export type { EnsureOptions, LoginPrompter, StartedLogin } from "./engine/interactive.js";
+
+/**
+ * Renewals in flight in this process, shared by every engine over the same cache. opencode runs
+ * the oauth2 and the models-info plugins' config hooks one after the other, each with its own
+ * engine: without sharing, an IdP that hangs would cost the start one timeout per plugin. An
+ * engine that asks while a renewal for the same provider config is pending joins it instead.
+ * Kept on globalThis so that two copies of this module (two plugin installs) share it too.
+ */
+const RENEWALS = Symbol.for("@vymalo/oauth2-core:renewals-in-flight@1");
+
+function renewalsInFlight(): Map<string, Promise<EnsureResult>> {
+  const scope = globalThis as { [RENEWALS]?: Map<string, Promise<EnsureResult>> };
+  scope[RENEWALS] ??= new Map();
+  return scope[RENEWALS];
+}
+
+/** Same cache, same provider id, same config (issuer, clients, secrets, scopes…). */
+function renewalKey(cacheDir: string, provider: ProviderConfig): string {
+  const config = createHash("sha256").update(JSON.stringify(provider)).digest("base64url");
+  return JSON.stringify([cacheDir, provider.id, config]);
+}
 
 export interface EngineOptions {
   /** Where tokens live. Default: the platform cache dir (see defaultCacheDir). */
@@ -36,7 +58,8 @@ export class TokenEngine {
   readonly store: TokenStore;
   readonly logger: Logger<CoreEvent | string>;
   private readonly ctx: EngineContext;
-  private readonly inflight = new Map<string, Promise<unknown>>();
+  /** Interactive logins in flight, per provider: one prompt at a time. */
+  private readonly logins = new Map<string, Promise<EnsureResult>>();
 
   constructor(options: EngineOptions = {}) {
     this.logger = options.logger ?? createLogger();
@@ -72,8 +95,10 @@ export class TokenEngine {
       });
       return okResult(cached.token, "cache");
     }
-    const renewed = await this.singleFlight(`renew:${provider.id}`, async () =>
-      (await import("./engine/renew.js")).renewUnderLock(this.ctx, provider),
+    const renewed = await singleFlight(
+      renewalsInFlight(),
+      renewalKey(this.store.dir, provider),
+      async () => (await import("./engine/renew.js")).renewUnderLock(this.ctx, provider),
     );
     if (renewed.status === "ok" || !options.interactive) {
       if (renewed.status === "login_required") {
@@ -85,7 +110,7 @@ export class TokenEngine {
       }
       return renewed;
     }
-    return this.singleFlight(`login:${provider.id}`, async () =>
+    return singleFlight(this.logins, provider.id, async () =>
       okResult(await this.login(provider, options), "login"),
     );
   }
@@ -123,12 +148,13 @@ export class TokenEngine {
   cached(provider: ProviderConfig): Promise<ReadResult> {
     return this.store.read(provider);
   }
+}
 
-  private singleFlight<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const existing = this.inflight.get(key) as Promise<T> | undefined;
-    if (existing) return existing;
-    const started = fn().finally(() => this.inflight.delete(key));
-    this.inflight.set(key, started);
-    return started;
-  }
+/** `fn()`, unless a call under the same key is still pending: then that call's promise. */
+function singleFlight<T>(inflight: Map<string, Promise<T>>, key: string, fn: () => Promise<T>) {
+  const existing = inflight.get(key);
+  if (existing) return existing;
+  const started = fn().finally(() => inflight.delete(key));
+  inflight.set(key, started);
+  return started;
 }
