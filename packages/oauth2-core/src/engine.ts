@@ -88,6 +88,14 @@ export class TokenEngine {
     options: EnsureOptions = {},
   ): Promise<EnsureResult> {
     const cached = await this.store.read(provider);
+    if (cached.kind === "foreign") {
+      this.logger.emit("oauth2_token_cache_binding_mismatch", {
+        provider: provider.id,
+        cachedIssuer: cached.token.binding.issuer,
+        cachedClientId: cached.token.binding.clientId,
+        issuer: provider.issuer,
+      });
+    }
     if (cached.kind === "ok" && isFresh(cached.token, this.ctx.now(), provider.tokenExpirySkewMs)) {
       this.logger.emit("oauth2_token_cache_hit", {
         provider: provider.id,

@@ -91,7 +91,7 @@ describe("token store", () => {
   });
 
   it("reports a token minted for another issuer, client or audience as foreign", async () => {
-    const { store, records } = await setup();
+    const { store } = await setup();
     const p = provider();
     await store.write(tokenFor(p));
     for (const changed of [
@@ -102,9 +102,6 @@ describe("token store", () => {
     ]) {
       expect((await store.read(changed)).kind).toBe("foreign");
     }
-    expect(records.filter((r) => r.event === "oauth2_token_cache_binding_mismatch")).toHaveLength(
-      4,
-    );
     // The file itself is kept: switching the config back finds the token again.
     expect((await store.read(p)).kind).toBe("ok");
   });

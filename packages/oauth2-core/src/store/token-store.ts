@@ -102,7 +102,10 @@ export class TokenStore {
     return join(this.dir, `${fileSafe(providerId)}.json`);
   }
 
-  /** Reads the provider's token and checks it is bound to the provider's current config. */
+  /**
+   * Reads the provider's token and checks it is bound to the provider's current config: a token
+   * minted for another issuer, client, scopes, audience or resource is `foreign`, never `ok`.
+   */
   async read(provider: ProviderConfig): Promise<ReadResult> {
     const path = this.pathFor(provider.id);
     let text: string;
@@ -123,15 +126,8 @@ export class TokenStore {
       await this.setAside(provider.id, path);
       return { kind: "absent" };
     }
-    if (!clientForToken(provider, parsed)) {
-      this.logger.emit("oauth2_token_cache_binding_mismatch", {
-        provider: provider.id,
-        cachedIssuer: parsed.binding.issuer,
-        cachedClientId: parsed.binding.clientId,
-        issuer: provider.issuer,
-      });
-      return { kind: "foreign", token: parsed };
-    }
+    // Not logged here: the engine says so once per ensure, not once per read.
+    if (!clientForToken(provider, parsed)) return { kind: "foreign", token: parsed };
     return { kind: "ok", token: parsed };
   }
 
