@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import {
   type IdpOptions,
   readOpenedUrls,
+  startChild,
   startIdp,
   TestBrowser,
   type TestIdp,
@@ -113,48 +114,42 @@ export async function cliHarness(options: IdpOptions = {}): Promise<CliHarness> 
   };
 
   const start = (args: string[], options: RunOptions = {}): RunningCli => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const waiters = new Set<() => void>();
+    const wake = () => {
+      for (const waiter of waiters) waiter();
+    };
+    const running = startChild(process.execPath, [CLI, ...args], {
       cwd: options.cwd ?? cwd,
       env: { ...env, ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
+      onStderr: wake,
     });
+    const { child } = running;
     children.add(child);
-    let stdout = "";
-    let stderr = "";
-    const waiters = new Set<() => void>();
-    child.stdout?.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
+    const done = running.done.then(({ code, stdout, stderr }) => {
+      children.delete(child);
+      wake();
+      return { code, stdout, stderr };
     });
-    child.stderr?.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-      for (const wake of waiters) wake();
-    });
-    const done = new Promise<CliResult>((resolveDone) => {
-      child.on("close", (code) => {
-        children.delete(child);
-        for (const wake of waiters) wake();
-        resolveDone({ code, stdout, stderr });
-      });
-    });
+    const stderr = () => running.output().stderr;
     return {
       child,
-      output: () => ({ code: child.exitCode, stdout, stderr }),
+      output: () => ({ code: child.exitCode, ...running.output() }),
       done,
       waitForStderr: (pattern, timeoutMs = 10_000) =>
         new Promise((resolveWait, reject) => {
           const check = () => {
-            const match = pattern.exec(stderr);
+            const match = pattern.exec(stderr());
             if (match) {
               cleanup();
               resolveWait(match);
             } else if (child.exitCode !== null) {
               cleanup();
-              reject(new Error(`CLI exited (${child.exitCode}) before ${pattern}:\n${stderr}`));
+              reject(new Error(`CLI exited (${child.exitCode}) before ${pattern}:\n${stderr()}`));
             }
           };
           const timer = setTimeout(() => {
             cleanup();
-            reject(new Error(`timed out waiting for ${pattern} on stderr:\n${stderr}`));
+            reject(new Error(`timed out waiting for ${pattern} on stderr:\n${stderr()}`));
           }, timeoutMs);
           const cleanup = () => {
             clearTimeout(timer);
