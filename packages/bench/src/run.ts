@@ -10,7 +10,7 @@ import { startTime } from "./start-time.js";
 import { type Figure, renderTable, verdict } from "./table.js";
 
 const SECTIONS: Record<string, () => Promise<Figure[]>> = {
-  start: () => startTime(7),
+  start: () => startTime(40, 7),
   propagation: () => propagation(7),
   "single-flight": () => singleFlight(5),
   bearer: () => bearerCost(300),

@@ -36,3 +36,39 @@ export async function interleave(
   }
   return out;
 }
+
+/** A small seeded PRNG (mulberry32), so a bootstrap over the same samples gives the same CI. */
+function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A percentile bootstrap interval for median(a) / median(b): both samples resampled with
+ * replacement `iterations` times. On a noisy machine it says how far the ratio of medians
+ * could move on a re-run, which the ratio alone does not.
+ */
+export function ratioOfMediansInterval(
+  a: readonly number[],
+  b: readonly number[],
+  options: { level?: number; iterations?: number; seed?: number } = {},
+): { low: number; high: number } {
+  const { level = 0.9, iterations = 4000, seed = 1 } = options;
+  const random = seeded(seed);
+  const resample = (xs: readonly number[]) =>
+    xs.map(() => xs[Math.floor(random() * xs.length)] as number);
+  const ratios: number[] = [];
+  for (let i = 0; i < iterations; i += 1) {
+    ratios.push(median(resample(a)) / median(resample(b)));
+  }
+  ratios.sort((x, y) => x - y);
+  const tail = (1 - level) / 2;
+  const at = (q: number) => ratios[Math.min(ratios.length - 1, Math.floor(q * ratios.length))];
+  return { low: at(tail) as number, high: at(1 - tail) as number };
+}

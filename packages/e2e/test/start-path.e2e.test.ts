@@ -16,6 +16,7 @@ import {
   type TestIdp,
 } from "@vymalo/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { managedProvider } from "./fixtures.js";
 
 const here = fileURLToPath(new URL("./start-path/", import.meta.url));
 const PROTOCOL_PACKAGES = ["openid-client", "oauth4webapi", "proper-lockfile"];
@@ -50,21 +51,15 @@ afterAll(async () => {
 /** One start in a fresh Node process: what the hooks produced and every package it loaded. */
 async function start(name: string) {
   const record = join(dir, `${name}.imports`);
+  const oauth2 = {
+    issuer: idp.issuer,
+    clientId: "svc",
+    clientSecret: "svc-secret",
+    authFlow: "client_credentials",
+  };
   const config = {
     provider: {
-      corp: {
-        options: {
-          baseURL: models.baseURL,
-          oauth2: {
-            issuer: idp.issuer,
-            clientId: "svc",
-            clientSecret: "svc-secret",
-            authFlow: "client_credentials",
-          },
-          meta: { modelsInfoUrl: "models-info.json" },
-        },
-        models: { "demo-model": {} },
-      },
+      corp: managedProvider(models, oauth2, { meta: { modelsInfoUrl: "models-info.json" } }),
     },
   };
   const run = startChild(
