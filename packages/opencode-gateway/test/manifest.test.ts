@@ -17,9 +17,10 @@ import {
  * `config`, merged as the lowest config layer. Strict where opencode is strict, and the provider
  * entry in the shape of an opencode provider config.
  */
-const WellKnownOpencodeSchema = WellKnownManifestSchema.extend({
+const WellKnownOpencodeSchema = z.object({
   // The core's manifest shape (what the CLI reads), with auth required and strict here.
-  auth: WellKnownManifestSchema.shape.auth.unwrap().strict(),
+  ...WellKnownManifestSchema.shape,
+  auth: z.strictObject(WellKnownManifestSchema.shape.auth.def.innerType.shape),
   config: z.object({
     $schema: z.string().optional(),
     provider: z.record(

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { readFile, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
-import { type Logger, writeFileAtomic } from "@vymalo/oauth2-core";
-import { z } from "zod";
+import { type Logger, parseWithMessages, writeFileAtomic } from "@vymalo/oauth2-core";
+import * as z from "zod/mini";
 
 /**
  * The on-disk and in-memory cache of fetched documents, under `<cache dir>/models-info/`, one
@@ -18,7 +18,7 @@ const EntrySchema = z.object({
   resource: z.enum(["document", "model_list"]),
   providerId: z.string(),
   url: z.string(),
-  etag: z.string().optional(),
+  etag: z.optional(z.string()),
   /** When the body was fetched (ms since epoch). */
   fetchedAt: z.number(),
   payload: z.unknown(),
@@ -74,7 +74,7 @@ export class ModelsInfoCache {
     }
     let entry: CacheEntry;
     try {
-      entry = EntrySchema.parse(JSON.parse(text));
+      entry = EntrySchema.parse(JSON.parse(text), parseWithMessages);
     } catch (err) {
       this.unreadable(key, file, err);
       return undefined;

@@ -1,4 +1,5 @@
-import { z } from "zod";
+import { parseWithMessages } from "@vymalo/oauth2-core";
+import * as z from "zod/mini";
 import { modelsInfoError } from "./errors.js";
 import { MODEL_FIELD_PATHS, MODEL_FIELDS } from "./merge.js";
 
@@ -18,28 +19,29 @@ const OVERWRITABLE = [...MODEL_FIELDS, ...MODEL_FIELD_PATHS] as const;
 export const ModelsInfoOptionsSchema = z.object({
   modelsInfoUrl: z
     .string({ error: "expected a URL string (absolute, or relative to options.baseURL)" })
-    .min(1, { error: "must not be empty" }),
-  modelsInfoOverwrite: z
-    .union([z.literal(true), z.array(z.enum(OVERWRITABLE))], {
+    .check(z.minLength(1, { error: "must not be empty" })),
+  modelsInfoOverwrite: z.optional(
+    z.union([z.literal(true), z.array(z.enum(OVERWRITABLE))], {
       error: `expected true or an array of fields among ${[...new Set(OVERWRITABLE)].join(", ")}`,
-    })
-    .optional(),
-  modelsInfoAddModels: z.boolean({ error: "expected true or false" }).default(false),
-  modelsInfoTtlMs: z
-    .number({ error: "expected milliseconds" })
-    .int()
-    .min(0)
-    .default(DEFAULT_TTL_MS),
-  modelsInfoTimeoutMs: z
-    .number({ error: "expected milliseconds" })
-    .int()
-    .min(100)
-    // The deadline is a setTimeout: Node fires a longer one after 1 ms.
-    .max(2_147_483_647, { error: "expected at most 2147483647 ms (about 24 days)" })
-    .optional(),
-  modelsInfoAuth: z
-    .enum(AUTH_MODES, { error: `expected one of ${AUTH_MODES.join(", ")}` })
-    .default("same-origin"),
+    }),
+  ),
+  modelsInfoAddModels: z._default(z.boolean({ error: "expected true or false" }), false),
+  modelsInfoTtlMs: z._default(
+    z.number({ error: "expected milliseconds" }).check(z.int(), z.gte(0)),
+    DEFAULT_TTL_MS,
+  ),
+  modelsInfoTimeoutMs: z.optional(
+    z.number({ error: "expected milliseconds" }).check(
+      z.int(),
+      z.gte(100),
+      // The deadline is a setTimeout: Node fires a longer one after 1 ms.
+      z.lte(2_147_483_647, { error: "expected at most 2147483647 ms (about 24 days)" }),
+    ),
+  ),
+  modelsInfoAuth: z._default(
+    z.enum(AUTH_MODES, { error: `expected one of ${AUTH_MODES.join(", ")}` }),
+    "same-origin",
+  ),
 });
 
 export type ModelsInfoOptions = z.output<typeof ModelsInfoOptionsSchema>;
@@ -68,7 +70,7 @@ export function parseModelsInfoOptions(
       expected: `unknown option "${key}"`,
       fix: `remove it or correct its spelling (known: ${[...KNOWN_KEYS].join(", ")})`,
     }));
-  const result = ModelsInfoOptionsSchema.safeParse(own);
+  const result = ModelsInfoOptionsSchema.safeParse(own, parseWithMessages);
   if (!result.success) {
     for (const issue of result.error.issues) {
       const field = issue.path.map(String).join(".");

@@ -1,4 +1,5 @@
-import { z } from "zod";
+import { parseWithMessages } from "@vymalo/oauth2-core";
+import * as z from "zod/mini";
 import { modelsInfoError } from "./errors.js";
 
 /**
@@ -8,52 +9,55 @@ import { modelsInfoError } from "./errors.js";
  */
 
 /** A number, or a string holding one ("0.000003"): OpenRouter sends prices as strings. */
-const numeric = z
-  .union([z.number(), z.string()], { error: "expected a number or a numeric string" })
-  .transform((value, ctx) => {
-    const n = typeof value === "number" ? value : value.trim() === "" ? Number.NaN : Number(value);
-    if (!Number.isFinite(n)) {
-      ctx.addIssue({ code: "custom", message: `expected a number, got ${JSON.stringify(value)}` });
-      return z.NEVER;
-    }
-    return n;
-  });
+const toNumber = (value: number | string): number =>
+  typeof value === "number" ? value : value.trim() === "" ? Number.NaN : Number(value);
+
+const numeric = z.pipe(
+  z.union([z.number(), z.string()], { error: "expected a number or a numeric string" }).check(
+    z.refine((value) => Number.isFinite(toNumber(value)), {
+      error: (issue) => `expected a number, got ${JSON.stringify(issue.input)}`,
+    }),
+  ),
+  z.transform(toNumber),
+);
 
 /** A token count: a non-negative integer (as a number or numeric string). */
-const tokenCount = numeric.refine((n) => Number.isInteger(n) && n >= 0, {
-  error: "expected a non-negative whole number of tokens",
-});
+const tokenCount = numeric.check(
+  z.refine((n) => Number.isInteger(n) && n >= 0, {
+    error: "expected a non-negative whole number of tokens",
+  }),
+);
 
 const stringList = z.array(z.string(), { error: "expected an array of strings" });
 
 export const ModelEntrySchema = z.object({
   id: z
     .string({ error: "expected the model id (a string)" })
-    .min(1, { error: "must not be empty" }),
-  name: z.string().nullish(),
-  context_length: tokenCount.nullish(),
-  top_provider: z
-    .object({
-      context_length: tokenCount.nullish(),
-      max_completion_tokens: tokenCount.nullish(),
-    })
-    .nullish(),
+    .check(z.minLength(1, { error: "must not be empty" })),
+  name: z.nullish(z.string()),
+  context_length: z.nullish(tokenCount),
+  top_provider: z.nullish(
+    z.object({
+      context_length: z.nullish(tokenCount),
+      max_completion_tokens: z.nullish(tokenCount),
+    }),
+  ),
   /** USD per token. */
-  pricing: z
-    .object({
-      prompt: numeric.nullish(),
-      completion: numeric.nullish(),
-      input_cache_read: numeric.nullish(),
-      input_cache_write: numeric.nullish(),
-    })
-    .nullish(),
-  architecture: z
-    .object({
-      input_modalities: stringList.nullish(),
-      output_modalities: stringList.nullish(),
-    })
-    .nullish(),
-  supported_parameters: stringList.nullish(),
+  pricing: z.nullish(
+    z.object({
+      prompt: z.nullish(numeric),
+      completion: z.nullish(numeric),
+      input_cache_read: z.nullish(numeric),
+      input_cache_write: z.nullish(numeric),
+    }),
+  ),
+  architecture: z.nullish(
+    z.object({
+      input_modalities: z.nullish(stringList),
+      output_modalities: z.nullish(stringList),
+    }),
+  ),
+  supported_parameters: z.nullish(stringList),
 });
 
 /** One model as validated (numbers parsed, unknown fields dropped). */
@@ -83,7 +87,7 @@ function entriesOf(body: unknown, what: string): unknown[] {
   );
 }
 
-const describe = (error: z.ZodError): string =>
+const describe = (error: z.core.$ZodError): string =>
   error.issues.map((i) => `${i.path.join(".") || "(entry)"}: ${i.message}`).join("; ");
 
 const idOf = (raw: unknown): string | undefined => {
@@ -94,14 +98,14 @@ const idOf = (raw: unknown): string | undefined => {
 function parseEntries<T extends { id: string }>(
   body: unknown,
   what: string,
-  schema: z.ZodType<T>,
+  schema: z.ZodMiniType<T>,
 ): Parsed<T> {
   const raw = entriesOf(body, what);
   const items: T[] = [];
   const skipped: SkippedEntry[] = [];
   const seen = new Set<string>();
   raw.forEach((entry, index) => {
-    const result = schema.safeParse(entry);
+    const result = schema.safeParse(entry, parseWithMessages);
     if (!result.success) {
       skipped.push({ index, id: idOf(entry), issues: describe(result.error) });
     } else if (seen.has(result.data.id)) {
@@ -130,7 +134,7 @@ export function parseModelsDocument(body: unknown): Parsed<ModelEntry> {
 const ListedModelSchema = z.object({
   id: z
     .string({ error: "expected the model id (a string)" })
-    .min(1, { error: "must not be empty" }),
+    .check(z.minLength(1, { error: "must not be empty" })),
 });
 
 /** Parses an OpenAI-style model list (`{ "data": [ { "id": … } ] }`) into its ids. */
@@ -141,4 +145,4 @@ export function parseModelList(body: unknown): Parsed<string> {
 
 /** What the cache keeps for each resource: already-validated payloads, checked again on read. */
 export const CachedDocumentSchema = z.array(ModelEntrySchema);
-export const CachedModelListSchema = z.array(z.string().min(1));
+export const CachedModelListSchema = z.array(z.string().check(z.minLength(1)));

@@ -1,4 +1,5 @@
-import { type ZodType, z } from "zod";
+import * as z from "zod/mini";
+import { parseWithMessages } from "./messages.js";
 import {
   type FieldHelp,
   PluginOptionsSchema,
@@ -51,7 +52,7 @@ function unwrapChain(node: SchemaNode): SchemaNode[] {
   return chain;
 }
 
-/** The `.meta()` help of the field at `path` (or of its nearest parent field that has one). */
+/** The registered help of the field at `path` (or of its nearest parent field that has one). */
 function helpAt(path: PropertyKey[]): FieldHelp | undefined {
   let node: SchemaNode | undefined = ProviderOAuth2Schema as unknown as SchemaNode;
   let nearest: FieldHelp | undefined;
@@ -62,7 +63,7 @@ function helpAt(path: PropertyKey[]): FieldHelp | undefined {
     node = shape && Object.hasOwn(shape, String(key)) ? shape[String(key)] : undefined;
     if (!node) break;
     for (const n of unwrapChain(node)) {
-      const meta = z.globalRegistry.get(n as unknown as ZodType) as FieldHelp | undefined;
+      const meta = z.globalRegistry.get(n as unknown as z.ZodMiniType) as FieldHelp | undefined;
       if (meta?.description) {
         nearest = meta;
         break;
@@ -111,7 +112,7 @@ export function parseProviderConfig(
   raw: unknown,
   location = `provider.${providerId}.options.oauth2`,
 ): { config: ProviderConfig } | { issues: ConfigIssue[] } {
-  const result = ProviderOAuth2Schema.safeParse(raw);
+  const result = ProviderOAuth2Schema.safeParse(raw, parseWithMessages);
   if (result.success) return { config: toProviderConfig(providerId, result.data) };
   // One message per field: the first (most basic) problem is the one to fix first.
   const byField = new Map<string, ConfigIssue>();
@@ -136,7 +137,7 @@ export function collectProviders(
   const issues: ConfigIssue[] = [];
   // Maps, not plain objects: a provider id such as "constructor" or "__proto__" is just an id.
   const fromPlugin = new Map<string, unknown>();
-  const parsedOptions = PluginOptionsSchema.safeParse(pluginOptions ?? {});
+  const parsedOptions = PluginOptionsSchema.safeParse(pluginOptions ?? {}, parseWithMessages);
   if (parsedOptions.success) {
     for (const [id, raw] of Object.entries(parsedOptions.data.providers ?? {})) {
       fromPlugin.set(id, raw);

@@ -1,3 +1,4 @@
 export * from "./collect.js";
+export * from "./messages.js";
 export * from "./schema.js";
 export * from "./well-known.js";

@@ -1,9 +1,11 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 
 /**
  * The provider's oauth2 config: ONE zod schema. Its TypeScript types are inferred from it, both
  * config shapes are normalised into it (see collect.ts) and the help text of every field lives
- * here, in `.meta()`, where error messages and docs read it.
+ * here, registered in zod's global registry, where error messages read it. It is written with
+ * zod/mini: opencode imports the plugins at every start, and mini's functions tree-shake out of
+ * the bundled plugin entries, while classic zod's methods cannot.
  */
 
 export type FieldHelp = {
@@ -51,121 +53,134 @@ export function isLoopbackHttp(url: string): boolean {
   }
 }
 
-const httpsUrl = (description: string, example: string) =>
-  z
-    .string({ error: "expected a URL string" })
-    .url({ error: "expected an absolute URL" })
-    .refine((value) => value.startsWith("https://") || isLoopbackHttp(value), {
-      error: "expected an https:// URL (plain http is only allowed on 127.0.0.1/localhost)",
-    })
-    .meta(help(description, example));
+/** Attaches a field's help to its schema node, where collect.ts finds it for error messages. */
+const withHelp = <T extends z.ZodMiniType>(schema: T, description: string, example?: string): T => {
+  z.globalRegistry.add(schema, help(description, example));
+  return schema;
+};
 
-const scopeList = z
-  .union([z.array(z.string().min(1)), z.string()], {
+const httpsUrl = (description: string, example: string) =>
+  withHelp(
+    z.string({ error: "expected a URL string" }).check(
+      z.url({ error: "expected an absolute URL" }),
+      z.refine((value) => value.startsWith("https://") || isLoopbackHttp(value), {
+        error: "expected an https:// URL (plain http is only allowed on 127.0.0.1/localhost)",
+      }),
+    ),
+    description,
+    example,
+  );
+
+const scopeList = z.pipe(
+  z.union([z.array(z.string().check(z.minLength(1))), z.string()], {
     error:
       'expected an array of scopes or a space/comma separated string, e.g. "openid offline_access"',
-  })
-  .transform((value) => {
+  }),
+  z.transform((value: string | string[]) => {
     const list = Array.isArray(value) ? value : value.split(/[\s,]+/);
     return [...new Set(list.map((s) => s.trim()).filter(Boolean))];
-  });
+  }),
+);
+
+/** Whole milliseconds from `min` up to the longest delay Node's timers honour. */
+const timerMs = (min: number) =>
+  z
+    .number({ error: "expected milliseconds" })
+    .check(z.int(), z.gte(min), z.lte(MAX_TIMER_MS, { error: TIMER_TOO_LONG }));
 
 export const clientFields = {
-  clientId: z
-    .string({ error: "expected the client id registered at the IdP (a string)" })
-    .min(1, { error: "must not be empty" })
-    .meta(help("The client id registered at the IdP.", '"opencode-cli"')),
-  clientSecret: z
-    .string({ error: "expected a string" })
-    .min(1, { error: "must not be empty; remove the field for a public client" })
-    .optional()
-    .meta(help("The client secret of a confidential client. Omit it for a public client.")),
-  clientType: z
-    .enum(["public", "confidential"], { error: 'expected "public" or "confidential"' })
-    .optional()
-    .meta(
-      help(
-        "Whether the client authenticates at the token endpoint. Default: confidential when clientSecret is set, otherwise public.",
-        '"public"',
-      ),
+  clientId: withHelp(
+    z
+      .string({ error: "expected the client id registered at the IdP (a string)" })
+      .check(z.minLength(1, { error: "must not be empty" })),
+    "The client id registered at the IdP.",
+    '"opencode-cli"',
+  ),
+  clientSecret: withHelp(
+    z.optional(
+      z
+        .string({ error: "expected a string" })
+        .check(
+          z.minLength(1, { error: "must not be empty; remove the field for a public client" }),
+        ),
     ),
-  clientAuthMethod: z
-    .enum(["client_secret_basic", "client_secret_post"], {
-      error: 'expected "client_secret_basic" or "client_secret_post"',
-    })
-    .optional()
-    .meta(help("How a confidential client sends its secret. Default client_secret_basic.")),
+    "The client secret of a confidential client. Omit it for a public client.",
+  ),
+  clientType: withHelp(
+    z.optional(
+      z.enum(["public", "confidential"], { error: 'expected "public" or "confidential"' }),
+    ),
+    "Whether the client authenticates at the token endpoint. Default: confidential when clientSecret is set, otherwise public.",
+    '"public"',
+  ),
+  clientAuthMethod: withHelp(
+    z.optional(
+      z.enum(["client_secret_basic", "client_secret_post"], {
+        error: 'expected "client_secret_basic" or "client_secret_post"',
+      }),
+    ),
+    "How a confidential client sends its secret. Default client_secret_basic.",
+  ),
 };
 
 export const ClientSchema = z.strictObject(clientFields);
 export type ClientInput = z.input<typeof ClientSchema>;
 
-export const EndpointsSchema = z
-  .strictObject({
-    authorization: httpsUrl(
-      "Authorization endpoint.",
-      '"https://idp.example.com/authorize"',
-    ).optional(),
-    token: httpsUrl(
-      "Token endpoint. When set, discovery is skipped.",
-      '"https://idp.example.com/token"',
-    ).optional(),
-    deviceAuthorization: httpsUrl(
-      "Device authorization endpoint (RFC 8628).",
-      '"https://idp.example.com/device"',
-    ).optional(),
-    revocation: httpsUrl(
-      "Revocation endpoint (RFC 7009).",
-      '"https://idp.example.com/revoke"',
-    ).optional(),
-    jwks: httpsUrl(
-      "JWKS URI, needed to validate id_tokens without discovery.",
-      '"https://idp.example.com/jwks"',
-    ).optional(),
-    userinfo: httpsUrl("Userinfo endpoint.", '"https://idp.example.com/userinfo"').optional(),
-  })
-  .meta(
-    help(
-      "Endpoint overrides for IdPs without a discovery document; set `token` to skip discovery.",
+export const EndpointsSchema = withHelp(
+  z.strictObject({
+    authorization: z.optional(
+      httpsUrl("Authorization endpoint.", '"https://idp.example.com/authorize"'),
     ),
-  );
+    token: z.optional(
+      httpsUrl(
+        "Token endpoint. When set, discovery is skipped.",
+        '"https://idp.example.com/token"',
+      ),
+    ),
+    deviceAuthorization: z.optional(
+      httpsUrl("Device authorization endpoint (RFC 8628).", '"https://idp.example.com/device"'),
+    ),
+    revocation: z.optional(
+      httpsUrl("Revocation endpoint (RFC 7009).", '"https://idp.example.com/revoke"'),
+    ),
+    jwks: z.optional(
+      httpsUrl(
+        "JWKS URI, needed to validate id_tokens without discovery.",
+        '"https://idp.example.com/jwks"',
+      ),
+    ),
+    userinfo: z.optional(httpsUrl("Userinfo endpoint.", '"https://idp.example.com/userinfo"')),
+  }),
+  "Endpoint overrides for IdPs without a discovery document; set `token` to skip discovery.",
+);
 
-export const SubjectTokenSchema = z
-  .strictObject({
-    file: z
-      .string()
-      .min(1)
-      .optional()
-      .meta(
-        help(
-          "File holding the subject token (re-read at every exchange).",
-          '"/var/run/secrets/kubernetes.io/serviceaccount/token"',
-        ),
+export const SubjectTokenSchema = withHelp(
+  z
+    .strictObject({
+      file: withHelp(
+        z.optional(z.string().check(z.minLength(1))),
+        "File holding the subject token (re-read at every exchange).",
+        '"/var/run/secrets/kubernetes.io/serviceaccount/token"',
       ),
-    env: z
-      .string()
-      .min(1)
-      .optional()
-      .meta(help("Environment variable holding the subject token.", '"CI_JOB_JWT"')),
-    type: z
-      .string()
-      .default("urn:ietf:params:oauth:token-type:jwt")
-      .meta(
-        help(
-          "subject_token_type sent with the exchange.",
-          '"urn:ietf:params:oauth:token-type:jwt"',
-        ),
+      env: withHelp(
+        z.optional(z.string().check(z.minLength(1))),
+        "Environment variable holding the subject token.",
+        '"CI_JOB_JWT"',
       ),
-  })
-  .refine((value) => Boolean(value.file) !== Boolean(value.env), {
-    error: "set exactly one of subjectToken.file or subjectToken.env",
-  })
-  .meta(
-    help(
-      "Where token_exchange reads its subject token: a file or an env var.",
-      '{ "file": "/var/run/secrets/tokens/oidc" }',
+      type: withHelp(
+        z._default(z.string(), "urn:ietf:params:oauth:token-type:jwt"),
+        "subject_token_type sent with the exchange.",
+        '"urn:ietf:params:oauth:token-type:jwt"',
+      ),
+    })
+    .check(
+      z.refine((value) => Boolean(value.file) !== Boolean(value.env), {
+        error: "set exactly one of subjectToken.file or subjectToken.env",
+      }),
     ),
-  );
+  "Where token_exchange reads its subject token: a file or an env var.",
+  '{ "file": "/var/run/secrets/tokens/oidc" }',
+);
 
 export const ProviderOAuth2Schema = z
   .strictObject({
@@ -174,194 +189,172 @@ export const ProviderOAuth2Schema = z
       '"https://login.example.com/realms/corp"',
     ),
     ...clientFields,
-    interactiveClient: ClientSchema.optional().meta(
-      help(
-        "A second client used only by the interactive flows (authorization_code, device_code) — typically the public CLI client next to a confidential client used for client_credentials.",
-        '{ "clientId": "opencode-cli" }',
-      ),
+    interactiveClient: withHelp(
+      z.optional(ClientSchema),
+      "A second client used only by the interactive flows (authorization_code, device_code) — typically the public CLI client next to a confidential client used for client_credentials.",
+      '{ "clientId": "opencode-cli" }',
     ),
-    scopes: scopeList
-      .default(["openid"])
-      .meta(
-        help(
-          "Scopes to request: an array or a space/comma separated string.",
-          '"openid offline_access"',
+    scopes: withHelp(
+      z._default(scopeList, ["openid"]),
+      "Scopes to request: an array or a space/comma separated string.",
+      '"openid offline_access"',
+    ),
+    authFlow: withHelp(
+      z._default(
+        z.enum(AUTH_FLOWS, { error: `expected one of ${AUTH_FLOWS.join(", ")}` }),
+        "authorization_code",
+      ),
+      "The grant used to log in.",
+      '"device_code"',
+    ),
+    headlessFlow: withHelp(
+      z.optional(z.enum(HEADLESS_FLOWS, { error: `expected one of ${HEADLESS_FLOWS.join(", ")}` })),
+      "A grant used without a user when no interactive login is possible (CI): client_credentials or token_exchange with the confidential client.",
+      '"client_credentials"',
+    ),
+    pkce: withHelp(
+      z._default(z.boolean({ error: "expected true or false" }), true),
+      "Send PKCE (S256) on authorization_code and device_code. Set false for IdPs that reject it.",
+    ),
+    audience: withHelp(
+      z.optional(z.string().check(z.minLength(1))),
+      "`audience` parameter sent to the IdP (Auth0 and others).",
+      '"https://llm.example.com"',
+    ),
+    resource: withHelp(
+      z.optional(
+        z.pipe(
+          z.union([z.url(), z.array(z.url())], { error: "expected a URL or an array of URLs" }),
+          z.transform((value: string | string[]) => (Array.isArray(value) ? value : [value])),
         ),
       ),
-    authFlow: z
-      .enum(AUTH_FLOWS, { error: `expected one of ${AUTH_FLOWS.join(", ")}` })
-      .default("authorization_code")
-      .meta(help("The grant used to log in.", '"device_code"')),
-    headlessFlow: z
-      .enum(HEADLESS_FLOWS, { error: `expected one of ${HEADLESS_FLOWS.join(", ")}` })
-      .optional()
-      .meta(
-        help(
-          "A grant used without a user when no interactive login is possible (CI): client_credentials or token_exchange with the confidential client.",
-          '"client_credentials"',
-        ),
+      "RFC 8707 resource indicator(s).",
+      '"https://llm.example.com"',
+    ),
+    redirectPort: withHelp(
+      z.optional(
+        z.number({ error: "expected a port number" }).check(z.int(), z.gte(1), z.lte(65535)),
       ),
-    pkce: z
-      .boolean({ error: "expected true or false" })
-      .default(true)
-      .meta(
-        help(
-          "Send PKCE (S256) on authorization_code and device_code. Set false for IdPs that reject it.",
-        ),
+      "Fixed loopback port for the browser callback (web clients need one). Default: a random free port.",
+      "8765",
+    ),
+    redirectPath: withHelp(
+      z._default(
+        z.string().check(z.startsWith("/", { error: 'expected a path starting with "/"' })),
+        "/callback",
       ),
-    audience: z
-      .string()
-      .min(1)
-      .optional()
-      .meta(
-        help(
-          "`audience` parameter sent to the IdP (Auth0 and others).",
-          '"https://llm.example.com"',
-        ),
+      "Path of the loopback callback.",
+      '"/callback"',
+    ),
+    endpoints: z.optional(EndpointsSchema),
+    subjectToken: z.optional(SubjectTokenSchema),
+    authorizationParams: withHelp(
+      z.optional(
+        z.record(z.string(), z.string(), { error: "expected an object of string values" }),
       ),
-    resource: z
-      .union([z.string().url(), z.array(z.string().url())], {
-        error: "expected a URL or an array of URLs",
-      })
-      .transform((value) => (Array.isArray(value) ? value : [value]))
-      .optional()
-      .meta(help("RFC 8707 resource indicator(s).", '"https://llm.example.com"')),
-    redirectPort: z
-      .number({ error: "expected a port number" })
-      .int()
-      .min(1)
-      .max(65535)
-      .optional()
-      .meta(
-        help(
-          "Fixed loopback port for the browser callback (web clients need one). Default: a random free port.",
-          "8765",
-        ),
-      ),
-    redirectPath: z
-      .string()
-      .startsWith("/", { error: 'expected a path starting with "/"' })
-      .default("/callback")
-      .meta(help("Path of the loopback callback.", '"/callback"')),
-    endpoints: EndpointsSchema.optional(),
-    subjectToken: SubjectTokenSchema.optional(),
-    authorizationParams: z
-      .record(z.string(), z.string(), { error: "expected an object of string values" })
-      .optional()
-      .meta(
-        help(
-          "Extra parameters for the authorization request (e.g. prompt, login_hint).",
-          '{ "prompt": "consent" }',
-        ),
-      ),
-    httpTimeoutMs: z
-      .number({ error: "expected milliseconds" })
-      .int()
-      .min(100)
-      .max(MAX_TIMER_MS, { error: TIMER_TOO_LONG })
-      .default(5000)
-      .meta(
-        help(
-          "Timeout for each IdP request; also bounds how long opencode's start may wait.",
-          "5000",
-        ),
-      ),
-    tokenExpirySkewMs: z
-      .number({ error: "expected milliseconds" })
-      .int()
-      .min(0)
-      .default(60_000)
-      .meta(help("Refresh a token this long before it expires.", "60000")),
-    loginTimeoutMs: z
-      .number({ error: "expected milliseconds" })
-      .int()
-      .min(1000)
-      .max(MAX_TIMER_MS, { error: TIMER_TOO_LONG })
-      .default(300_000)
-      .meta(help("How long an interactive login may take before it is abandoned.", "300000")),
+      "Extra parameters for the authorization request (e.g. prompt, login_hint).",
+      '{ "prompt": "consent" }',
+    ),
+    httpTimeoutMs: withHelp(
+      z._default(timerMs(100), 5000),
+      "Timeout for each IdP request; also bounds how long opencode's start may wait.",
+      "5000",
+    ),
+    tokenExpirySkewMs: withHelp(
+      z._default(z.number({ error: "expected milliseconds" }).check(z.int(), z.gte(0)), 60_000),
+      "Refresh a token this long before it expires.",
+      "60000",
+    ),
+    loginTimeoutMs: withHelp(
+      z._default(timerMs(1000), 300_000),
+      "How long an interactive login may take before it is abandoned.",
+      "300000",
+    ),
   })
-  .superRefine((cfg, ctx) => {
-    const requireConfidential = (flow: string, field: "authFlow" | "headlessFlow") => {
-      if (!cfg.clientSecret) {
+  .check(
+    z.superRefine((cfg, ctx) => {
+      const requireConfidential = (flow: string, field: "authFlow" | "headlessFlow") => {
+        if (!cfg.clientSecret) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["clientSecret"],
+            message: `${field} "${flow}" needs a confidential client: set clientSecret`,
+          });
+        }
+      };
+      if (cfg.clientType === "public" && cfg.clientSecret) {
         ctx.addIssue({
           code: "custom",
           path: ["clientSecret"],
-          message: `${field} "${flow}" needs a confidential client: set clientSecret`,
+          message:
+            'a public client must not have a secret: remove clientSecret, or set clientType "confidential"',
         });
       }
-    };
-    if (cfg.clientType === "public" && cfg.clientSecret) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["clientSecret"],
-        message:
-          'a public client must not have a secret: remove clientSecret, or set clientType "confidential"',
-      });
-    }
-    if (cfg.clientType === "confidential" && !cfg.clientSecret) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["clientSecret"],
-        message: "a confidential client needs clientSecret",
-      });
-    }
-    if (cfg.interactiveClient?.clientType === "public" && cfg.interactiveClient.clientSecret) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["interactiveClient", "clientSecret"],
-        message: "a public client must not have a secret: remove interactiveClient.clientSecret",
-      });
-    }
-    if (
-      cfg.interactiveClient?.clientType === "confidential" &&
-      !cfg.interactiveClient.clientSecret
-    ) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["interactiveClient", "clientSecret"],
-        message: "a confidential client needs clientSecret: set interactiveClient.clientSecret",
-      });
-    }
-    for (const [field, flow] of [
-      ["authFlow", cfg.authFlow],
-      ["headlessFlow", cfg.headlessFlow],
-    ] as const) {
-      if (flow === "client_credentials" || flow === "token_exchange")
-        requireConfidential(flow, field);
-      if (flow === "token_exchange" && !cfg.subjectToken) {
+      if (cfg.clientType === "confidential" && !cfg.clientSecret) {
         ctx.addIssue({
           code: "custom",
-          path: ["subjectToken"],
-          message:
-            'token_exchange needs a subject token: set subjectToken { "file": … } or { "env": … }',
+          path: ["clientSecret"],
+          message: "a confidential client needs clientSecret",
         });
       }
-    }
-    if (
-      cfg.endpoints?.token &&
-      cfg.authFlow === "authorization_code" &&
-      !cfg.endpoints.authorization
-    ) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["endpoints", "authorization"],
-        message:
-          "discovery is skipped because endpoints.token is set, so authorization_code needs endpoints.authorization",
-      });
-    }
-    if (
-      cfg.endpoints?.token &&
-      cfg.authFlow === "device_code" &&
-      !cfg.endpoints.deviceAuthorization
-    ) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["endpoints", "deviceAuthorization"],
-        message:
-          "discovery is skipped because endpoints.token is set, so device_code needs endpoints.deviceAuthorization",
-      });
-    }
-  });
+      if (cfg.interactiveClient?.clientType === "public" && cfg.interactiveClient.clientSecret) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["interactiveClient", "clientSecret"],
+          message: "a public client must not have a secret: remove interactiveClient.clientSecret",
+        });
+      }
+      if (
+        cfg.interactiveClient?.clientType === "confidential" &&
+        !cfg.interactiveClient.clientSecret
+      ) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["interactiveClient", "clientSecret"],
+          message: "a confidential client needs clientSecret: set interactiveClient.clientSecret",
+        });
+      }
+      for (const [field, flow] of [
+        ["authFlow", cfg.authFlow],
+        ["headlessFlow", cfg.headlessFlow],
+      ] as const) {
+        if (flow === "client_credentials" || flow === "token_exchange")
+          requireConfidential(flow, field);
+        if (flow === "token_exchange" && !cfg.subjectToken) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["subjectToken"],
+            message:
+              'token_exchange needs a subject token: set subjectToken { "file": … } or { "env": … }',
+          });
+        }
+      }
+      if (
+        cfg.endpoints?.token &&
+        cfg.authFlow === "authorization_code" &&
+        !cfg.endpoints.authorization
+      ) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["endpoints", "authorization"],
+          message:
+            "discovery is skipped because endpoints.token is set, so authorization_code needs endpoints.authorization",
+        });
+      }
+      if (
+        cfg.endpoints?.token &&
+        cfg.authFlow === "device_code" &&
+        !cfg.endpoints.deviceAuthorization
+      ) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["endpoints", "deviceAuthorization"],
+          message:
+            "discovery is skipped because endpoints.token is set, so device_code needs endpoints.deviceAuthorization",
+        });
+      }
+    }),
+  );
 
 export type ProviderOAuth2Input = z.input<typeof ProviderOAuth2Schema>;
 export type ProviderOAuth2Options = z.output<typeof ProviderOAuth2Schema>;
@@ -401,14 +394,11 @@ export function toProviderConfig(id: string, options: ProviderOAuth2Options): Pr
   return { ...options, id, client, loginClient };
 }
 
-/** Options of the opencode-oauth2 plugin entry: `["@vymalo/opencode-oauth2", { providers }]`. */
-export const PluginOptionsSchema = z
-  .object({
-    providers: z
-      .record(z.string(), z.unknown(), { error: "expected an object keyed by provider id" })
-      .optional()
-      .meta(
-        help("oauth2 settings per provider id; provider.<id>.options.oauth2 wins field by field."),
-      ),
-  })
-  .loose();
+export const PluginOptionsSchema = z.looseObject({
+  providers: withHelp(
+    z.optional(
+      z.record(z.string(), z.unknown(), { error: "expected an object keyed by provider id" }),
+    ),
+    "oauth2 settings per provider id; provider.<id>.options.oauth2 wins field by field.",
+  ),
+});

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 
 /**
  * What opencode reads from `<url>/.well-known/opencode` (`opencode auth login <url>`): the
@@ -6,15 +6,17 @@ import { z } from "zod";
  * under, and a config layer merged below the user's own at every start.
  */
 export const WellKnownManifestSchema = z.object({
-  auth: z
-    .object({
-      command: z.array(z.string().min(1)).min(1, { error: "auth.command must name a program" }),
+  auth: z.optional(
+    z.object({
+      command: z
+        .array(z.string().check(z.minLength(1)))
+        .check(z.minLength(1, { error: "auth.command must name a program" })),
       env: z
         .string()
-        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "auth.env must be an env var name" }),
-    })
-    .optional(),
-  config: z.record(z.string(), z.unknown()).default({}),
+        .check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "auth.env must be an env var name" })),
+    }),
+  ),
+  config: z._default(z.record(z.string(), z.unknown()), {}),
 });
 export type WellKnownManifest = z.infer<typeof WellKnownManifestSchema>;
 

@@ -1,6 +1,6 @@
 import { readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { AUTH_FLOWS, type ProviderConfig, type ResolvedClient } from "../config/schema.js";
 import type { Logger } from "../log.js";
 import { ensurePrivateDir, FILE_MODE, writeFileAtomic } from "./atomic-file.js";
@@ -16,8 +16,8 @@ export const TokenBindingSchema = z.object({
   issuer: z.string(),
   clientId: z.string(),
   scopes: z.array(z.string()),
-  audience: z.string().optional(),
-  resource: z.array(z.string()).optional(),
+  audience: z.optional(z.string()),
+  resource: z.optional(z.array(z.string())),
 });
 export type TokenBinding = z.infer<typeof TokenBindingSchema>;
 
@@ -27,16 +27,16 @@ export const StoredTokenSchema = z.object({
   providerId: z.string(),
   binding: TokenBindingSchema,
   flow: z.enum(AUTH_FLOWS),
-  accessToken: z.string().min(1),
-  tokenType: z.string().default("Bearer"),
+  accessToken: z.string().check(z.minLength(1)),
+  tokenType: z._default(z.string(), "Bearer"),
   /** Epoch ms; absent when the IdP gave no lifetime (then the token is used until a 401). */
-  expiresAt: z.number().optional(),
-  refreshToken: z.string().min(1).optional(),
-  idToken: z.string().optional(),
+  expiresAt: z.optional(z.number()),
+  refreshToken: z.optional(z.string().check(z.minLength(1))),
+  idToken: z.optional(z.string()),
   /** Scope granted, as the IdP reported it. */
-  scope: z.string().optional(),
+  scope: z.optional(z.string()),
   /** `sub` of the id_token or access token, for status displays. */
-  subject: z.string().optional(),
+  subject: z.optional(z.string()),
   obtainedAt: z.number(),
 });
 export type StoredToken = z.infer<typeof StoredTokenSchema>;

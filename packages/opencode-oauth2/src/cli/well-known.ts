@@ -1,6 +1,7 @@
 import {
   collectFromOpencodeConfig,
   type ProviderConfig,
+  parseWithMessages,
   WellKnownManifestSchema,
   wellKnownUrl,
 } from "@vymalo/oauth2-core";
@@ -38,7 +39,7 @@ export async function providerFromWellKnown(
       `could not load ${url} (${error instanceof Error ? error.message : String(error)}). Fix: check the URL and that the server is up.`,
     );
   }
-  const manifest = WellKnownManifestSchema.safeParse(body);
+  const manifest = WellKnownManifestSchema.safeParse(body, parseWithMessages);
   if (!manifest.success) {
     const first = manifest.error.issues[0];
     throw new CliFailure(
