@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { type Logger, parseWithMessages, writeFileAtomic } from "@vymalo/oauth2-core";
-import * as z from "zod/mini";
+import * as z from "@vymalo/oauth2-core/zod";
 
 /**
  * The on-disk and in-memory cache of fetched documents, under `<cache dir>/models-info/`, one

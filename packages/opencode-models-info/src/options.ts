@@ -1,5 +1,5 @@
 import { parseWithMessages } from "@vymalo/oauth2-core";
-import * as z from "zod/mini";
+import * as z from "@vymalo/oauth2-core/zod";
 import { modelsInfoError } from "./errors.js";
 import { MODEL_FIELD_PATHS, MODEL_FIELDS } from "./merge.js";
 

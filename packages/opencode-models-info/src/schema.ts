@@ -1,5 +1,5 @@
 import { parseWithMessages } from "@vymalo/oauth2-core";
-import * as z from "zod/mini";
+import * as z from "@vymalo/oauth2-core/zod";
 import { modelsInfoError } from "./errors.js";
 
 /**
@@ -87,7 +87,7 @@ function entriesOf(body: unknown, what: string): unknown[] {
   );
 }
 
-const describe = (error: z.core.$ZodError): string =>
+const describe = (error: z.ZodError): string =>
   error.issues.map((i) => `${i.path.join(".") || "(entry)"}: ${i.message}`).join("; ");
 
 const idOf = (raw: unknown): string | undefined => {
