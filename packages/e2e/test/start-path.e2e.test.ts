@@ -1,8 +1,9 @@
 // What a start costs is mostly what it loads. With a fresh token and a fresh models document in
 // the cache, the plugins' start path must not load the protocol stack (openid-client and its
 // oauth4webapi) or the file lock (proper-lockfile): those load on the first refresh, grant or
-// login. Checked on the built packages, in fresh Node processes, by recording every module the
-// process resolves; the cold start is the control that shows the recorder sees them.
+// login. zod comes bundled inside the core, which both plugins share. Checked on the built
+// packages, in fresh Node processes, by recording every module the process resolves; the cold
+// start is the control that shows the recorder sees them.
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -103,5 +104,8 @@ describe("the plugins' start path", () => {
     expect(warm.loaded).toEqual([]);
     // The recorder did see the plugins themselves.
     expect(warm.urls.some((u) => u.includes("/opencode-oauth2/dist/index.js"))).toBe(true);
+    // zod is bundled into the core (not ~100 modules of its own), and both plugins share one core.
+    expect(warm.urls.filter((u) => u.includes("/node_modules/zod/"))).toEqual([]);
+    expect(new Set(warm.urls.filter((u) => u.endsWith("/oauth2-core/dist/index.js"))).size).toBe(1);
   });
 });
