@@ -28,3 +28,4 @@ export {
   unknown,
 } from "zod/mini";
 export type { $ZodError as ZodError } from "zod/v4/core";
+export { wholeNumber } from "./config/numbers.js";

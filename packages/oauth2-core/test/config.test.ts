@@ -67,6 +67,18 @@ describe("provider config", () => {
     expect(issue?.fix).toMatch(/Example: "openid offline_access"/);
   });
 
+  it("says which bound a number crossed, and what kind of number a non-number should be", () => {
+    const expected = (field: string, value: unknown) =>
+      issuesOf({ ...base, [field]: value }).find((i) => i.field === field)?.expected;
+    expect(expected("httpTimeoutMs", 50)).toMatch(/>=\s*100/);
+    expect(expected("httpTimeoutMs", 2 ** 31)).toMatch(/at most 2147483647 ms/);
+    expect(expected("redirectPort", 0)).toMatch(/>=\s*1\b/);
+    expect(expected("redirectPort", 70000)).toMatch(/<=\s*65535/);
+    expect(expected("redirectPort", "8765")).toBe("expected a port number");
+    expect(expected("httpTimeoutMs", 1500.5)).toBe("expected a whole number of milliseconds");
+    expect(expected("tokenExpirySkewMs", -1)).toMatch(/>=\s*0/);
+  });
+
   it("rejects a secret on a declared public client", () => {
     const [issue] = issuesOf({ ...base, clientType: "public", clientSecret: "x" });
     expect(issue?.field).toBe("clientSecret");

@@ -27,12 +27,11 @@ export const ModelsInfoOptionsSchema = z.object({
   ),
   modelsInfoAddModels: z._default(z.boolean({ error: "expected true or false" }), false),
   modelsInfoTtlMs: z._default(
-    z.number({ error: "expected milliseconds" }).check(z.int(), z.gte(0)),
+    z.wholeNumber("expected a whole number of milliseconds").check(z.gte(0)),
     DEFAULT_TTL_MS,
   ),
   modelsInfoTimeoutMs: z.optional(
-    z.number({ error: "expected milliseconds" }).check(
-      z.int(),
+    z.wholeNumber("expected a whole number of milliseconds").check(
       z.gte(100),
       // The deadline is a setTimeout: Node fires a longer one after 1 ms.
       z.lte(2_147_483_647, { error: "expected at most 2147483647 ms (about 24 days)" }),

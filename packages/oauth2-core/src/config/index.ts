@@ -1,4 +1,5 @@
 export * from "./collect.js";
 export * from "./messages.js";
+export * from "./numbers.js";
 export * from "./schema.js";
 export * from "./well-known.js";

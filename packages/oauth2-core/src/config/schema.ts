@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { wholeNumber } from "./numbers.js";
 
 /**
  * The provider's oauth2 config: ONE zod schema. Its TypeScript types are inferred from it, both
@@ -39,6 +40,7 @@ export const isInteractiveFlow = (flow: AuthFlow): flow is InteractiveFlow =>
  * not wait longer: setTimeout fires after 1 ms and AbortSignal.timeout throws past 2^32 - 1.
  */
 const MAX_TIMER_MS = 2_147_483_647;
+const MILLISECONDS = "expected a whole number of milliseconds";
 const TIMER_TOO_LONG = "expected at most 2147483647 ms (about 24 days)";
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
@@ -84,9 +86,7 @@ const scopeList = z.pipe(
 
 /** Whole milliseconds from `min` up to the longest delay Node's timers honour. */
 const timerMs = (min: number) =>
-  z
-    .number({ error: "expected milliseconds" })
-    .check(z.int(), z.gte(min), z.lte(MAX_TIMER_MS, { error: TIMER_TOO_LONG }));
+  wholeNumber(MILLISECONDS).check(z.gte(min), z.lte(MAX_TIMER_MS, { error: TIMER_TOO_LONG }));
 
 export const clientFields = {
   clientId: withHelp(
@@ -232,9 +232,7 @@ export const ProviderOAuth2Schema = z
       '"https://llm.example.com"',
     ),
     redirectPort: withHelp(
-      z.optional(
-        z.number({ error: "expected a port number" }).check(z.int(), z.gte(1), z.lte(65535)),
-      ),
+      z.optional(wholeNumber("expected a port number").check(z.gte(1), z.lte(65535))),
       "Fixed loopback port for the browser callback (web clients need one). Default: a random free port.",
       "8765",
     ),
@@ -261,7 +259,7 @@ export const ProviderOAuth2Schema = z
       "5000",
     ),
     tokenExpirySkewMs: withHelp(
-      z._default(z.number({ error: "expected milliseconds" }).check(z.int(), z.gte(0)), 60_000),
+      z._default(wholeNumber(MILLISECONDS).check(z.gte(0)), 60_000),
       "Refresh a token this long before it expires.",
       "60000",
     ),
