@@ -50,25 +50,26 @@ function seeded(seed: number): () => number {
 }
 
 /**
- * A percentile bootstrap interval for median(a) / median(b): both samples resampled with
- * replacement `iterations` times. On a noisy machine it says how far the ratio of medians
- * could move on a re-run, which the ratio alone does not.
+ * The median of the per-round ratios a[i] / b[i] (the two variants of one round run back to
+ * back), with a percentile bootstrap interval over rounds. A slow drift of the machine during a
+ * run (other tenants, thermal, caches) moves both starts of a round alike, so it cancels in each
+ * ratio; in a ratio of whole-sample medians it does not.
  */
-export function ratioOfMediansInterval(
+export function pairedRatio(
   a: readonly number[],
   b: readonly number[],
   options: { level?: number; iterations?: number; seed?: number } = {},
-): { low: number; high: number } {
+): { ratio: number; low: number; high: number } {
+  if (a.length !== b.length || a.length === 0) throw new Error("paired samples of equal length");
   const { level = 0.9, iterations = 4000, seed = 1 } = options;
+  const ratios = a.map((x, i) => x / (b[i] as number));
   const random = seeded(seed);
-  const resample = (xs: readonly number[]) =>
-    xs.map(() => xs[Math.floor(random() * xs.length)] as number);
-  const ratios: number[] = [];
+  const medians: number[] = [];
   for (let i = 0; i < iterations; i += 1) {
-    ratios.push(median(resample(a)) / median(resample(b)));
+    medians.push(median(ratios.map(() => ratios[Math.floor(random() * ratios.length)] as number)));
   }
-  ratios.sort((x, y) => x - y);
+  medians.sort((x, y) => x - y);
   const tail = (1 - level) / 2;
-  const at = (q: number) => ratios[Math.min(ratios.length - 1, Math.floor(q * ratios.length))];
-  return { low: at(tail) as number, high: at(1 - tail) as number };
+  const at = (q: number) => medians[Math.min(medians.length - 1, Math.floor(q * medians.length))];
+  return { ratio: median(ratios), low: at(tail) as number, high: at(1 - tail) as number };
 }
