@@ -1,4 +1,4 @@
-import { ProviderOAuth2Schema } from "@vymalo/oauth2-core";
+import { ProviderOAuth2Schema, parseWithMessages } from "@vymalo/oauth2-core";
 import type { z } from "zod";
 
 /**
@@ -53,7 +53,7 @@ export function checkPublishedOAuth2(
     });
     return;
   }
-  const result = ProviderOAuth2Schema.safeParse({ ...oauth2, issuer });
+  const result = ProviderOAuth2Schema.safeParse({ ...oauth2, issuer }, parseWithMessages);
   if (result.success) return;
   for (const issue of result.error.issues) {
     if (issue.path[0] === "issuer") continue; // reported on the top-level field

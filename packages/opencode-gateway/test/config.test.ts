@@ -98,6 +98,12 @@ describe("an invalid config names the field and the fix", () => {
       /authorization_code or device_code/,
     ],
     [
+      "a login port out of range (the core's own message)",
+      valid({ oauth2: { clientId: "x", redirectPort: 70000 } }),
+      "oauth2.redirectPort",
+      /Too big: expected number to be <=65535/,
+    ],
+    [
       "a second issuer",
       valid({ oauth2: { clientId: "x", issuer: "https://other" } }),
       "oauth2.issuer",
