@@ -25,6 +25,11 @@ describe("pnpm demo", () => {
     expect(stdout).toContain('You said: "What is OAuth2?"');
     // Nothing left listening on the gateway's port.
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+    // The embedded IdP's development-mode notices are held back, and counted.
+    expect(`${stdout}${stderr}`).not.toMatch(/oidc-provider (NOTICE|WARNING)/);
+    expect(stdout).toMatch(
+      /\(\d+ development-mode notices of the embedded IdP held back; DEMO_VERBOSE=1/,
+    );
     // No token in anything the demo printed.
     expect(`${stdout}${stderr}`).not.toMatch(/eyJ[\w-]{10,}\.[\w-]{10,}\./);
   });
