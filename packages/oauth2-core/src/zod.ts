@@ -1,5 +1,5 @@
 /**
- * The zod/mini functions and types the plugins validate with. The package's build bundles zod
+ * The zod/mini functions and types the plugins validate with, and the core's number fields. The package's build bundles zod
  * into this package, tree-shaken to what its entries use, so a plugin that imports zod from here
  * adds no copy of its own to opencode's start (see scripts/bundle-entries.mjs). Add a function
  * here before using it in a plugin.
@@ -11,10 +11,7 @@ export {
   array,
   boolean,
   enum,
-  gte,
-  int,
   literal,
-  lte,
   minLength,
   nullish,
   number,
@@ -28,4 +25,4 @@ export {
   unknown,
 } from "zod/mini";
 export type { $ZodError as ZodError } from "zod/v4/core";
-export { wholeNumber } from "./config/numbers.js";
+export { milliseconds, timerMs } from "./config/numbers.js";

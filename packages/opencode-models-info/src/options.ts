@@ -26,17 +26,9 @@ export const ModelsInfoOptionsSchema = z.object({
     }),
   ),
   modelsInfoAddModels: z._default(z.boolean({ error: "expected true or false" }), false),
-  modelsInfoTtlMs: z._default(
-    z.wholeNumber("expected a whole number of milliseconds").check(z.gte(0)),
-    DEFAULT_TTL_MS,
-  ),
-  modelsInfoTimeoutMs: z.optional(
-    z.wholeNumber("expected a whole number of milliseconds").check(
-      z.gte(100),
-      // The deadline is a setTimeout: Node fires a longer one after 1 ms.
-      z.lte(2_147_483_647, { error: "expected at most 2147483647 ms (about 24 days)" }),
-    ),
-  ),
+  modelsInfoTtlMs: z._default(z.milliseconds(0), DEFAULT_TTL_MS),
+  // The deadline is a setTimeout, so it is bounded like the core's timeouts.
+  modelsInfoTimeoutMs: z.optional(z.timerMs(100)),
   modelsInfoAuth: z._default(
     z.enum(AUTH_MODES, { error: `expected one of ${AUTH_MODES.join(", ")}` }),
     "same-origin",

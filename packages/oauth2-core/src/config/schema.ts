@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { wholeNumber } from "./numbers.js";
+import { milliseconds, timerMs, wholeNumber } from "./numbers.js";
 
 /**
  * The provider's oauth2 config: ONE zod schema. Its TypeScript types are inferred from it, both
@@ -15,9 +15,6 @@ export type FieldHelp = {
   /** A valid example value. */
   example?: string;
 };
-
-const help = (description: string, example?: string): FieldHelp =>
-  example === undefined ? { description } : { description, example };
 
 export const AUTH_FLOWS = [
   "authorization_code",
@@ -35,14 +32,6 @@ export type HeadlessFlow = (typeof HEADLESS_FLOWS)[number];
 export const isInteractiveFlow = (flow: AuthFlow): flow is InteractiveFlow =>
   (INTERACTIVE_FLOWS as readonly string[]).includes(flow);
 
-/**
- * The longest delay Node's timers honour (2^31 - 1 ms, about 24.8 days). A longer timeout would
- * not wait longer: setTimeout fires after 1 ms and AbortSignal.timeout throws past 2^32 - 1.
- */
-const MAX_TIMER_MS = 2_147_483_647;
-const MILLISECONDS = "expected a whole number of milliseconds";
-const TIMER_TOO_LONG = "expected at most 2147483647 ms (about 24 days)";
-
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 
 /** Plain http is only acceptable on the loopback interface (tests, the demo, local IdPs). */
@@ -57,7 +46,8 @@ export function isLoopbackHttp(url: string): boolean {
 
 /** Attaches a field's help to its schema node, where collect.ts finds it for error messages. */
 const withHelp = <T extends z.ZodMiniType>(schema: T, description: string, example?: string): T => {
-  z.globalRegistry.add(schema, help(description, example));
+  const help: FieldHelp = example === undefined ? { description } : { description, example };
+  z.globalRegistry.add(schema, help);
   return schema;
 };
 
@@ -83,10 +73,6 @@ const scopeList = z.pipe(
     return [...new Set(list.map((s) => s.trim()).filter(Boolean))];
   }),
 );
-
-/** Whole milliseconds from `min` up to the longest delay Node's timers honour. */
-const timerMs = (min: number) =>
-  wholeNumber(MILLISECONDS).check(z.gte(min), z.lte(MAX_TIMER_MS, { error: TIMER_TOO_LONG }));
 
 export const clientFields = {
   clientId: withHelp(
@@ -259,7 +245,7 @@ export const ProviderOAuth2Schema = z
       "5000",
     ),
     tokenExpirySkewMs: withHelp(
-      z._default(wholeNumber(MILLISECONDS).check(z.gte(0)), 60_000),
+      z._default(milliseconds(0), 60_000),
       "Refresh a token this long before it expires.",
       "60000",
     ),
