@@ -24,6 +24,8 @@ export interface IdpOptions {
   /** Scope added to authorization/device requests that carry none (default "openid");
    * null keeps oidc-provider's behaviour (such requests end in access_denied). */
   defaultScope?: string | null;
+  /** Device code lifetime (`expires_in` of the device authorization), seconds (default 600). */
+  deviceCodeTtl?: number;
   /** `interval` injected into device authorization responses, seconds (default 1). */
   deviceInterval?: number;
   /** Subject tokens accepted by the token-exchange grant (default none). */
@@ -116,7 +118,7 @@ export async function buildConfiguration(options: IdpOptions): Promise<Configura
       AccessToken: accessTokenTtl,
       ClientCredentials: accessTokenTtl,
       AuthorizationCode: 60,
-      DeviceCode: 600,
+      DeviceCode: options.deviceCodeTtl ?? 600,
       IdToken: 3600,
       Interaction: 3600,
       Grant: FOURTEEN_DAYS,

@@ -6,6 +6,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
 import Provider from "oidc-provider";
+import { basicCredentialsNotDecoded, publicClientRevocationRefused } from "./client-auth-quirks.js";
 import {
   buildConfiguration,
   DEFAULT_AUDIENCE,
@@ -14,10 +15,13 @@ import {
 } from "./config.js";
 import { defaultScope } from "./default-scope.js";
 import { deviceInterval } from "./device-interval.js";
+import { emptyErrorBodies } from "./empty-error-bodies.js";
+import { exactRedirectUris } from "./exact-redirect-uris.js";
 import { type FailureMode, type FailureOptions, FailureSwitch } from "./failures.js";
 import type { KitMiddleware } from "./middleware.js";
 import {
   deviceRequiresPkce,
+  endlessAuthorizationPending,
   type QuirkPaths,
   rejectPkce,
   rejectSecretForPublicExchange,
@@ -47,6 +51,7 @@ export interface TestIdp {
   readonly jwksUri: string;
   readonly tokenEndpoint: string;
   readonly deviceAuthorizationEndpoint: string;
+  readonly revocationEndpoint: string;
   /** `aud` of every access token the IdP issues. */
   readonly audience: string;
   /** Every request to the token endpoint, in arrival order. */
@@ -126,6 +131,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<TestIdp> {
     authorization: pathOf(provider, "authorization"),
     deviceAuthorization: pathOf(provider, "device_authorization"),
     token: pathOf(provider, "token"),
+    revocation: pathOf(provider, "revocation"),
   };
   const discoveryPaths = [
     "/.well-known/openid-configuration",
@@ -135,12 +141,35 @@ export async function startIdp(options: IdpOptions = {}): Promise<TestIdp> {
   log.listen(provider);
   const failures = new FailureSwitch(options.tokenDelayMs ?? 0);
   const quirks = options.quirks ?? {};
+  const jwksUri = provider.urlFor("jwks");
+  const jwks = createRemoteJWKSet(new URL(jwksUri));
+  const verifyAccessToken = async (token: string): Promise<JWTPayload> => {
+    const { payload } = await jwtVerify(token, jwks, { issuer, audience, typ: "at+jwt" });
+    return payload;
+  };
 
   // provider.use inserts in front of the OP's router, in call order (first = outermost).
   const middlewares: KitMiddleware[] = [
     log.middleware(paths.token, discoveryPaths),
     failures.middleware(paths.token, discoveryPaths),
   ];
+  // Outside the other quirks, so that their refusals lose their bodies too.
+  if (quirks.emptyErrorBodies) middlewares.push(emptyErrorBodies(paths));
+  if (quirks.basicCredentialsNotDecoded) middlewares.push(basicCredentialsNotDecoded());
+  if (quirks.exactRedirectUris) {
+    middlewares.push(exactRedirectUris(paths.authorization, options.clients ?? []));
+  }
+  if (quirks.publicClientRevocationRefused) {
+    middlewares.push(
+      publicClientRevocationRefused({
+        revocationPath: paths.revocation,
+        provider,
+        verifyAccessToken,
+        bearerScope: quirks.revocationBearerScope,
+      }),
+    );
+  }
+  if (quirks.endlessAuthorizationPending) middlewares.push(endlessAuthorizationPending(paths));
   if (quirks.rejectPkce) middlewares.push(rejectPkce(paths));
   if (quirks.deviceRequiresPkce) middlewares.push(deviceRequiresPkce(paths, log));
   if (quirks.rejectSecretForPublicExchange) {
@@ -154,8 +183,6 @@ export async function startIdp(options: IdpOptions = {}): Promise<TestIdp> {
 
   server.on("request", provider.callback());
 
-  const jwksUri = provider.urlFor("jwks");
-  const jwks = createRemoteJWKSet(new URL(jwksUri));
   let closed = false;
 
   return {
@@ -165,6 +192,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<TestIdp> {
     jwksUri,
     tokenEndpoint: provider.urlFor("token"),
     deviceAuthorizationEndpoint: provider.urlFor("device_authorization"),
+    revocationEndpoint: provider.urlFor("revocation"),
     audience,
     tokenRequests: log.tokenRequests,
     discoveryRequests: log.discoveryRequests,
@@ -174,10 +202,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<TestIdp> {
     setTokenDelay: (ms) => {
       failures.tokenDelayMs = ms;
     },
-    async verifyAccessToken(token) {
-      const { payload } = await jwtVerify(token, jwks, { issuer, audience, typ: "at+jwt" });
-      return payload;
-    },
+    verifyAccessToken,
     async revokeRefreshToken(token) {
       const refreshToken = await provider.RefreshToken.find(token);
       if (!refreshToken) return false;

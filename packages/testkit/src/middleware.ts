@@ -96,3 +96,14 @@ export function oauthError(
 export function isRoute(ctx: KitContext, method: string, path: string): boolean {
   return ctx.method === method && ctx.path === path;
 }
+
+/**
+ * Answers with the status alone — no body, no content type, no `WWW-Authenticate` — the way
+ * some IdPs answer errors. Headers the OP (or Koa) already set are dropped.
+ */
+export function bareStatus(ctx: KitContext, status: number): void {
+  ctx.respond = false;
+  for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name);
+  ctx.res.writeHead(status, { "cache-control": "no-store", "content-length": "0" });
+  ctx.res.end();
+}

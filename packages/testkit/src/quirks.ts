@@ -19,12 +19,31 @@ export interface IdpQuirks {
   rejectSecretForPublicExchange?: boolean;
   /** An IdP without PKCE support: `code_challenge` on authorize/device → 400. */
   rejectPkce?: boolean;
+  /** Glewlwyd: OAuth errors of the token, device and revocation endpoints come with an empty
+   * body (a refused client gets an empty 403, a bad grant an empty 400, a refused revocation
+   * an empty 401). */
+  emptyErrorBodies?: boolean;
+  /** HTTP Basic client credentials taken verbatim, not form-decoded: `ci-bot`, sent as
+   * `ci%2Dbot` per RFC 6749 §2.3.1, is an unknown client. client_secret_post works. */
+  basicCredentialsNotDecoded?: boolean;
+  /** `redirect_uri` must equal a registered one exactly (no any-port loopback); otherwise the
+   * authorization endpoint answers a 403 HTML page. */
+  exactRedirectUris?: boolean;
+  /** Glewlwyd: the revocation endpoint wants client credentials (or a bearer access token, see
+   * `revocationBearerScope`); a public client gets an empty 401. */
+  publicClientRevocationRefused?: boolean;
+  /** With `publicClientRevocationRefused`: an `Authorization: Bearer` access token carrying
+   * this scope authenticates a revocation (Glewlwyd's "introspection-revocation-auth-scope"). */
+  revocationBearerScope?: string;
+  /** The device grant answers `authorization_pending` forever, also past `expires_in`. */
+  endlessAuthorizationPending?: boolean;
 }
 
 export interface QuirkPaths {
   authorization: string;
   deviceAuthorization: string;
   token: string;
+  revocation: string;
 }
 
 export const ENTRA_PUBLIC_CLIENT_SECRET =
@@ -133,6 +152,23 @@ export function rejectPkce(paths: QuirkPaths): KitMiddleware {
       const params = await requestParams(ctx);
       if (params.has("code_challenge")) {
         oauthError(ctx, 400, "invalid_request", "code_challenge is not supported");
+        return;
+      }
+    }
+    await next();
+  };
+}
+
+/**
+ * An IdP whose device grant never ends: every device_code poll is answered
+ * `authorization_pending`, whatever the user did and however long ago the code expired.
+ */
+export function endlessAuthorizationPending(paths: QuirkPaths): KitMiddleware {
+  return async (ctx, next) => {
+    if (isRoute(ctx, "POST", paths.token)) {
+      const form = await readForm(ctx);
+      if (form.get("grant_type") === DEVICE_CODE_GRANT) {
+        oauthError(ctx, 400, "authorization_pending", "authorization request is still pending");
         return;
       }
     }

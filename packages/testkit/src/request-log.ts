@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type Provider from "oidc-provider";
 import { isRoute, type KitMiddleware, presentedClient, readForm } from "./middleware.js";
 
@@ -5,6 +6,8 @@ import { isRoute, type KitMiddleware, presentedClient, readForm } from "./middle
 export interface TokenRequestRecord {
   grantType: string | undefined;
   clientId: string | undefined;
+  /** sha256 (hex, first 16) of the presented `refresh_token`, to see one spent twice. */
+  refreshTokenHash: string | undefined;
   /** `Date.now()` when the request arrived. */
   at: number;
 }
@@ -43,6 +46,7 @@ export class RequestLog {
         this.tokenRequests.push({
           grantType: form.get("grant_type") ?? undefined,
           clientId: presentedClient(ctx, form).clientId,
+          refreshTokenHash: hashOf(form.get("refresh_token")),
           at: Date.now(),
         });
       }
@@ -61,4 +65,9 @@ export class RequestLog {
       );
     });
   }
+}
+
+function hashOf(secret: string | null): string | undefined {
+  if (!secret) return undefined;
+  return createHash("sha256").update(secret).digest("hex").slice(0, 16);
 }

@@ -76,3 +76,31 @@ export async function postForm(
   const response = await fetch(url, { method: "POST", headers, body: new URLSearchParams(form) });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
+
+/** What came back, as is: status, content type and the body text. */
+export interface RawAnswer {
+  status: number;
+  contentType: string | null;
+  wwwAuthenticate: string | null;
+  text: string;
+}
+
+/** POSTs a form (Basic credentials as given, not encoded) and returns the raw answer. */
+export async function postRaw(
+  url: string,
+  form: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<RawAnswer> {
+  const response = await fetch(url, { method: "POST", headers, body: new URLSearchParams(form) });
+  return {
+    status: response.status,
+    contentType: response.headers.get("content-type"),
+    wwwAuthenticate: response.headers.get("www-authenticate"),
+    text: await response.text(),
+  };
+}
+
+/** An `Authorization: Basic` header with id and secret exactly as given. */
+export const basicHeader = (id: string, secret: string) => ({
+  authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString("base64")}`,
+});

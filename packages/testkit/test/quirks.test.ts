@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import * as client from "openid-client";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  confidentialClient,
   DEVICE_CODE_GRANT,
   publicNativeClient,
   startIdp,
@@ -10,12 +11,16 @@ import {
 } from "../src/index.js";
 import {
   basicConfig,
+  basicHeader,
+  CONFIDENTIAL_ID,
   oauthErrorOf,
   PUBLIC_ID,
   pkceAuthorizationUrl,
   postForm,
+  postRaw,
   publicConfig,
   REDIRECT_URI,
+  SECRET,
 } from "./helpers.js";
 
 let idp: TestIdp | undefined;
@@ -175,5 +180,213 @@ describe("pkceRequired", () => {
     const params = new URL(callbackUrl).searchParams;
     expect(params.get("error")).toBe("invalid_request");
     expect(params.get("error_description")).toMatch(/PKCE/);
+  });
+});
+
+/** A public client's tokens from a real code + PKCE login (scope "openid api:read"). */
+async function publicLogin(idp: TestIdp) {
+  const config = await publicConfig(idp);
+  const { url, verifier } = await pkceAuthorizationUrl(config);
+  const { callbackUrl } = await new TestBrowser().authorize(url);
+  const tokens = await client.authorizationCodeGrant(config, new URL(callbackUrl), {
+    pkceCodeVerifier: verifier,
+  });
+  return { config, tokens, refreshToken: tokens.refresh_token ?? "" };
+}
+
+const EMPTY = { contentType: null, wwwAuthenticate: null, text: "" };
+
+describe("quirks.emptyErrorBodies (Glewlwyd)", () => {
+  it("answers refused clients, bad grants and refused revocations with the status alone", async () => {
+    idp = await startIdp({
+      clients: [publicNativeClient(PUBLIC_ID), confidentialClient(CONFIDENTIAL_ID, SECRET)],
+      quirks: { emptyErrorBodies: true },
+    });
+    const refusedClient = await postRaw(
+      idp.tokenEndpoint,
+      { grant_type: "client_credentials" },
+      basicHeader(CONFIDENTIAL_ID, "wrong-secret"),
+    );
+    expect(refusedClient).toEqual({ status: 403, ...EMPTY });
+    const badRefresh = await postRaw(idp.tokenEndpoint, {
+      grant_type: "refresh_token",
+      refresh_token: "not-a-refresh-token",
+      client_id: PUBLIC_ID,
+    });
+    expect(badRefresh).toEqual({ status: 400, ...EMPTY });
+    const refusedRevocation = await postRaw(
+      idp.revocationEndpoint,
+      { token: "anything" },
+      basicHeader(CONFIDENTIAL_ID, "wrong-secret"),
+    );
+    expect(refusedRevocation).toEqual({ status: 401, ...EMPTY });
+    const unknownDeviceClient = await postRaw(idp.deviceAuthorizationEndpoint, {
+      client_id: "nobody",
+    });
+    expect(unknownDeviceClient).toEqual({ status: 403, ...EMPTY });
+    // The OP decided each time: the refusals are its own, recorded as such.
+    expect(idp.grantErrors.map((e) => e.error)).toEqual(["invalid_client", "invalid_grant"]);
+
+    // What openid-client makes of it: no OAuth error, the Response as the cause.
+    const wrong = await basicConfig(idp, CONFIDENTIAL_ID, "wrong-secret");
+    const thrown = await client.clientCredentialsGrant(wrong).catch((e: unknown) => e);
+    expect(thrown).toBeInstanceOf(client.ClientError);
+    expect((thrown as client.ClientError).code).toBe("OAUTH_RESPONSE_IS_NOT_JSON");
+    expect(((thrown as Error).cause as Response).status).toBe(403);
+
+    // Successful answers are untouched.
+    const right = await basicConfig(idp);
+    const tokens = await client.clientCredentialsGrant(right);
+    await idp.verifyAccessToken(tokens.access_token);
+  });
+});
+
+describe("quirks.basicCredentialsNotDecoded", () => {
+  it("refuses a client id that form-encoding changes in Basic credentials; post works", async () => {
+    idp = await startIdp({
+      clients: [confidentialClient("ci-bot", SECRET), confidentialClient("plain", "plainsecret")],
+      quirks: { basicCredentialsNotDecoded: true },
+    });
+    const basic = await basicConfig(idp, "ci-bot", SECRET);
+    const refused = await client.clientCredentialsGrant(basic).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(client.WWWAuthenticateChallengeError);
+    const challenge = (refused as client.WWWAuthenticateChallengeError).cause[0];
+    expect(challenge).toMatchObject({ scheme: "basic", parameters: { error: "invalid_client" } });
+    expect((refused as client.WWWAuthenticateChallengeError).status).toBe(401);
+    // The same id sent verbatim is known: the IdP just does not decode.
+    const verbatim = await postRaw(
+      idp.tokenEndpoint,
+      { grant_type: "client_credentials" },
+      basicHeader("ci-bot", SECRET),
+    );
+    expect(verbatim.status).toBe(200);
+    // An id and secret that encoding leaves alone work with Basic.
+    await client.clientCredentialsGrant(await basicConfig(idp, "plain", "plainsecret"));
+    // client_secret_post carries the id in the form, which the IdP decodes.
+    const post = await client.discovery(
+      new URL(idp.issuer),
+      "ci-bot",
+      { token_endpoint_auth_method: "client_secret_basic" },
+      client.ClientSecretPost(SECRET),
+      { execute: [client.allowInsecureRequests] },
+    );
+    await idp.verifyAccessToken((await client.clientCredentialsGrant(post)).access_token);
+    expect(idp.grantErrors.map((e) => e.error)).toEqual(["invalid_client"]);
+  });
+});
+
+describe("quirks.exactRedirectUris", () => {
+  it("accepts only a registered redirect_uri, exactly, and shows a 403 page otherwise", async () => {
+    idp = await startIdp({
+      clients: [publicNativeClient(PUBLIC_ID, { redirect_uris: [REDIRECT_URI] })],
+      quirks: { exactRedirectUris: true },
+    });
+    const config = await publicConfig(idp);
+    const otherPort = REDIRECT_URI.replace("49152", "49153");
+    const { url } = await pkceAuthorizationUrl(config, { redirect_uri: otherPort });
+    const browser = new TestBrowser();
+    const page = await browser.request(url);
+    expect(page.status).toBe(403);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(await page.text()).toContain("Invalid redirect_uri");
+    await expect(browser.authorize(url)).rejects.toThrow(/403/);
+
+    const exact = await pkceAuthorizationUrl(config);
+    const { callbackUrl } = await browser.authorize(exact.url);
+    expect(callbackUrl.startsWith(`${REDIRECT_URI}?`)).toBe(true);
+  });
+});
+
+describe("quirks.publicClientRevocationRefused (Glewlwyd)", () => {
+  it("answers a public client's revocation with an empty 401 and keeps the token", async () => {
+    idp = await startIdp({
+      clients: [publicNativeClient(PUBLIC_ID), confidentialClient(CONFIDENTIAL_ID, SECRET)],
+      quirks: { publicClientRevocationRefused: true },
+    });
+    const { config, tokens, refreshToken } = await publicLogin(idp);
+    const refused = await postRaw(idp.revocationEndpoint, {
+      token: refreshToken,
+      token_type_hint: "refresh_token",
+      client_id: PUBLIC_ID,
+    });
+    expect(refused).toEqual({ status: 401, ...EMPTY });
+    // Without a configured scope, a bearer access token does not authenticate either.
+    const bearer = await postRaw(
+      idp.revocationEndpoint,
+      { token: refreshToken },
+      { authorization: `Bearer ${tokens.access_token}` },
+    );
+    expect(bearer.status).toBe(401);
+    const thrown = await client.tokenRevocation(config, refreshToken).catch((e: unknown) => e);
+    expect(((thrown as Error).cause as Response).status).toBe(401);
+    // The refresh token is still alive at the IdP.
+    const refreshed = await client.refreshTokenGrant(config, refreshToken);
+    expect(refreshed.access_token).toEqual(expect.any(String));
+    // A confidential client authenticates and is served by the OP itself.
+    const confidential = await basicConfig(idp);
+    await client.tokenRevocation(confidential, "unknown-token");
+  });
+
+  it("accepts a bearer access token carrying the configured scope", async () => {
+    idp = await startIdp({
+      clients: [publicNativeClient(PUBLIC_ID)],
+      quirks: { publicClientRevocationRefused: true, revocationBearerScope: "api:read" },
+    });
+    const { config, tokens, refreshToken } = await publicLogin(idp);
+    const forged = await postRaw(
+      idp.revocationEndpoint,
+      { token: refreshToken },
+      { authorization: "Bearer not-a-token" },
+    );
+    expect(forged.status).toBe(401);
+    const revoked = await postRaw(
+      idp.revocationEndpoint,
+      { token: refreshToken, token_type_hint: "refresh_token" },
+      { authorization: `Bearer ${tokens.access_token}` },
+    );
+    expect(revoked.status).toBe(200);
+    expect(await oauthErrorOf(client.refreshTokenGrant(config, refreshToken))).toMatchObject({
+      error: "invalid_grant",
+    });
+  });
+
+  it("refuses a bearer access token without that scope", async () => {
+    idp = await startIdp({
+      clients: [publicNativeClient(PUBLIC_ID)],
+      quirks: { publicClientRevocationRefused: true, revocationBearerScope: "api:write" },
+    });
+    const { config, tokens, refreshToken } = await publicLogin(idp);
+    const refused = await postRaw(
+      idp.revocationEndpoint,
+      { token: refreshToken },
+      { authorization: `Bearer ${tokens.access_token}` },
+    );
+    expect(refused).toEqual({ status: 401, ...EMPTY });
+    await client.refreshTokenGrant(config, refreshToken);
+  });
+});
+
+describe("quirks.endlessAuthorizationPending", () => {
+  it("keeps answering authorization_pending after approval and past expires_in", async () => {
+    idp = await startIdp({
+      clients: [publicNativeClient(PUBLIC_ID)],
+      deviceCodeTtl: 1,
+      quirks: { endlessAuthorizationPending: true },
+    });
+    const config = await publicConfig(idp);
+    const device = await client.initiateDeviceAuthorization(config, { scope: "openid" });
+    expect(device.expires_in).toBe(1);
+    const approval = await new TestBrowser().approveDevice(
+      device.verification_uri,
+      device.user_code,
+    );
+    expect(approval.outcome).toBe("approved");
+    const poll = () =>
+      client.genericGrantRequest(config, DEVICE_CODE_GRANT, { device_code: device.device_code });
+    const pending = { error: "authorization_pending", status: 400 };
+    expect(await oauthErrorOf(poll())).toMatchObject(pending);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(await oauthErrorOf(poll())).toMatchObject(pending);
+    expect(idp.countGrants(DEVICE_CODE_GRANT)).toBe(2);
   });
 });
