@@ -93,8 +93,9 @@ describe("the plugins' start path", () => {
     expect(cold.loaded).toEqual(PROTOCOL_PACKAGES);
     expect(idp.tokenRequests).toHaveLength(1);
     expect(cold.output.contextLimit).toBe(65536);
-    const token = String(cold.output.authorization).replace(/^Bearer /, "");
-    expect(await idp.verifyAccessToken(token)).toBeTruthy();
+    const cached = JSON.parse(await readFile(join(dir, "cache", "tokens", "corp.json"), "utf8"));
+    expect(await idp.verifyAccessToken(cached.accessToken)).toBeTruthy();
+    expect(cold.output.tokenInConfig).toBe(false);
 
     const warm = await start("warm");
     // Fresh token and document in the cache: the same result, no IdP, none of it loaded.

@@ -53,10 +53,13 @@ function hasAuthorization(headers: unknown): boolean {
 
 /**
  * Config-time propagation for every managed provider at once (`Promise.all`): give opencode a
- * placeholder key so it never asks for one, install the per-request bearer fetch, and stamp the
- * current token into `options.headers.Authorization` when one can be had without a prompt.
- * Each provider is bounded by its `httpTimeoutMs`, so a down or slow IdP never holds
- * opencode's start beyond it; the log says why a provider was skipped. Never opens a browser.
+ * placeholder key so it never asks for one, install the per-request bearer fetch, and ensure a
+ * token now (from the cache, by refresh or by the headless flow) so the first request finds it
+ * ready and the log says at start whether it will work. The token itself is never written into
+ * the config: `opencode serve` returns provider options from `GET /config`, `/config/providers`
+ * and `/provider`, so anything put there is readable by whoever reaches the server. The fetch
+ * sets the header on each request instead. Each provider is bounded by its `httpTimeoutMs`, so a
+ * down or slow IdP never holds opencode's start beyond it. Never opens a browser.
  */
 export async function propagateBearers(input: {
   config: Config;
@@ -68,9 +71,7 @@ export async function propagateBearers(input: {
   const entries = Object.values(input.providers).map(
     async (provider): Promise<[string, PropagationOutcome]> => {
       const options = providerOptions(config, provider.id);
-      const headers = (options.headers ?? {}) as Record<string, string>;
-      options.headers = headers;
-      if (hasAuthorization(headers)) {
+      if (hasAuthorization(options.headers)) {
         logger.emit("oauth2_bearer_propagation_skipped_header_present", { provider: provider.id });
         return [provider.id, "skipped_header_present"];
       }
@@ -101,7 +102,6 @@ export async function propagateBearers(input: {
         if (result.status === "login_required") {
           return emit("skipped_login_required", { reason: result.reason, command: result.command });
         }
-        headers.Authorization = `Bearer ${result.accessToken}`;
         return emit("propagated", { source: result.source, expiresAt: result.expiresAt });
       } catch (err) {
         if (!isOAuth2Error(err)) return emit("skipped_error", { detail: String(err) });
