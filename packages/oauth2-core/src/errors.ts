@@ -13,6 +13,9 @@ export type OAuth2ErrorCode =
   | "discovery_failed"
   /** The IdP answered with an OAuth error (`error` / `error_description`). */
   | "idp_error"
+  /** The IdP refused the client without an OAuth error (an empty or non-JSON 401/403 at the
+   * token endpoint, or 400 to a headless grant): wrong secret, or wrong `clientAuthMethod`. */
+  | "client_refused"
   /** The IdP answered something that is not a valid OAuth response (HTML, bad JSON, 5xx). */
   | "idp_bad_response"
   /** The IdP could not be reached or did not answer within `httpTimeoutMs`. */
@@ -34,6 +37,76 @@ export interface IdpErrorDetail {
   status?: number | undefined;
 }
 
+/** An IdP endpoint, by its role in the protocol. */
+export type IdpEndpoint =
+  | "discovery"
+  | "authorization"
+  | "token"
+  | "device_authorization"
+  | "revocation"
+  | "introspection"
+  | "userinfo"
+  | "jwks";
+
+/**
+ * What an IdP endpoint sent back when it was not what the protocol expects. Built only from the
+ * response (never from what was sent), bounded and with token-looking strings redacted.
+ */
+export interface IdpAnswer {
+  endpoint: IdpEndpoint;
+  /** HTTP status; undefined when the answer came through the browser (authorization). */
+  status?: number | undefined;
+  /** Media type without parameters (`text/html`); undefined when none was sent. */
+  contentType?: string | undefined;
+  /** Up to 200 characters of the body (HTML as text); "" for an empty body; undefined when
+   * it could not be read. */
+  excerpt?: string | undefined;
+  /** The `<title>` of an HTML page. */
+  title?: string | undefined;
+  /** The `WWW-Authenticate` challenge scheme(s), e.g. "Basic", when no OAuth error came with it. */
+  challenge?: string | undefined;
+  /** What was wrong with a 2xx body, e.g. `not valid JSON`, `no "access_token"`. */
+  problem?: string | undefined;
+}
+
+const ENDPOINT_LABEL: Record<IdpEndpoint, string> = {
+  discovery: "discovery document",
+  authorization: "authorization endpoint",
+  token: "token endpoint",
+  device_authorization: "device authorization endpoint",
+  revocation: "revocation endpoint",
+  introspection: "introspection endpoint",
+  userinfo: "userinfo endpoint",
+  jwks: "JWKS endpoint",
+};
+
+/** "token endpoint", "discovery document"… */
+export function endpointLabel(endpoint: IdpEndpoint): string {
+  return ENDPOINT_LABEL[endpoint];
+}
+
+/**
+ * The answer in one clause: `token endpoint answered HTTP 403, empty body`,
+ * `token endpoint answered HTTP 200 (text/html, page "Sign in")`,
+ * `token endpoint answered HTTP 400 (text/plain): "bad request"`. An HTML page is named by its
+ * title only, never pasted.
+ */
+export function describeIdpAnswer(answer: IdpAnswer): string {
+  const parts: string[] = [];
+  if (answer.contentType) parts.push(answer.contentType);
+  if (answer.title) parts.push(`page "${answer.title}"`);
+  if (answer.challenge) parts.push(`WWW-Authenticate: ${answer.challenge}`);
+  let text = `${endpointLabel(answer.endpoint)} answered`;
+  text += answer.status === undefined ? "" : ` HTTP ${answer.status}`;
+  if (parts.length) text += ` (${parts.join(", ")})`;
+  if (answer.problem) text += `: ${answer.problem}`;
+  else if (answer.excerpt === "") text += ", empty body";
+  else if (answer.excerpt && answer.contentType !== "text/html") {
+    text += `: "${answer.excerpt.length > 100 ? `${answer.excerpt.slice(0, 99)}…` : answer.excerpt}"`;
+  }
+  return text;
+}
+
 export interface OAuth2ErrorInit {
   code: OAuth2ErrorCode;
   providerId?: string | undefined;
@@ -42,6 +115,8 @@ export interface OAuth2ErrorInit {
   /** What the user does next. */
   fix: string;
   idp?: IdpErrorDetail | undefined;
+  /** What the IdP sent back, when it was not what the protocol expects. */
+  answer?: IdpAnswer | undefined;
   cause?: unknown;
 }
 
@@ -51,19 +126,18 @@ export class OAuth2Error extends Error {
   readonly providerId: string | undefined;
   readonly fix: string;
   readonly idp: IdpErrorDetail | undefined;
+  readonly answer: IdpAnswer | undefined;
   /** The message without provider prefix or fix, for structured logs. */
   readonly detail: string;
 
   constructor(init: OAuth2ErrorInit) {
-    const idpPart = init.idp
-      ? ` The IdP answered: ${init.idp.error}${init.idp.error_description ? ` (${init.idp.error_description})` : ""}.`
-      : "";
     const who = init.providerId ? `provider "${init.providerId}": ` : "";
-    super(`${who}${init.message}${idpPart} Fix: ${init.fix}`, { cause: init.cause });
+    super(`${who}${init.message}${answerSentence(init)} Fix: ${init.fix}`, { cause: init.cause });
     this.code = init.code;
     this.providerId = init.providerId;
     this.fix = init.fix;
     this.idp = init.idp;
+    this.answer = init.answer;
     this.detail = init.message;
   }
 
@@ -74,11 +148,32 @@ export class OAuth2Error extends Error {
       error_code: this.code,
       error: this.idp?.error,
       error_description: this.idp?.error_description,
-      status: this.idp?.status,
+      endpoint: this.answer?.endpoint,
+      status: this.answer?.status ?? this.idp?.status,
+      content_type: this.answer?.contentType,
+      body_excerpt: this.answer?.excerpt,
+      page_title: this.answer?.title,
+      challenge: this.answer?.challenge,
+      problem: this.answer?.problem,
       detail: this.detail,
       fix: this.fix,
     };
   }
+}
+
+/** " The token endpoint answered HTTP 400: invalid_grant (…)." or " The IdP answered: …". */
+function answerSentence({ idp, answer }: OAuth2ErrorInit): string {
+  if (idp) {
+    const said = `${idp.error}${idp.error_description ? ` (${idp.error_description})` : ""}`;
+    const status = answer?.status ?? idp.status;
+    if (answer && status !== undefined) {
+      return ` The ${endpointLabel(answer.endpoint)} answered HTTP ${status}: ${said}.`;
+    }
+    return ` The IdP answered: ${said}.`;
+  }
+  if (!answer) return "";
+  const text = describeIdpAnswer(answer);
+  return ` The ${text}.`;
 }
 
 export function isOAuth2Error(value: unknown): value is OAuth2Error {

@@ -2,5 +2,16 @@
 // error translation, subject tokens). Kept off the main entry so that importing the engine,
 // which is what a plugin does at every opencode start, does not load the protocol stack.
 export { readSubjectToken } from "./flows/token-exchange.js";
+export {
+  basicEncodingChanges,
+  type RefusedClient,
+  refusedClientFix,
+} from "./oidc/client-refused.js";
 export { clearDiscoveryCache, clientConfiguration, serverMetadata } from "./oidc/configuration.js";
-export { type ProtocolStep, toOAuth2Error } from "./oidc/protocol-errors.js";
+export { excerptOf, redactSecrets } from "./oidc/idp-answer.js";
+export {
+  clientOf,
+  type ProtocolStep,
+  STEP_ENDPOINT,
+  toOAuth2Error,
+} from "./oidc/protocol-errors.js";

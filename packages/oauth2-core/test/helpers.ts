@@ -5,6 +5,7 @@ import { type IdpOptions, startIdp, TestBrowser, type TestIdp } from "@vymalo/te
 import { parseProviderConfig } from "../src/config/collect.js";
 import type { ProviderConfig } from "../src/config/schema.js";
 import { type EngineOptions, TokenEngine } from "../src/engine.js";
+import { OAuth2Error } from "../src/errors.js";
 import { createLogger, type LogRecord } from "../src/log.js";
 
 /** Everything a protocol test needs, all real and all torn down by `close()`. */
@@ -55,3 +56,15 @@ export async function harness(options: IdpOptions = {}): Promise<Harness> {
 /** Events of a given name, in order. */
 export const eventsNamed = (records: LogRecord[], event: string) =>
   records.filter((r) => r.event === event);
+
+/** Awaits `promise`, which must reject with an OAuth2Error, and returns that error. */
+export async function oauth2ErrorOf(promise: Promise<unknown>): Promise<OAuth2Error> {
+  let outcome: unknown;
+  try {
+    outcome = await promise;
+  } catch (err) {
+    if (err instanceof OAuth2Error) return err;
+    throw err;
+  }
+  throw new Error(`expected an OAuth2Error, got ${JSON.stringify(outcome)}`);
+}

@@ -1,7 +1,7 @@
 import * as client from "openid-client";
 import type { ProviderConfig } from "../config/schema.js";
 import { startCallbackServer } from "../loopback/callback-server.js";
-import { toOAuth2Error } from "../oidc/protocol-errors.js";
+import { clientOf, toOAuth2Error } from "../oidc/protocol-errors.js";
 import { grantParams } from "./grant-params.js";
 
 export interface BrowserLogin {
@@ -63,7 +63,7 @@ export async function startBrowserLogin(
       });
     } catch (err) {
       const step = callbackUrl.searchParams.has("error") ? "authorization" : "code_exchange";
-      throw toOAuth2Error(err, step, provider.id);
+      throw toOAuth2Error(err, step, provider.id, clientOf(config));
     }
   });
   result.catch(() => {});

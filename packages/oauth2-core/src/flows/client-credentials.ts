@@ -1,6 +1,6 @@
 import * as client from "openid-client";
 import type { ProviderConfig } from "../config/schema.js";
-import { toOAuth2Error } from "../oidc/protocol-errors.js";
+import { clientOf, toOAuth2Error } from "../oidc/protocol-errors.js";
 import { grantParams } from "./grant-params.js";
 
 /** Client credentials grant (RFC 6749 §4.4) with the provider's confidential client. */
@@ -11,6 +11,6 @@ export async function clientCredentials(
   try {
     return await client.clientCredentialsGrant(config, grantParams(provider));
   } catch (err) {
-    throw toOAuth2Error(err, "client_credentials", provider.id);
+    throw toOAuth2Error(err, "client_credentials", provider.id, clientOf(config));
   }
 }

@@ -1,7 +1,7 @@
 import * as client from "openid-client";
 import type { ProviderConfig } from "../config/schema.js";
 import { OAuth2Error } from "../errors.js";
-import { toOAuth2Error } from "../oidc/protocol-errors.js";
+import { clientOf, toOAuth2Error } from "../oidc/protocol-errors.js";
 import { grantParams } from "./grant-params.js";
 
 export interface DeviceLogin {
@@ -44,7 +44,7 @@ export async function startDeviceLogin(
   try {
     response = await client.initiateDeviceAuthorization(config, params);
   } catch (err) {
-    throw toOAuth2Error(err, "device_authorization", provider.id);
+    throw toOAuth2Error(err, "device_authorization", provider.id, clientOf(config));
   }
   const controller = new AbortController();
   const expiresAt = options.now() + response.expires_in * 1000;
@@ -62,7 +62,7 @@ export async function startDeviceLogin(
           fix: "start the login again",
         });
       }
-      const mapped = toOAuth2Error(err, "device_poll", provider.id);
+      const mapped = toOAuth2Error(err, "device_poll", provider.id, clientOf(config));
       if (mapped.idp?.error === "expired_token" || mapped.idp?.error === "access_denied") {
         throw new OAuth2Error({
           code: "login_aborted",

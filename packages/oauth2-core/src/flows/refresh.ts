@@ -1,6 +1,6 @@
 import * as client from "openid-client";
 import type { ProviderConfig } from "../config/schema.js";
-import { toOAuth2Error } from "../oidc/protocol-errors.js";
+import { clientOf, toOAuth2Error } from "../oidc/protocol-errors.js";
 
 /**
  * Refresh token grant. With rotation the IdP returns a new refresh token and invalidates the
@@ -18,6 +18,6 @@ export async function refresh(
   try {
     return await client.refreshTokenGrant(config, refreshToken, params);
   } catch (err) {
-    throw toOAuth2Error(err, "refresh", provider.id);
+    throw toOAuth2Error(err, "refresh", provider.id, clientOf(config));
   }
 }

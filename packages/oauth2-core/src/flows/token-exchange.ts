@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import * as client from "openid-client";
 import type { ProviderConfig } from "../config/schema.js";
 import { OAuth2Error } from "../errors.js";
-import { toOAuth2Error } from "../oidc/protocol-errors.js";
+import { clientOf, toOAuth2Error } from "../oidc/protocol-errors.js";
 import { grantParams } from "./grant-params.js";
 
 export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -56,6 +56,6 @@ export async function tokenExchange(
   try {
     return await client.genericGrantRequest(config, TOKEN_EXCHANGE_GRANT, params);
   } catch (err) {
-    throw toOAuth2Error(err, "token_exchange", provider.id);
+    throw toOAuth2Error(err, "token_exchange", provider.id, clientOf(config));
   }
 }

@@ -1,6 +1,7 @@
 import * as client from "openid-client";
 import { isLoopbackHttp, type ProviderConfig, type ResolvedClient } from "../config/schema.js";
 import { OAuth2Error } from "../errors.js";
+import { capturingFetch } from "./idp-answer.js";
 import { toOAuth2Error } from "./protocol-errors.js";
 
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
@@ -44,7 +45,7 @@ async function discover(
     timeout: Math.ceil(provider.httpTimeoutMs / 1000),
     execute: isLoopbackHttp(provider.issuer) ? [client.allowInsecureRequests] : [],
   };
-  if (fetchImpl) options[client.customFetch] = fetchImpl as client.CustomFetch;
+  options[client.customFetch] = capturingFetch(fetchImpl ?? fetch) as client.CustomFetch;
   try {
     const discovered = await client.discovery(
       new URL(provider.issuer),
@@ -68,6 +69,7 @@ async function discover(
         ? "set issuer exactly as the IdP's discovery document states it (scheme, host, port, path, trailing slash)"
         : mapped.fix,
       idp: mapped.idp,
+      answer: mapped.answer,
       cause: err,
     });
   }
@@ -110,6 +112,6 @@ export async function clientConfiguration(
   );
   config.timeout = Math.ceil(provider.httpTimeoutMs / 1000);
   if (isLoopbackHttp(provider.issuer)) client.allowInsecureRequests(config);
-  if (fetchImpl) config[client.customFetch] = fetchImpl as client.CustomFetch;
+  config[client.customFetch] = capturingFetch(fetchImpl ?? fetch) as client.CustomFetch;
   return config;
 }

@@ -1,9 +1,14 @@
 import {
   AuthorizationResponseError,
+  type Configuration,
   ResponseBodyError,
   WWWAuthenticateChallengeError,
 } from "openid-client";
-import { loginCommand, OAuth2Error } from "../errors.js";
+import { type IdpAnswer, type IdpEndpoint, loginCommand, OAuth2Error } from "../errors.js";
+import { type RefusedClient, refusedClientFix, refusedClientMessage } from "./client-refused.js";
+import { answerFromError, redactSecrets } from "./idp-answer.js";
+
+export type { RefusedClient } from "./client-refused.js";
 
 /** What the engine was doing when the IdP refused; shapes the fix we suggest. */
 export type ProtocolStep =
@@ -29,6 +34,30 @@ const STEP_LABEL: Record<ProtocolStep, string> = {
   revocation: "revoking the refresh token",
 };
 
+/** The endpoint each step talks to. */
+export const STEP_ENDPOINT: Record<ProtocolStep, IdpEndpoint> = {
+  discovery: "discovery",
+  authorization: "authorization",
+  code_exchange: "token",
+  device_authorization: "device_authorization",
+  device_poll: "token",
+  refresh: "token",
+  client_credentials: "token",
+  token_exchange: "token",
+  revocation: "revocation",
+};
+
+/** The client an openid-client Configuration authenticates as, for error messages. */
+export function clientOf(config: Configuration): RefusedClient {
+  const meta = config.clientMetadata();
+  const method = meta.token_endpoint_auth_method;
+  return {
+    clientId: meta.client_id,
+    authMethod:
+      method === "none" || method === "client_secret_post" ? method : "client_secret_basic",
+  };
+}
+
 /**
  * The next step for an OAuth error code, in the user's terms. Matches RFC 6749 §5.2,
  * RFC 8628 §3.5 and the quirks real IdPs are known for.
@@ -38,6 +67,7 @@ function fixFor(
   description: string,
   step: ProtocolStep,
   providerId: string,
+  client: RefusedClient | undefined,
 ): string {
   const relogin = `log in again: ${loginCommand(providerId)}`;
   if (/code_challenge|pkce/i.test(description)) {
@@ -47,8 +77,11 @@ function fixFor(
   }
   switch (error) {
     case "invalid_client":
-      return /public|client_secret|client_assertion/i.test(description)
-        ? 'the IdP treats this client as public: remove clientSecret (or set "clientType": "public")'
+      if (/public|client_secret|client_assertion/i.test(description)) {
+        return 'the IdP treats this client as public: remove clientSecret (or set "clientType": "public")';
+      }
+      return client && client.authMethod !== "none"
+        ? refusedClientFix(client)
         : 'check clientId and clientSecret; a public client must not send a secret ("clientType": "public"), a confidential one must';
     case "unauthorized_client":
       return "the IdP does not allow this grant for this client: enable it on the client at the IdP, or choose another authFlow";
@@ -89,39 +122,123 @@ function causeChain(err: unknown): unknown[] {
   return chain;
 }
 
+/** 401/403 where the client authenticates, or 400 to a grant that is nothing but the client. */
+function isRefusedClient(answer: IdpAnswer, step: ProtocolStep): boolean {
+  const authenticates = ["token", "device_authorization", "revocation"].includes(answer.endpoint);
+  if (!authenticates || answer.status === undefined) return false;
+  if (answer.status === 401 || answer.status === 403) return true;
+  return answer.status === 400 && (step === "client_credentials" || step === "token_exchange");
+}
+
+/** The fix for a 4xx without an OAuth error, by what was being done. */
+function refusedWithoutReason(step: ProtocolStep, providerId: string): string {
+  const relogin = `log in again: ${loginCommand(providerId)}`;
+  switch (step) {
+    case "refresh":
+      return `the refresh token is kept (the IdP did not say it is invalid); if this repeats, ${relogin}`;
+    case "code_exchange":
+    case "device_poll":
+      return `start the login again; if it repeats, run opencode-oauth2 doctor for this provider (${relogin})`;
+    case "discovery":
+      return "check the issuer URL: the IdP serves no discovery document there";
+    default:
+      return "run opencode-oauth2 doctor for this provider";
+  }
+}
+
+/** An answer that is not an OAuth response (no JSON `error`): named by what came back. */
+function nonOAuthAnswer(
+  answer: IdpAnswer,
+  step: ProtocolStep,
+  providerId: string,
+  client: RefusedClient | undefined,
+  cause: unknown,
+): OAuth2Error {
+  const label = STEP_LABEL[step];
+  const base = { providerId, answer, cause };
+  if (isRefusedClient(answer, step)) {
+    return new OAuth2Error({
+      ...base,
+      code: "client_refused",
+      message: refusedClientMessage(client, answer, label),
+      fix: refusedClientFix(client),
+    });
+  }
+  const status = answer.status ?? 0;
+  if (status >= 500) {
+    return new OAuth2Error({
+      ...base,
+      code: "idp_bad_response",
+      message: `the IdP failed ${label}.`,
+      fix: "the IdP or a proxy in front of it has a problem; try again later, and check the IdP's health if it persists",
+    });
+  }
+  if (status >= 400) {
+    return new OAuth2Error({
+      ...base,
+      code: "idp_bad_response",
+      message: `the IdP refused ${label} without an OAuth error.`,
+      fix: refusedWithoutReason(step, providerId),
+    });
+  }
+  return new OAuth2Error({
+    ...base,
+    code: "idp_bad_response",
+    message: `the IdP sent an invalid response (${label}).`,
+    fix: "the IdP or a proxy in front of it answered something that is not OAuth (an HTML page, a 5xx, invalid JSON); check the issuer URL and the IdP's health",
+  });
+}
+
 /**
  * Turns whatever openid-client (or fetch) threw into an {@link OAuth2Error} with the IdP's own
- * `error` / `error_description`. Messages are built only from protocol fields, never from a
- * request body, so no code, verifier, secret or token can leak into them.
+ * `error` / `error_description`, or — when the IdP sent no OAuth error — what it did send
+ * (endpoint, status, content type, a redacted excerpt). Messages are built only from what came
+ * back, never from a request body, so no code, verifier, secret or token can leak into them.
+ * `client` (see {@link clientOf}) names the client and its auth method in the fix.
  */
-export function toOAuth2Error(err: unknown, step: ProtocolStep, providerId: string): OAuth2Error {
+export function toOAuth2Error(
+  err: unknown,
+  step: ProtocolStep,
+  providerId: string,
+  client?: RefusedClient,
+): OAuth2Error {
   if (err instanceof OAuth2Error) return err;
   const label = STEP_LABEL[step];
+  const endpoint = STEP_ENDPOINT[step];
   if (err instanceof ResponseBodyError || err instanceof AuthorizationResponseError) {
-    const description = err.error_description ?? "";
+    const description = err.error_description && redactSecrets(err.error_description);
     return new OAuth2Error({
       code: "idp_error",
       providerId,
       message: `the IdP refused ${label}.`,
-      fix: fixFor(err.error, description, step, providerId),
+      fix: fixFor(err.error, description ?? "", step, providerId, client),
       idp: {
         error: err.error,
-        error_description: err.error_description,
+        error_description: description,
         status: err instanceof ResponseBodyError ? err.status : undefined,
       },
+      answer: err instanceof ResponseBodyError ? answerFromError(err, endpoint) : undefined,
     });
   }
   if (err instanceof WWWAuthenticateChallengeError) {
-    const challenge = err.cause[0];
-    const error = challenge?.parameters.error ?? "invalid_client";
-    const description = challenge?.parameters.error_description;
-    return new OAuth2Error({
-      code: "idp_error",
-      providerId,
-      message: `the IdP refused ${label}.`,
-      fix: fixFor(error, description ?? "", step, providerId),
-      idp: { error, error_description: description, status: err.status },
-    });
+    const challenge = err.cause.find((c) => c.parameters.error);
+    if (challenge) {
+      const error = challenge.parameters.error as string;
+      const description =
+        challenge.parameters.error_description &&
+        redactSecrets(challenge.parameters.error_description);
+      return new OAuth2Error({
+        code: "idp_error",
+        providerId,
+        message: `the IdP refused ${label}.`,
+        fix: fixFor(error, description ?? "", step, providerId, client),
+        idp: { error, error_description: description, status: err.status },
+        answer: answerFromError(err, endpoint),
+      });
+    }
+    // A challenge without an OAuth error (a proxy's `Basic realm=…`): judged by what came back.
+    const answer = answerFromError(err, endpoint) ?? { endpoint, status: err.status };
+    return nonOAuthAnswer(answer, step, providerId, client, err);
   }
   for (const link of causeChain(err)) {
     const name = (link as { name?: string }).name;
@@ -157,6 +274,8 @@ export function toOAuth2Error(err: unknown, step: ProtocolStep, providerId: stri
       fix: "turn off ID token encryption for this client at the IdP (Authentik: remove the Encryption Key in the provider's settings), then log in again",
     });
   }
+  const answer = answerFromError(err, endpoint);
+  if (answer) return nonOAuthAnswer(answer, step, providerId, client, err);
   const code = (err as { code?: string }).code;
   const message = err instanceof Error ? err.message : String(err);
   if (code?.startsWith("OAUTH_") || /fetch failed/i.test(message)) {
