@@ -48,7 +48,8 @@ export interface Command {
   help: string;
   /** Most positionals the command takes. */
   maxPositionals: number;
-  run(ctx: CliContext, args: ParsedArgs): Promise<ExitCode>;
+  /** One of EXIT; `exec` passes on the exit code of the command it ran. */
+  run(ctx: CliContext, args: ParsedArgs): Promise<ExitCode | number>;
 }
 
 /** A failure already phrased for the user (what failed and the fix), with its exit code. */

@@ -11,15 +11,9 @@ import {
   type ParsedArgs,
   UsageError,
 } from "./command.js";
+import { COMMANDS, findCommand } from "./commands.js";
 import { createContext } from "./context.js";
-import { doctor } from "./doctor.js";
-import { login } from "./login.js";
-import { logout } from "./logout.js";
 import { createOutput, type Output } from "./output.js";
-import { status } from "./status.js";
-import { token } from "./token.js";
-
-export const COMMANDS: readonly Command[] = [login, logout, status, token, doctor];
 
 const GLOBAL_OPTIONS: OptionSpec = {
   config: { type: "string", short: "c" },
@@ -42,9 +36,10 @@ function version(): string {
   }
 }
 
-function mainHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  const list = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n");
+async function mainHelp(): Promise<string> {
+  const commands = await Promise.all(COMMANDS.map((c) => c.load()));
+  const width = Math.max(...commands.map((c) => c.name.length));
+  const list = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n");
   return `opencode-oauth2 — log in to OAuth2/OIDC-protected LLM providers of opencode from a terminal
 
 Usage: opencode-oauth2 <command> [options]
@@ -135,25 +130,29 @@ function report(
   return EXIT.error;
 }
 
-/** Runs one command line and returns its exit code. Never throws. */
+/**
+ * Runs one command line and returns its exit code (one of EXIT, or for `exec` the exit code of
+ * the command it ran). Never throws.
+ */
 export async function runCli(
   argv: string[],
   options: { env?: NodeJS.ProcessEnv; cwd?: string; out?: Output } = {},
-): Promise<ExitCode> {
+): Promise<number> {
   const env = options.env ?? process.env;
   const out = options.out ?? createOutput(process, env);
   const index = commandIndex(argv);
   const name = index >= 0 ? argv[index] : undefined;
-  const command = COMMANDS.find((c) => c.name === name);
+  const entry = findCommand(name);
+  let command: Command | undefined;
   const rest = index >= 0 ? [...argv.slice(0, index), ...argv.slice(index + 1)] : argv;
   let verbose = rest.includes("--verbose") || rest.includes("-v");
   try {
-    if (!command) {
+    if (!entry) {
       if (
         name === "help" ||
         (name === undefined && (rest.includes("--help") || rest.includes("-h")))
       ) {
-        out.out(mainHelp());
+        out.out(await mainHelp());
         return EXIT.ok;
       }
       if (name === undefined && rest.includes("--version")) {
@@ -161,13 +160,14 @@ export async function runCli(
         return EXIT.ok;
       }
       if (name === undefined) {
-        out.err(mainHelp());
+        out.err(await mainHelp());
         return EXIT.usage;
       }
       throw new UsageError(
         `unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(", ")})`,
       );
     }
+    command = await entry.load();
     const args = parse(command, rest);
     if (args.values.help) {
       out.out(commandHelp(command));
