@@ -1,4 +1,4 @@
-import type { KitContext, KitMiddleware } from "./middleware.js";
+import { bareStatus, type KitContext, type KitMiddleware, oauthError } from "./middleware.js";
 
 /**
  * How the IdP misbehaves while a failure is set:
@@ -6,8 +6,21 @@ import type { KitContext, KitMiddleware } from "./middleware.js";
  * - `invalid-json`: 200 `application/json` with a truncated JSON document;
  * - `500`: 500 with a plain-text body;
  * - `hang`: never answers; the socket stays open until the client gives up or the IdP closes.
+ * - `temporarily_unavailable`: 503 with that OAuth error (RFC 6749 §5.2, an IdP in maintenance);
+ * - `invalid_client`: 401 invalid_client JSON (a client secret being rotated at the IdP);
+ * - `proxy-401`: 401 with `WWW-Authenticate: Basic realm="corporate proxy"` and an HTML page,
+ *   no OAuth error (a proxy in front of the IdP wants credentials);
+ * - `empty-400`: 400 with no body and no content type (an IdP that hides its errors).
  */
-export type FailureMode = "html" | "invalid-json" | "500" | "hang";
+export type FailureMode =
+  | "html"
+  | "invalid-json"
+  | "500"
+  | "hang"
+  | "temporarily_unavailable"
+  | "invalid_client"
+  | "proxy-401"
+  | "empty-400";
 
 export interface FailureOptions {
   /** Also break the discovery documents (default: only the token endpoint). */
@@ -67,6 +80,21 @@ async function fail(ctx: KitContext, mode: FailureMode): Promise<void> {
       ctx.status = 500;
       ctx.type = "text/plain";
       ctx.body = "Internal Server Error";
+      return;
+    case "temporarily_unavailable":
+      oauthError(ctx, 503, "temporarily_unavailable", "The service is in maintenance");
+      return;
+    case "invalid_client":
+      oauthError(ctx, 401, "invalid_client", "client authentication failed");
+      return;
+    case "proxy-401":
+      ctx.status = 401;
+      ctx.set("www-authenticate", 'Basic realm="corporate proxy"');
+      ctx.type = "text/html";
+      ctx.body = "<html><head><title>Proxy authentication required</title></head></html>";
+      return;
+    case "empty-400":
+      bareStatus(ctx, 400);
       return;
     case "hang":
       // Wait until the connection goes away (client abort or IdP close), then tell Koa not

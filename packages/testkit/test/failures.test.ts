@@ -101,6 +101,39 @@ describe("failure modes", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(190);
     idp.setTokenDelay(0);
   });
+
+  it("answers the transient refusals real IdPs and proxies send", async () => {
+    const answer = async () => {
+      const response = await clientCredentials(idp);
+      return {
+        status: response.status,
+        type: response.headers.get("content-type"),
+        challenge: response.headers.get("www-authenticate"),
+        text: await response.text(),
+      };
+    };
+    idp.setFailure("temporarily_unavailable");
+    expect(await answer()).toMatchObject({
+      status: 503,
+      type: expect.stringMatching(/^application\/json/),
+      text: expect.stringContaining('"error":"temporarily_unavailable"'),
+    });
+    idp.setFailure("invalid_client");
+    expect(await answer()).toMatchObject({
+      status: 401,
+      text: expect.stringContaining('"error":"invalid_client"'),
+    });
+    idp.setFailure("proxy-401");
+    expect(await answer()).toMatchObject({
+      status: 401,
+      type: expect.stringMatching(/^text\/html/),
+      challenge: 'Basic realm="corporate proxy"',
+    });
+    idp.setFailure("empty-400");
+    expect(await answer()).toEqual({ status: 400, type: null, challenge: null, text: "" });
+    idp.setFailure(null);
+    await expect(client.clientCredentialsGrant(config)).resolves.toHaveProperty("access_token");
+  });
 });
 
 describe("stop / start / close", () => {
