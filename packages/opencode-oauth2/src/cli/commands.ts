@@ -17,6 +17,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: "logout", load: async () => (await import("./logout.js")).logout },
   { name: "status", load: async () => (await import("./status.js")).status },
   { name: "token", load: async () => (await import("./token.js")).token },
+  { name: "exec", load: async () => (await import("./exec.js")).exec },
   { name: "doctor", load: async () => (await import("./doctor.js")).doctor },
 ];
 
