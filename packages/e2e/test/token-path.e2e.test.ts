@@ -1,0 +1,109 @@
+// `opencode-oauth2 token` is called per request by other tools (Claude Code's apiKeyHelper,
+// Codex CLI's auth command, kubectl, git). With a fresh token in the cache it must not go to
+// the network or load the protocol stack (openid-client, its oauth4webapi and jose) or the file
+// lock (proper-lockfile): those load on a refresh, a grant or a login. Checked on the built CLI,
+// in fresh Node processes, with start-path's import recorder; the cold run is the control that
+// shows the recorder sees them.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { confidentialClient, startChild, startIdp, type TestIdp } from "@vymalo/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLI } from "./fixtures.js";
+
+const RECORDER = fileURLToPath(new URL("./start-path/record-imports.mjs", import.meta.url));
+const PROTOCOL_PACKAGES = ["openid-client", "oauth4webapi", "jose", "proper-lockfile"];
+/** The CLI modules of the commands a `token` call has no use for. */
+const OTHER_COMMANDS = ["login", "logout", "status", "doctor", "exec", "well-known"];
+
+let idp: TestIdp;
+let dir: string;
+
+beforeAll(async () => {
+  idp = await startIdp({ clients: [confidentialClient("svc", "svc-secret")] });
+  dir = await mkdtemp(join(tmpdir(), "token-path-"));
+  const config = {
+    provider: {
+      corp: {
+        options: {
+          oauth2: {
+            issuer: idp.issuer,
+            clientId: "svc",
+            clientSecret: "svc-secret",
+            authFlow: "client_credentials",
+          },
+        },
+      },
+    },
+  };
+  await mkdir(join(dir, "config", "opencode"), { recursive: true });
+  await writeFile(join(dir, "config", "opencode", "opencode.json"), JSON.stringify(config));
+});
+
+afterAll(async () => {
+  await idp?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** One `token corp` in a fresh Node process: what it printed and every module it resolved. */
+async function token(name: string, format = "raw") {
+  const record = join(dir, `${name}.imports`);
+  const run = startChild(
+    process.execPath,
+    ["--import", RECORDER, CLI, "token", "corp", "--format", format],
+    {
+      cwd: dir,
+      env: {
+        PATH: process.env.PATH,
+        HOME: dir,
+        XDG_CONFIG_HOME: join(dir, "config"),
+        OPENCODE_OAUTH2_CACHE_DIR: join(dir, "cache"),
+        RECORD_IMPORTS_TO: record,
+      },
+      timeoutMs: 60_000,
+    },
+  );
+  const result = await run.done;
+  expect(result.code, result.stderr).toBe(0);
+  const urls = (await readFile(record, "utf8")).split("\n").filter(Boolean);
+  const loaded = PROTOCOL_PACKAGES.filter((pkg) =>
+    urls.some((url) => url.includes(`/node_modules/${pkg}/`)),
+  );
+  const commands = OTHER_COMMANDS.filter((command) =>
+    urls.some((url) => url.endsWith(`/dist/cli/${command}.js`)),
+  );
+  return { stdout: result.stdout, loaded, commands, urls };
+}
+
+describe("a warm `token` call", () => {
+  it("reads the cache and loads neither the protocol stack nor the other commands", async () => {
+    const cold = await token("cold");
+    // Nothing cached: a client-credentials grant, so the protocol stack loads.
+    expect(cold.loaded).toEqual(PROTOCOL_PACKAGES);
+    expect(idp.tokenRequests).toHaveLength(1);
+    const issued = cold.stdout.trim();
+    expect(await idp.verifyAccessToken(issued)).toBeTruthy();
+    const discovery = idp.discoveryRequests.length;
+
+    const warm = await token("warm");
+    // Fresh token in the cache: the same token, no request to the IdP, none of it loaded.
+    expect(warm.stdout.trim()).toBe(issued);
+    expect(idp.tokenRequests).toHaveLength(1);
+    expect(idp.discoveryRequests).toHaveLength(discovery);
+    expect(warm.loaded).toEqual([]);
+    expect(warm.commands).toEqual([]);
+    // No network module either (fetch is built in; the IdP's counters above cover it).
+    expect(warm.urls.filter((u) => /^node:(net|http|https|tls|dns)$/.test(u))).toEqual([]);
+    // The recorder did see the CLI and its token command.
+    expect(warm.urls.some((u) => u.endsWith("/dist/cli/token.js"))).toBe(true);
+
+    // Every format is as light: the kubectl and git helpers are called per request too.
+    for (const format of ["json", "header", "env", "exec-credential"]) {
+      const run = await token(`warm-${format}`, format);
+      expect(run.stdout).toContain(issued);
+      expect(run.loaded, format).toEqual([]);
+    }
+    expect(idp.tokenRequests).toHaveLength(1);
+  });
+});
