@@ -1,7 +1,13 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type IdpOptions, startIdp, TestBrowser, type TestIdp } from "@vymalo/testkit";
+import {
+  type IdpOptions,
+  publicNativeClient,
+  startIdp,
+  TestBrowser,
+  type TestIdp,
+} from "@vymalo/testkit";
 import { parseProviderConfig } from "../src/config/collect.js";
 import type { ProviderConfig } from "../src/config/schema.js";
 import { type EngineOptions, TokenEngine } from "../src/engine.js";
@@ -67,4 +73,45 @@ export async function oauth2ErrorOf(promise: Promise<unknown>): Promise<OAuth2Er
     throw err;
   }
   throw new Error(`expected an OAuth2Error, got ${JSON.stringify(outcome)}`);
+}
+
+export interface LoggedInOptions extends IdpOptions {
+  /** Access token lifetime, seconds (default 300). */
+  ttl?: number;
+  rotate?: boolean;
+  /** Extra provider config. */
+  provider?: Record<string, unknown>;
+  engine?: Partial<EngineOptions>;
+}
+
+/**
+ * A harness with the public client "cli" logged in (tokenExpirySkewMs 30 s) and an engine whose
+ * clock `advance` moves forward.
+ */
+export async function loggedIn(options: LoggedInOptions = {}) {
+  const { ttl, rotate, provider: raw, engine: engineOptions, ...idpOptions } = options;
+  const h = await harness({
+    clients: [publicNativeClient("cli")],
+    accessTokenTtl: ttl ?? 300,
+    rotateRefreshToken: rotate ?? true,
+    ...idpOptions,
+  });
+  let clockOffset = 0;
+  const engine = h.engine({ now: () => Date.now() + clockOffset, ...engineOptions });
+  const provider = h.provider({
+    clientId: "cli",
+    scopes: "openid offline_access",
+    tokenExpirySkewMs: 30_000,
+    ...raw,
+  });
+  const first = await engine.login(provider);
+  return {
+    h,
+    engine,
+    provider,
+    first,
+    advance: (ms: number) => {
+      clockOffset += ms;
+    },
+  };
 }

@@ -1,37 +1,19 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { confidentialClient, publicNativeClient } from "@vymalo/testkit";
+import { confidentialClient } from "@vymalo/testkit";
 import { afterEach, describe, expect, it } from "vitest";
 import { OAuth2Error } from "../src/errors.js";
 import { refresh } from "../src/flows/refresh.js";
 import { clientConfiguration } from "../src/oidc/configuration.js";
-import { eventsNamed, type Harness, harness } from "./helpers.js";
+import { eventsNamed, type Harness, harness, loggedIn as loggedInSession } from "./helpers.js";
 
 let h: Harness;
 afterEach(async () => h?.close());
 
 async function loggedIn(options: { ttl?: number; rotate?: boolean } = {}) {
-  h = await harness({
-    clients: [publicNativeClient("cli")],
-    accessTokenTtl: options.ttl ?? 300,
-    rotateRefreshToken: options.rotate ?? true,
-  });
-  let clockOffset = 0;
-  const engine = h.engine({ now: () => Date.now() + clockOffset });
-  const provider = h.provider({
-    clientId: "cli",
-    scopes: "openid offline_access",
-    tokenExpirySkewMs: 30_000,
-  });
-  const first = await engine.login(provider);
-  return {
-    engine,
-    provider,
-    first,
-    advance: (ms: number) => {
-      clockOffset += ms;
-    },
-  };
+  const session = await loggedInSession(options);
+  h = session.h;
+  return session;
 }
 
 describe("refresh", () => {

@@ -81,17 +81,32 @@ async function tryRefresh(
     });
     return okResult(token, "refresh");
   } catch (err) {
-    const error = toOAuth2Error(err, "refresh", provider.id);
+    const error = toOAuth2Error(err, "refresh", provider.id, tokenClient);
     ctx.logger.emit("oauth2_token_refresh_failed", error.toLogFields());
-    if (error.code !== "idp_error") {
-      // The IdP is down or answered garbage: a token that has not expired yet is still good.
-      if (previous.expiresAt !== undefined && previous.expiresAt > now)
-        return okResult(previous, "cache");
-      throw error;
+    if (error.idp?.error === "invalid_grant") {
+      // The refresh token is dead (revoked, expired, rotated away): never send it again.
+      await writeToken(ctx, { ...previous, refreshToken: undefined, expiresAt: 0 });
+      return undefined;
     }
-    // The refresh token was refused (revoked, expired, rotated away): never send it again.
-    await writeToken(ctx, { ...previous, refreshToken: undefined, expiresAt: 0 });
-    return undefined;
+    // Anything else — the IdP down or in maintenance, a client secret being rotated, a proxy
+    // asking for credentials, an answer without a reason — says nothing about the refresh
+    // token: it is kept for the next try, and a token that has not expired yet is still good.
+    ctx.logger.emit("oauth2_refresh_token_kept", {
+      ...error.toLogFields(),
+      reason: error.idp?.error ?? error.code,
+    });
+    if (previous.expiresAt !== undefined && previous.expiresAt > now) {
+      return okResult(previous, "cache");
+    }
+    throw new OAuth2Error({
+      code: error.code,
+      providerId: provider.id,
+      message: error.detail,
+      fix: `${error.fix} (the refresh token was kept: once this is fixed, the next request refreshes without a login)`,
+      idp: error.idp,
+      answer: error.answer,
+      cause: error,
+    });
   }
 }
 

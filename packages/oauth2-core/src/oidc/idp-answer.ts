@@ -135,3 +135,31 @@ export function answerFromError(err: unknown, endpoint: IdpEndpoint): IdpAnswer 
   }
   return answer;
 }
+
+/**
+ * The OAuth error in the body of an answer openid-client did not read as one — it only looks
+ * for `error` in 4xx answers, so a `503 {"error":"temporarily_unavailable"}` (RFC 6749 §5.2
+ * lets servers say so) reaches us as an unexpected status.
+ */
+export function oauthErrorInBody(
+  err: unknown,
+): { error: string; error_description?: string | undefined } | undefined {
+  const response = responseOf(err);
+  const body = response && excerpts.get(response);
+  if (!body || !isJson(mediaType(response))) return undefined;
+  try {
+    const json: unknown = JSON.parse(body);
+    if (typeof json !== "object" || json === null) return undefined;
+    const { error, error_description } = json as Record<string, unknown>;
+    if (typeof error !== "string" || !/^[\x20-\x7e]{1,64}$/.test(error)) return undefined;
+    return {
+      error,
+      error_description:
+        typeof error_description === "string"
+          ? redactSecrets(error_description).slice(0, 300)
+          : undefined,
+    };
+  } catch {
+    return undefined;
+  }
+}

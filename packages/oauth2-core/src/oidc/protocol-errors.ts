@@ -6,7 +6,7 @@ import {
 } from "openid-client";
 import { type IdpAnswer, type IdpEndpoint, loginCommand, OAuth2Error } from "../errors.js";
 import { type RefusedClient, refusedClientFix, refusedClientMessage } from "./client-refused.js";
-import { answerFromError, redactSecrets } from "./idp-answer.js";
+import { answerFromError, oauthErrorInBody, redactSecrets } from "./idp-answer.js";
 
 export type { RefusedClient } from "./client-refused.js";
 
@@ -135,7 +135,7 @@ function refusedWithoutReason(step: ProtocolStep, providerId: string): string {
   const relogin = `log in again: ${loginCommand(providerId)}`;
   switch (step) {
     case "refresh":
-      return `the refresh token is kept (the IdP did not say it is invalid); if this repeats, ${relogin}`;
+      return `the IdP did not say the refresh token is invalid; if this repeats, ${relogin}`;
     case "code_exchange":
     case "device_poll":
       return `start the login again; if it repeats, run opencode-oauth2 doctor for this provider (${relogin})`;
@@ -275,6 +275,17 @@ export function toOAuth2Error(
     });
   }
   const answer = answerFromError(err, endpoint);
+  const said = answer && oauthErrorInBody(err);
+  if (answer && said) {
+    return new OAuth2Error({
+      code: "idp_error",
+      providerId,
+      message: `the IdP refused ${label}.`,
+      fix: fixFor(said.error, said.error_description ?? "", step, providerId, client),
+      idp: { ...said, status: answer.status },
+      answer,
+    });
+  }
   if (answer) return nonOAuthAnswer(answer, step, providerId, client, err);
   const code = (err as { code?: string }).code;
   const message = err instanceof Error ? err.message : String(err);
