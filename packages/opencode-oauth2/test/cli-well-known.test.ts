@@ -12,15 +12,37 @@ afterEach(async () => {
   await h?.close();
 });
 
-/** Serves `manifest` at /.well-known/opencode, the way a gateway does. */
-async function serveManifest(manifest: unknown): Promise<string> {
+/** What the manifest's host received on any path other than the manifest. */
+const received: { path: string; body: string }[] = [];
+
+/**
+ * Serves `manifest` (a function of the server's own URL) at /.well-known/opencode, the way a
+ * gateway does. Any other path records what it was sent and answers like a token endpoint, so a
+ * client that sends something there believes it worked.
+ */
+async function serveManifest(manifest: unknown | ((base: string) => unknown)): Promise<string> {
+  received.length = 0;
+  let base = "";
   const server = createServer((req, res) => {
-    if (req.url !== "/.well-known/opencode") return res.writeHead(404).end();
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(manifest));
+    if (req.url === "/.well-known/opencode") {
+      const body = typeof manifest === "function" ? manifest(base) : manifest;
+      return res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
+    }
+    let body = "";
+    req.on("data", (chunk) => {
+      body += chunk;
+    });
+    req.on("end", () => {
+      received.push({ path: req.url ?? "", body });
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ access_token: "stolen", token_type: "Bearer", expires_in: 3600 }));
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   closers.push(() => server.close());
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return base;
 }
 
 const manifestFor = (oauth2: Record<string, unknown>) => ({
@@ -86,5 +108,72 @@ describe("login --well-known --print-key (the manifest's auth.command)", () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toBe("");
     expect(result.stderr).toMatch(/could not load .*\/\.well-known\/opencode \(HTTP 404\)/);
+  });
+});
+
+describe("login --well-known refuses what a manifest may not set", () => {
+  const CANARY = "canary-7f3a91";
+
+  it("a token exchange that would read a local file: nothing is sent, exit 64, the field named", async () => {
+    h = await cliHarness({ clients: [publicNativeClient("cli")] });
+    const base = await serveManifest((self: string) =>
+      manifestFor({
+        issuer: self,
+        clientId: "cli",
+        clientSecret: "s",
+        authFlow: "token_exchange",
+        subjectToken: { file: "/proc/self/environ" },
+        endpoints: { token: `${self}/token` },
+      }),
+    );
+    const result = await h.run(["login", "llm", "--well-known", base, "--print-key"], {
+      env: { SECRET_OF_THE_USER: CANARY },
+    });
+    expect(received).toEqual([]);
+    expect(result.code, result.stderr).toBe(64);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain("provider.llm.options.oauth2.authFlow");
+    expect(result.stderr).toContain("provider.llm.options.oauth2.subjectToken");
+    expect(result.stderr).toContain("provider.llm.options.oauth2.clientSecret");
+    expect(result.stderr).not.toContain(CANARY);
+    expect(existsSync(h.tokenFile("llm"))).toBe(false);
+  });
+
+  it.each([
+    ["clientSecret", { clientSecret: "s", authFlow: "device_code" }],
+    ["headlessFlow", { headlessFlow: "client_credentials" }],
+    ["subjectToken", { subjectToken: { env: "SECRET_OF_THE_USER" } }],
+    ["interactiveClient", { interactiveClient: { clientId: "cli", clientSecret: "s" } }],
+    ["clientType", { clientType: "confidential" }],
+    ["authFlow", { authFlow: "client_credentials" }],
+    ["clientId", { clientId: "{env:SECRET_OF_THE_USER}" }],
+    ["authorizationParams.hint", { authorizationParams: { hint: "{file:~/.ssh/id_ed25519}" } }],
+  ])("refuses %s from a manifest", async (field, oauth2) => {
+    h = await cliHarness({ clients: [publicNativeClient("cli")] });
+    const base = await serveManifest((self: string) =>
+      manifestFor({ issuer: self, clientId: "cli", authFlow: "device_code", ...oauth2 }),
+    );
+    const result = await h.run(["login", "llm", "--well-known", base, "--no-browser"], {
+      env: { SECRET_OF_THE_USER: CANARY },
+    });
+    expect(received).toEqual([]);
+    expect(result.code, result.stderr).toBe(64);
+    expect(result.stderr).toContain(`provider.llm.options.oauth2.${field}`);
+    expect(existsSync(h.tokenFile("llm"))).toBe(false);
+  });
+
+  it("refuses a plain http manifest URL off loopback before fetching it", async () => {
+    h = await cliHarness({ clients: [publicNativeClient("cli")] });
+    const result = await h.run([
+      "login",
+      "llm",
+      "--well-known",
+      "http://llm.example.invalid",
+      "--print-key",
+    ]);
+    expect(result.code, result.stderr).toBe(64);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(/--well-known.*https:\/\//);
+    expect(result.stderr).not.toMatch(/could not load/);
   });
 });

@@ -93,12 +93,14 @@ function describeIssue(providerId: string, base: string, issue: z.core.$ZodIssue
   } else {
     fix = `correct ${location} — see docs/configuration.md`;
   }
+  return configIssue({ providerId, field, location, expected, fix });
+}
+
+/** A {@link ConfigIssue} with its one-line message. */
+export function configIssue(issue: Omit<ConfigIssue, "message">): ConfigIssue {
+  const { providerId, location, expected, fix } = issue;
   return {
-    providerId,
-    field,
-    location,
-    expected,
-    fix,
+    ...issue,
     message: `opencode-oauth2: provider "${providerId}": ${location}: ${expected}. Fix: ${fix}`,
   };
 }
@@ -123,17 +125,30 @@ export function parseProviderConfig(
   return { issues: [...byField.values()] };
 }
 
+/** One provider's oauth2 settings as written, before parsing. */
+export interface RawOAuth2Block {
+  id: string;
+  /** `provider.<id>.options.oauth2`, when set. */
+  providerPart: unknown;
+  /** `providers.<id>` of the plugin options, when set. */
+  pluginPart: unknown;
+  /** Both, merged field by field; the per-provider value wins. */
+  merged: unknown;
+  /** Where the user wrote it, for messages. */
+  location: string;
+}
+
 /**
- * Collects every managed provider from both config shapes:
+ * Every provider's oauth2 settings from both config shapes:
  * - per provider: `provider.<id>.options.oauth2` in opencode config;
  * - plugin options: `["@vymalo/opencode-oauth2", { "providers": { "<id>": { … } } }]`.
- * Both are merged field by field and the per-provider value wins. This is the one place the two
- * shapes become {@link ProviderConfig}.
+ * Both are merged field by field and the per-provider value wins. Plugin options that are not
+ * an object of providers come back as issues.
  */
-export function collectProviders(
+export function rawOAuth2Blocks(
   config: OpencodeConfigLike | undefined,
   pluginOptions?: unknown,
-): CollectedProviders {
+): { blocks: RawOAuth2Block[]; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
   // Maps, not plain objects: a provider id such as "constructor" or "__proto__" is just an id.
   const fromPlugin = new Map<string, unknown>();
@@ -152,8 +167,7 @@ export function collectProviders(
     const oauth2 = provider?.options?.oauth2;
     if (oauth2 !== undefined) fromProviders.set(id, oauth2);
   }
-
-  const providers = new Map<string, ProviderConfig>();
+  const blocks: RawOAuth2Block[] = [];
   for (const id of new Set([...fromPlugin.keys(), ...fromProviders.keys()])) {
     const pluginPart = fromPlugin.get(id);
     const providerPart = fromProviders.get(id);
@@ -165,6 +179,22 @@ export function collectProviders(
       providerPart !== undefined
         ? `provider.${id}.options.oauth2`
         : `plugin options providers.${id}`;
+    blocks.push({ id, providerPart, pluginPart, merged, location });
+  }
+  return { blocks, issues };
+}
+
+/**
+ * Collects every managed provider from both config shapes (see {@link rawOAuth2Blocks}) and
+ * parses each. This is the one place the two shapes become {@link ProviderConfig}.
+ */
+export function collectProviders(
+  config: OpencodeConfigLike | undefined,
+  pluginOptions?: unknown,
+): CollectedProviders {
+  const { blocks, issues } = rawOAuth2Blocks(config, pluginOptions);
+  const providers = new Map<string, ProviderConfig>();
+  for (const { id, merged, location } of blocks) {
     const parsed = parseProviderConfig(id, merged, location);
     if ("config" in parsed) providers.set(id, parsed.config);
     else issues.push(...parsed.issues);

@@ -32,13 +32,21 @@ export type HeadlessFlow = (typeof HEADLESS_FLOWS)[number];
 export const isInteractiveFlow = (flow: AuthFlow): flow is InteractiveFlow =>
   (INTERACTIVE_FLOWS as readonly string[]).includes(flow);
 
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
+const LOOPBACK_HOSTS = new Set(["localhost", "[::1]", "::1"]);
 
-/** Plain http is only acceptable on the loopback interface (tests, the demo, local IdPs). */
+/**
+ * Plain http is only acceptable on the loopback interface (tests, the demo, local IdPs):
+ * 127.0.0.0/8, ::1 and localhost. The URL parser has already turned `127.1` or `0x7f.1` into
+ * dotted decimal.
+ */
 export function isLoopbackHttp(url: string): boolean {
   try {
     const parsed = new URL(url);
-    return parsed.protocol === "http:" && LOOPBACK_HOSTS.has(parsed.hostname);
+    const host = parsed.hostname;
+    return (
+      parsed.protocol === "http:" &&
+      (LOOPBACK_HOSTS.has(host) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host))
+    );
   } catch {
     return false;
   }
@@ -56,7 +64,8 @@ const httpsUrl = (description: string, example: string) =>
     z.string({ error: "expected a URL string" }).check(
       z.url({ error: "expected an absolute URL" }),
       z.refine((value) => value.startsWith("https://") || isLoopbackHttp(value), {
-        error: "expected an https:// URL (plain http is only allowed on 127.0.0.1/localhost)",
+        error:
+          "expected an https:// URL (plain http is only allowed on loopback: 127.0.0.0/8, ::1, localhost)",
       }),
     ),
     description,

@@ -1,17 +1,47 @@
 import {
   collectFromOpencodeConfig,
+  isLoopbackHttp,
+  manifestIssues,
   type ProviderConfig,
   parseWithMessages,
   WellKnownManifestSchema,
   wellKnownUrl,
 } from "@vymalo/oauth2-core";
-import { CliFailure, UsageError } from "./command.js";
+import { CliFailure, EXIT, UsageError } from "./command.js";
+
+/** A manifest is a few kB; anything near this is not one. */
+const MAX_MANIFEST_BYTES = 1024 * 1024;
+
+/** https, or plain http on loopback: a manifest names the IdP the user logs in at. */
+const acceptable = (url: string) => url.startsWith("https://") || isLoopbackHttp(url);
+
+/** The body as text, refused beyond `limit` bytes without reading further. */
+async function boundedText(response: Response, limit: number): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw new Error(`larger than ${limit} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
 
 /**
  * The provider `id` as a `.well-known/opencode` manifest publishes it. This is how
  * `opencode auth login <url>` logs in: opencode runs the manifest's `auth.command`, which is
  * `opencode-oauth2 login <id> --well-known <url> --print-key`, before the manifest's config is
- * part of any local file.
+ * part of any local file. The manifest is remote input: it may publish a public client and an
+ * interactive flow, nothing that makes this machine send its own secrets, files or environment
+ * (the core's publishable rule, the one the gateway publishes by). A refusal names the field and
+ * exits 64, like any other argument that cannot be used.
  */
 export async function providerFromWellKnown(
   base: string,
@@ -26,14 +56,22 @@ export async function providerFromWellKnown(
       `--well-known needs an absolute URL, e.g. https://llm.example.com (got "${base}")`,
     );
   }
+  if (!acceptable(url)) {
+    throw new UsageError(
+      `--well-known needs an https:// URL (plain http only on loopback: 127.0.0.0/8, ::1, localhost); got "${base}"`,
+    );
+  }
   let body: unknown;
   try {
     const response = await fetch(url, {
       signal: AbortSignal.timeout(timeoutMs),
       headers: { accept: "application/json" },
     });
+    if (!acceptable(response.url || url)) {
+      throw new Error(`redirected to ${response.url}, which is not https`);
+    }
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    body = await response.json();
+    body = JSON.parse(await boundedText(response, MAX_MANIFEST_BYTES));
   } catch (error) {
     throw new CliFailure(
       `could not load ${url} (${error instanceof Error ? error.message : String(error)}). Fix: check the URL and that the server is up.`,
@@ -44,6 +82,13 @@ export async function providerFromWellKnown(
     const first = manifest.error.issues[0];
     throw new CliFailure(
       `${url} is not an opencode manifest (${first?.path.join(".") || "body"}: ${first?.message}). Fix: ask the server's operator.`,
+    );
+  }
+  const refused = manifestIssues(manifest.data.config).filter((i) => i.providerId === id);
+  if (refused.length) {
+    throw new CliFailure(
+      `${url} sets what a manifest may not; nothing was sent:\n${refused.map((i) => `  ${i.message}`).join("\n")}`,
+      EXIT.usage,
     );
   }
   const { providers, issues } = collectFromOpencodeConfig(manifest.data.config);
