@@ -8,12 +8,14 @@ import { propagation } from "./propagation.js";
 import { singleFlight } from "./single-flight.js";
 import { startTime } from "./start-time.js";
 import { type Figure, renderTable, verdict } from "./table.js";
+import { tokenTime } from "./token-time.js";
 
 const SECTIONS: Record<string, () => Promise<Figure[]>> = {
   start: () => startTime(40, 7),
   propagation: () => propagation(7),
   "single-flight": () => singleFlight(5),
   bearer: () => bearerCost(300),
+  token: () => tokenTime(40),
 };
 
 const { values } = parseArgs({

@@ -1,0 +1,114 @@
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { confidentialClient, startIdp } from "@vymalo/testkit";
+import { formatMs, interleave, median, pairedRatio } from "./stats.js";
+import type { Figure } from "./table.js";
+
+/** The built CLI, as the package's `bin` runs it. */
+const CLI_DIR = new URL("./cli/", import.meta.resolve("@vymalo/opencode-oauth2"));
+const CLI = fileURLToPath(new URL("main.js", CLI_DIR));
+
+/**
+ * Every command module the CLI had before its command table: the start commit's run.ts imported
+ * them all up front. Preloaded with `--import`, they make today's `token` load what it did then.
+ */
+const EAGER_COMMANDS = `${["login", "logout", "status", "doctor"]
+  .map((name) => `import ${JSON.stringify(new URL(`${name}.js`, CLI_DIR).href)};`)
+  .join("\n")}\n`;
+
+/** Wall time of one process, from spawn to exit; throws when it fails. */
+function timed(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, argv, { env, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const ms = performance.now() - started;
+      if (code === 0) resolve(ms);
+      else reject(new Error(`${argv.join(" ")} exited ${code}:\n${stderr.slice(-2000)}`));
+    });
+  });
+}
+
+/**
+ * A warm `opencode-oauth2 token corp` (a fresh token in the cache, so no network call): what
+ * every tool that calls it per request pays. Against `node -e 0`, the floor of any Node
+ * command, and against the same call with every command module loaded up front, as the CLI did
+ * before commands loaded lazily. `runs` rounds of the three, interleaved (the order rotating),
+ * after one warm-up; each figure is the median of the per-round ratios, with a bootstrap
+ * interval, as for the start figure. The bench fails if a measured call goes to the IdP.
+ */
+export async function tokenTime(runs: number): Promise<Figure[]> {
+  const idp = await startIdp({
+    clients: [confidentialClient("svc", "svc-secret")],
+    accessTokenTtl: 3600,
+  });
+  const dir = await mkdtemp(join(tmpdir(), "bench-token-"));
+  try {
+    const config = {
+      provider: {
+        corp: {
+          options: {
+            oauth2: {
+              issuer: idp.issuer,
+              clientId: "svc",
+              clientSecret: "svc-secret",
+              authFlow: "client_credentials",
+            },
+          },
+        },
+      },
+    };
+    await mkdir(join(dir, "config", "opencode"), { recursive: true });
+    await writeFile(join(dir, "config", "opencode", "opencode.json"), JSON.stringify(config));
+    const eager = join(dir, "eager-commands.mjs");
+    await writeFile(eager, EAGER_COMMANDS);
+    const env = {
+      PATH: process.env.PATH,
+      HOME: dir,
+      XDG_CONFIG_HOME: join(dir, "config"),
+      OPENCODE_OAUTH2_CACHE_DIR: join(dir, "cache"),
+    };
+    const token = () => timed([CLI, "token", "corp"], env);
+    const before = () => timed(["--import", eager, CLI, "token", "corp"], env);
+    const node = () => timed(["-e", "0"], env);
+
+    // Warm-up: mints the token into the cache, and warms the file system cache for all three.
+    for (const run of [token, before, node]) await run();
+    const grants = idp.tokenRequests.length;
+    const [t = [], b = [], n = []] = await interleave(runs, [token, before, node]);
+    if (idp.tokenRequests.length !== grants || grants !== 1) {
+      throw new Error("a measured token call went to the IdP");
+    }
+    const [mToken, mBefore, mNode] = [median(t), median(b), median(n)];
+    const overNode = pairedRatio(t, n);
+    const overBefore = pairedRatio(t, b);
+    const interval = (p: { low: number; high: number }) =>
+      `90 % interval ${p.low.toFixed(2)}–${p.high.toFixed(2)}`;
+    return [
+      {
+        name: "warm `token` call / `node -e 0`",
+        value: overNode.ratio,
+        kind: "ratio",
+        goal: { op: "≤", target: 1.5 },
+        detail: `median of ${runs} paired rounds, ${interval(overNode)}; medians ${formatMs(mToken)} / ${formatMs(mNode)}`,
+      },
+      {
+        name: "warm `token` call / the same with every command loaded up front (before)",
+        value: overBefore.ratio,
+        kind: "ratio",
+        detail: `median of ${runs} paired rounds, ${interval(overBefore)}; medians ${formatMs(mToken)} / ${formatMs(mBefore)}`,
+      },
+    ];
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    await idp.close();
+  }
+}
