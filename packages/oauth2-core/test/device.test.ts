@@ -1,7 +1,12 @@
-import { confidentialClient, publicNativeClient, startIdp } from "@vymalo/testkit";
+import {
+  confidentialClient,
+  DEVICE_CODE_GRANT,
+  publicNativeClient,
+  startIdp,
+} from "@vymalo/testkit";
 import { afterEach, describe, expect, it } from "vitest";
 import { OAuth2Error } from "../src/errors.js";
-import { eventsNamed, type Harness, harness } from "./helpers.js";
+import { eventsNamed, type Harness, harness, oauth2ErrorOf } from "./helpers.js";
 
 let h: Harness;
 afterEach(async () => h?.close());
@@ -152,5 +157,51 @@ describe("discovery and binding", () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe("a device login the IdP never completes", () => {
+  const approving = (h: Harness) => ({
+    onDeviceCode: (info: { verificationUri: string; userCode: string }) => {
+      void h.browser.approveDevice(info.verificationUri, info.userCode).catch(() => {});
+    },
+  });
+
+  it("ends when the code expires (expires_in) with login_timeout, not polling forever", async () => {
+    h = await harness({
+      clients: [publicNativeClient("cli")],
+      deviceCodeTtl: 2,
+      quirks: { endlessAuthorizationPending: true },
+    });
+    const provider = h.provider({ clientId: "cli", authFlow: "device_code" });
+    const err = await oauth2ErrorOf(
+      h.engine().login(provider, { flow: "device_code", prompter: approving(h) }),
+    );
+    expect(err.code).toBe("login_timeout");
+    expect(err.message).toBe(
+      `provider "corp": the device login was not completed before the code expired (2 s, the IdP's expires_in). Fix: start it again (opencode-oauth2 login corp) and approve it at ${h.idp.issuer}/device in time; if you did approve it, the IdP never finished the login (it kept answering authorization_pending): check the device flow settings of this client at the IdP`,
+    );
+    expect(eventsNamed(h.records, "oauth2_login_failed")[0]).toMatchObject({
+      flow: "device_code",
+      error_code: "login_timeout",
+    });
+    expect(h.idp.countGrants(DEVICE_CODE_GRANT)).toBeGreaterThan(0);
+  });
+
+  it("ends at loginTimeoutMs when that comes first", async () => {
+    h = await harness({
+      clients: [publicNativeClient("cli")],
+      quirks: { endlessAuthorizationPending: true },
+    });
+    const provider = h.provider({
+      clientId: "cli",
+      authFlow: "device_code",
+      loginTimeoutMs: 1500,
+    });
+    const err = await oauth2ErrorOf(
+      h.engine().login(provider, { flow: "device_code", prompter: approving(h) }),
+    );
+    expect(err.code).toBe("login_timeout");
+    expect(err.detail).toBe("the device login was not completed within loginTimeoutMs (1.5 s).");
   });
 });

@@ -1,6 +1,6 @@
 import * as client from "openid-client";
 import type { ProviderConfig } from "../config/schema.js";
-import { OAuth2Error } from "../errors.js";
+import { loginCommand, OAuth2Error } from "../errors.js";
 import { clientOf, toOAuth2Error } from "../oidc/protocol-errors.js";
 import { grantParams } from "./grant-params.js";
 
@@ -50,10 +50,31 @@ export async function startDeviceLogin(
   const expiresAt = options.now() + response.expires_in * 1000;
   const onAbort = () => controller.abort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
+  // The client's own deadline: an IdP that keeps answering authorization_pending (also past
+  // expires_in) must not hold the login, and opencode's login dialog, forever.
+  const codeExpires = response.expires_in * 1000 <= provider.loginTimeoutMs;
+  const deadlineMs = Math.min(response.expires_in * 1000, provider.loginTimeoutMs);
+  let pastDeadline = false;
+  const deadline = setTimeout(() => {
+    pastDeadline = true;
+    controller.abort();
+  }, deadlineMs);
+  deadline.unref();
   const pollParams: Record<string, string> = verifier ? { code_verifier: verifier } : {};
   const result = client
     .pollDeviceAuthorizationGrant(config, response, pollParams, { signal: controller.signal })
     .catch((err: unknown) => {
+      if (pastDeadline) {
+        const seconds = Number((deadlineMs / 1000).toFixed(1));
+        throw new OAuth2Error({
+          code: "login_timeout",
+          providerId: provider.id,
+          message: codeExpires
+            ? `the device login was not completed before the code expired (${seconds} s, the IdP's expires_in).`
+            : `the device login was not completed within loginTimeoutMs (${seconds} s).`,
+          fix: `start it again (${loginCommand(provider.id)}) and approve it at ${response.verification_uri} in time; if you did approve it, the IdP never finished the login (it kept answering authorization_pending): check the device flow settings of this client at the IdP`,
+        });
+      }
       if (controller.signal.aborted) {
         throw new OAuth2Error({
           code: "login_aborted",
@@ -77,7 +98,10 @@ export async function startDeviceLogin(
       }
       throw mapped;
     })
-    .finally(() => options.signal?.removeEventListener("abort", onAbort));
+    .finally(() => {
+      clearTimeout(deadline);
+      options.signal?.removeEventListener("abort", onAbort);
+    });
   result.catch(() => {});
   return {
     verificationUri: response.verification_uri,
