@@ -39,7 +39,7 @@ describe("the issuer's keys", () => {
   it("are discovered once and cached across requests", async () => {
     gw = await startGateway(testConfig(idp.issuer, { demo: true }));
     for (let i = 0; i < 3; i++) expect((await status(await idp.sign(claims()))).status).toBe(200);
-    expect(idp.counts).toEqual({ discovery: 1, jwks: 1 });
+    expect(idp.counts).toEqual({ discovery: 1, jwks: 1, introspection: 0 });
   });
 
   it("come from jwksUri without discovery when it is set", async () => {
