@@ -1,0 +1,108 @@
+import { BlockList, isIP } from "node:net";
+
+/**
+ * Who the client is, as the upstream is told. Headers that claim a client address, scheme,
+ * host or identity are the client's word, and the client may say anything: they are all
+ * dropped, and the gateway sets X-Forwarded-For/-Proto/-Host from what it saw itself. A proxy
+ * in front (a load balancer) is believed only when `listen.trustProxy` names it, the way
+ * Express's `trust proxy` does: walking X-Forwarded-For from the right, each address the
+ * gateway trusts vouches for the one before it, and the first one it does not trust is the
+ * client. Identity (X-Forwarded-User and kin) is never taken from headers: the token says who
+ * the user is.
+ */
+
+/** A number of proxy hops in front, or the addresses/CIDRs of those proxies. */
+export type TrustProxy = number | readonly string[];
+
+/** Header names (lower case) a client may not set on the upstream request. */
+const DROPPED = new Set([
+  "forwarded",
+  "x-real-ip",
+  "x-client-ip",
+  "true-client-ip",
+  "cf-connecting-ip",
+  "fastly-client-ip",
+  "x-cluster-client-ip",
+  "x-original-forwarded-for",
+  "x-original-url",
+  "x-original-uri",
+  "x-rewrite-url",
+  "x-remote-user",
+  "x-remote-addr",
+  "remote-user",
+]);
+const DROPPED_PREFIXES = ["x-forwarded-", "x-auth-request-"];
+
+export const isForwardingHeader = (name: string): boolean => {
+  const lower = name.toLowerCase();
+  return DROPPED.has(lower) || DROPPED_PREFIXES.some((prefix) => lower.startsWith(prefix));
+};
+
+/** `::ffff:10.0.0.1` (an IPv4 client on a dual-stack socket) is 10.0.0.1. */
+const plain = (address: string) => address.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, "$1");
+
+/** A valid `trustProxy` entry: an IP address, or an address with a prefix length. */
+export function isAddressOrCidr(entry: string): boolean {
+  const [address = "", prefix, extra] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d+$/.test(prefix) && bits >= 0 && bits <= (family === 4 ? 32 : 128);
+}
+
+/** Whether the address at `hop` (0: the socket's peer) is a proxy the gateway trusts. */
+export type Trust = (address: string, hop: number) => boolean;
+
+export function compileTrust(trust: TrustProxy): Trust {
+  if (typeof trust === "number") return (_address, hop) => hop < trust;
+  const list = new BlockList();
+  for (const entry of trust) {
+    const [address = "", prefix] = entry.split("/");
+    const family = isIP(address) === 6 ? "ipv6" : "ipv4";
+    if (prefix === undefined) list.addAddress(address, family);
+    else list.addSubnet(address, Number(prefix), family);
+  }
+  return (address) => {
+    const family = isIP(address);
+    return family !== 0 && list.check(address, family === 6 ? "ipv6" : "ipv4");
+  };
+}
+
+export interface ClientView {
+  /** Client first, then each trusted proxy, ending with the socket's peer. Empty: no socket. */
+  chain: string[];
+  proto: string;
+  host: string | undefined;
+}
+
+/** The last comma-separated value of a header: what the nearest proxy added. */
+const last = (value: string | null) => value?.split(",").at(-1)?.trim() || undefined;
+
+/** What the upstream is told about the client, from the socket and what trusted proxies said. */
+export function clientView(peer: string | undefined, headers: Headers, trust: Trust): ClientView {
+  const ownHost = headers.get("host") ?? undefined;
+  if (!peer) return { chain: [], proto: "http", host: ownHost };
+  const addresses = [plain(peer)];
+  const claimed = (headers.get("x-forwarded-for") ?? "").split(",").map((a) => plain(a.trim()));
+  while (trust(addresses.at(-1) as string, addresses.length - 1)) {
+    const next = claimed.pop();
+    if (!next || isIP(next) === 0) break;
+    addresses.push(next);
+  }
+  const peerTrusted = trust(addresses[0] as string, 0);
+  const proto = peerTrusted ? last(headers.get("x-forwarded-proto"))?.toLowerCase() : undefined;
+  return {
+    chain: addresses.reverse(),
+    proto: proto === "https" || proto === "http" ? proto : "http",
+    host: (peerTrusted ? last(headers.get("x-forwarded-host")) : undefined) ?? ownHost,
+  };
+}
+
+/** Removes every client-sent forwarding header and sets the gateway's own. */
+export function setForwarding(headers: Headers, view: ClientView): void {
+  for (const name of [...headers.keys()]) if (isForwardingHeader(name)) headers.delete(name);
+  if (view.chain.length > 0) headers.set("x-forwarded-for", view.chain.join(", "));
+  headers.set("x-forwarded-proto", view.proto);
+  if (view.host) headers.set("x-forwarded-host", view.host);
+}
