@@ -26,6 +26,7 @@ export const CORE_EVENTS = {
   oauth2_login_failed: "error",
   oauth2_login_required: "warn",
   oauth2_device_code_issued: "info",
+  oauth2_login_callback_ignored: "warn",
   oauth2_browser_open_failed: "warn",
   oauth2_discovery_failed: "error",
   oauth2_logout: "info",

@@ -29,6 +29,8 @@ export interface StartLoginOptions {
   flow: InteractiveFlow;
   now: () => number;
   signal?: AbortSignal | undefined;
+  /** A request reached the loopback callback with another state and was ignored. */
+  onCallbackIgnored?: ((info: { stateSent: boolean }) => void) | undefined;
 }
 
 /** Starts an interactive login with the provider's login client (public + PKCE, typically). */
@@ -44,6 +46,9 @@ export async function startInteractiveLogin(
     });
     return { kind: "device", providerId: provider.id, ...device };
   }
-  const browser = await startBrowserLogin(provider, config, { signal: options.signal });
+  const browser = await startBrowserLogin(provider, config, {
+    signal: options.signal,
+    onCallbackIgnored: options.onCallbackIgnored,
+  });
   return { kind: "browser", providerId: provider.id, ...browser };
 }

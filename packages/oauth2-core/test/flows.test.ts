@@ -151,6 +151,82 @@ describe("authorization code + PKCE with a public native client", () => {
   });
 });
 
+async function freePort(): Promise<number> {
+  const probe = (await import("node:net")).createServer();
+  const port = await new Promise<number>((resolve) =>
+    probe.listen(0, "127.0.0.1", () => resolve((probe.address() as { port: number }).port)),
+  );
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+describe("the loopback listener and a login that cannot complete", () => {
+  it("ignores callbacks with another state, answers them neutrally and keeps waiting", async () => {
+    h = await harness({ clients: [publicNativeClient("cli")] });
+    const engine = h.engine({ openBrowser: async () => false });
+    const provider = h.provider({ clientId: "cli" });
+    const pending = await engine.startLogin(provider);
+    if (pending.kind !== "browser") throw new Error("expected a browser login");
+
+    for (const query of ["?code=forged&state=forged", "?error=access_denied", "?code=forged"]) {
+      const forged = await fetch(`${pending.redirectUri}${query}`);
+      expect(forged.status).toBe(400);
+      const page = await forged.text();
+      expect(page).toContain("<title>This is not the login you started</title>");
+      expect(page).not.toContain("Login complete");
+    }
+    expect(eventsNamed(h.records, "oauth2_login_callback_ignored")).toEqual([
+      expect.objectContaining({ provider: "corp", reason: "state_mismatch" }),
+      expect.objectContaining({ provider: "corp", reason: "state_missing" }),
+      expect.objectContaining({ provider: "corp", reason: "state_missing" }),
+    ]);
+
+    // The real callback still ends the login, and its page says so.
+    const { callbackResponse } = await h.browser.authorize(pending.url, { followCallback: true });
+    expect(await callbackResponse?.text()).toContain("Login complete");
+    const token = await pending.complete();
+    await h.idp.verifyAccessToken(token.accessToken);
+  });
+
+  it("names the redirect URI and redirectPort when an exact-match IdP never calls back", async () => {
+    const port = await freePort();
+    const registered = `http://127.0.0.1:${port}/callback`;
+    h = await harness({
+      clients: [publicNativeClient("cli", { redirect_uris: [registered] })],
+      quirks: { exactRedirectUris: true },
+    });
+    const pages: number[] = [];
+    const engine = h.engine({
+      openBrowser: async (url) => {
+        void h.browser.request(url).then((page) => pages.push(page.status));
+        return true;
+      },
+    });
+    const random = h.provider({ clientId: "cli", loginTimeoutMs: 1500 });
+    const err = await rejects(engine.login(random));
+    expect(pages).toEqual([403]); // what the user saw in the browser: the IdP's error page
+    expect(err.code).toBe("login_timeout");
+    const sent = /no callback reached (http:\/\/127\.0\.0\.1:(\d+)\/callback)\./.exec(err.message);
+    expect(sent?.[2]).not.toBe(String(port));
+    expect(err.message).toMatch(
+      /^provider "corp": the browser login did not complete within 1\.5 s: no callback reached http:\/\/127\.0\.0\.1:\d+\/callback\. Fix: likely causes: \(1\) the IdP does not accept the redirect URI http:\/\/127\.0\.0\.1:\d+\/callback, whose port \d+ was picked at random/,
+    );
+    expect(err.fix).toContain(
+      'set "redirectPort" to a fixed free port, e.g. 8765, and register http://127.0.0.1:8765/callback for the client at the IdP',
+    );
+    expect(err.fix).toContain("(2) the browser tab was closed before the login finished");
+    expect(eventsNamed(h.records, "oauth2_login_failed").at(-1)).toMatchObject({
+      error_code: "login_timeout",
+    });
+
+    // Following the fix: the registered port works.
+    const fixed = h.provider({ clientId: "cli", redirectPort: port });
+    const ok = h.engine();
+    const token = await ok.login(fixed);
+    await h.idp.verifyAccessToken(token.accessToken);
+  });
+});
+
 describe("public and confidential clients in one provider (web UI + CLI realm)", () => {
   it("logs in with the public CLI client and mints headless tokens with the confidential one", async () => {
     h = await harness({

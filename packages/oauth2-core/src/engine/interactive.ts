@@ -52,6 +52,11 @@ export async function startLogin(
       flow,
       now: ctx.now,
       signal: options.signal,
+      onCallbackIgnored: ({ stateSent }) =>
+        ctx.logger.emit("oauth2_login_callback_ignored", {
+          provider: provider.id,
+          reason: stateSent ? "state_mismatch" : "state_missing",
+        }),
     });
   } catch (err) {
     const error = toOAuth2Error(

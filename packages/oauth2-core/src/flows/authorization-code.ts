@@ -22,17 +22,22 @@ export interface BrowserLogin {
 export async function startBrowserLogin(
   provider: ProviderConfig,
   config: client.Configuration,
-  options: { signal?: AbortSignal | undefined } = {},
+  options: {
+    signal?: AbortSignal | undefined;
+    onCallbackIgnored?: ((info: { stateSent: boolean }) => void) | undefined;
+  } = {},
 ): Promise<BrowserLogin> {
+  const state = client.randomState();
   const listener = await startCallbackServer({
     providerId: provider.id,
     port: provider.redirectPort,
     path: provider.redirectPath,
     timeoutMs: provider.loginTimeoutMs,
+    state,
     signal: options.signal,
+    onIgnored: options.onCallbackIgnored,
   });
   const wantsIdToken = provider.scopes.includes("openid");
-  const state = client.randomState();
   const nonce = wantsIdToken ? client.randomNonce() : undefined;
   const verifier = provider.pkce ? client.randomPKCECodeVerifier() : undefined;
 

@@ -1,6 +1,8 @@
+import { timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { OAuth2Error } from "../errors.js";
+import { loginTimeoutError } from "./login-timeout.js";
 
 export interface CallbackServerOptions {
   providerId: string;
@@ -8,7 +10,11 @@ export interface CallbackServerOptions {
   port?: number | undefined;
   path: string;
   timeoutMs: number;
+  /** The `state` of the authorization request: a callback without it is not ours. */
+  state: string;
   signal?: AbortSignal | undefined;
+  /** A request on the callback path carried another (or no) state and was ignored. */
+  onIgnored?: ((info: { stateSent: boolean }) => void) | undefined;
 }
 
 export interface CallbackServer {
@@ -24,9 +30,24 @@ const page = (title: string, body: string) =>
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
+const NOT_OURS = page(
+  "This is not the login you started",
+  "This page did not come from the login in progress, so it was ignored. If you are logging in, finish it in the tab the login opened; otherwise close this tab.",
+);
+
+function sameState(received: string | null, expected: string): boolean {
+  if (received === null) return false;
+  const a = Buffer.from(received);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
 /**
  * The loopback redirect listener of RFC 8252 §7.3: bound to 127.0.0.1 only, accepts exactly one
- * callback on `path`, answers the browser with a short page, then closes. Closes on timeout or
+ * callback on `path` — the one that carries the login's `state` — answers the browser with a
+ * short page, then closes. Any other local process (or a web page, with a fixed `redirectPort`)
+ * can reach this port: a request with another state gets a neutral page and the listener keeps
+ * waiting, so it can neither end the login nor be told "Login complete". Closes on timeout or
  * abort too, so a login that is never finished leaves nothing listening.
  */
 export async function startCallbackServer(options: CallbackServerOptions): Promise<CallbackServer> {
@@ -36,11 +57,20 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
   });
   callback.catch(() => {});
   let done = false;
+  let ignored = 0;
 
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     if (done || req.method !== "GET" || url.pathname !== options.path) {
       res.writeHead(404, { "content-type": "text/plain" }).end("Not found");
+      return;
+    }
+    if (!sameState(url.searchParams.get("state"), options.state)) {
+      ignored += 1;
+      options.onIgnored?.({ stateSent: url.searchParams.has("state") });
+      res
+        .writeHead(400, { "content-type": "text/html; charset=utf-8", connection: "close" })
+        .end(NOT_OURS);
       return;
     }
     done = true;
@@ -64,11 +94,12 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
 
   const timer = setTimeout(() => {
     settle.reject(
-      new OAuth2Error({
-        code: "login_timeout",
+      loginTimeoutError({
         providerId: options.providerId,
-        message: `the browser login did not complete within ${Math.round(options.timeoutMs / 1000)} s.`,
-        fix: "open the printed URL and finish the login, or use the device flow (--flow device) on a machine without a browser",
+        timeoutMs: options.timeoutMs,
+        redirectUri: redirectUriOf(server, options.path),
+        fixedPort: Boolean(options.port),
+        ignored,
       }),
     );
     finish();
@@ -112,9 +143,8 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
     });
     server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
   });
-  const port = (server.address() as AddressInfo).port;
   return {
-    redirectUri: `http://127.0.0.1:${port}${options.path}`,
+    redirectUri: redirectUriOf(server, options.path),
     callback,
     close() {
       if (!done) {
@@ -123,4 +153,8 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
       }
     },
   };
+}
+
+function redirectUriOf(server: Server, path: string): string {
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
 }
