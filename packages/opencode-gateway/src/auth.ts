@@ -1,6 +1,8 @@
+import type { HttpBindings } from "@hono/node-server";
 import { createMiddleware } from "hono/factory";
+import { readBearer } from "./bearer.js";
 import type { Logger } from "./log.js";
-import { type Claims, type Rejection, readBearer, type Verdict } from "./verify-token.js";
+import type { Claims, Rejection, Verdict } from "./verify-token.js";
 
 /**
  * The Hono middleware in front of every protected route: it reads the bearer token, asks the
@@ -9,7 +11,8 @@ import { type Claims, type Rejection, readBearer, type Verdict } from "./verify-
  * header and an OpenAI-style JSON error body. Tokens are never logged.
  */
 
-export type AuthEnv = { Variables: { claims: Claims } };
+/** Hono's env for the gateway's routes; the node:http bindings are absent under `app.fetch`. */
+export type AuthEnv = { Variables: { claims: Claims }; Bindings: Partial<HttpBindings> };
 
 /** RFC 6750 §3: quoted-string values may not hold `"` or `\`, and only printable ASCII. */
 const quotable = (text: string) => text.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, "?");
@@ -58,7 +61,7 @@ export function bearerAuth(options: {
       "token" in read ? await options.verify(read.token) : { ok: false, rejection: read.rejection };
     if (!verdict.ok) {
       const { status, reason, detail } = verdict.rejection;
-      options.logger[status === 503 ? "warn" : "info"]("auth_rejected", {
+      options.logger.emit(status === 503 ? "gateway_auth_unavailable" : "gateway_auth_rejected", {
         method: c.req.method,
         path: c.req.path,
         status,

@@ -12,7 +12,8 @@ type Parse = (raw: string) => unknown;
 
 const asString: Parse = (raw) => raw;
 const asList: Parse = (raw) => raw.split(/[\s,]+/).filter(Boolean);
-const asPort: Parse = (raw) => (/^\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw);
+/** Digits become a number (a port, a hop count); anything else stays a string. */
+const asInteger: Parse = (raw) => (/^\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw);
 
 /** Every override: env var → dotted config path. The one list docs/gateway.md documents. */
 export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; parse: Parse }> = [
@@ -29,8 +30,9 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; parse: Pa
     parse: asString,
   },
   { env: "OPENCODE_GATEWAY_HOST", path: "listen.host", parse: asString },
-  { env: "PORT", path: "listen.port", parse: asPort },
-  { env: "OPENCODE_GATEWAY_PORT", path: "listen.port", parse: asPort },
+  { env: "PORT", path: "listen.port", parse: asInteger },
+  { env: "OPENCODE_GATEWAY_PORT", path: "listen.port", parse: asInteger },
+  { env: "OPENCODE_GATEWAY_TRUST_PROXY", path: "listen.trustProxy", parse: asInteger },
 ];
 
 type Json = Record<string, unknown>;

@@ -10,6 +10,7 @@ import {
   secureUrl,
   stringList,
 } from "./config-fields.js";
+import { isAddressOrCidr } from "./forwarded.js";
 import { ModelSchema } from "./models-info.js";
 import { checkPublishedOAuth2, publishedOAuth2 } from "./published-oauth2.js";
 
@@ -41,6 +42,36 @@ const IntrospectionSchema = z
       ),
     ),
     timeoutMs: z.number().int().min(100).default(5000).meta(help("Per request.", "5000")),
+    cacheSec: z
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .default(60)
+      .meta(
+        help(
+          "How long an active answer is reused (never past the token's exp); also how long a revocation at the IdP may take to be seen. 0: ask on every request.",
+          "60",
+        ),
+      ),
+    negativeCacheSec: z
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .default(30)
+      .meta(help("How long an inactive answer (junk, revoked, expired) is reused.", "30")),
+    maxRequestsPerSec: z
+      .number()
+      .positive()
+      .max(10_000)
+      .default(20)
+      .meta(
+        help(
+          "Introspection calls per second at most (and as many at once); beyond it, new opaque tokens get 503 until the budget refills.",
+          "20",
+        ),
+      ),
   })
   .meta(
     help(
@@ -147,6 +178,37 @@ const ManifestOptionsSchema = z
   .default({})
   .meta(help("How the manifest tells opencode to log in and which plugins to load."));
 
+const MiB = 1024 * 1024;
+
+const TrustProxySchema = z
+  .union(
+    [
+      z.number().int().min(0).max(10),
+      stringList("proxy address").superRefine((list, ctx) => {
+        list.forEach((entry, index) => {
+          if (!isAddressOrCidr(entry)) {
+            ctx.addIssue({
+              code: "custom",
+              path: [index],
+              message: `"${entry}" is not an IP address or CIDR (e.g. "10.0.0.0/8", "192.0.2.10", "fd00::/8")`,
+            });
+          }
+        });
+      }),
+    ],
+    {
+      error:
+        'expected a number of proxy hops (e.g. 1) or a list of proxy addresses/CIDRs (e.g. ["10.0.0.0/8"])',
+    },
+  )
+  .default(0)
+  .meta(
+    help(
+      "The proxies in front of the gateway whose X-Forwarded-For/-Proto/-Host are believed: their addresses or CIDRs, or a number of hops. 0: none (headers from clients are dropped).",
+      '["10.0.0.0/8"]',
+    ),
+  );
+
 const ListenSchema = z
   .strictObject({
     host: z.string().min(1).default("0.0.0.0").meta(help("Interface to bind.", '"0.0.0.0"')),
@@ -163,8 +225,26 @@ const ListenSchema = z
       .min(0)
       .default(10_000)
       .meta(help("On SIGTERM, how long open requests (streams) may finish.", "10000")),
+    trustProxy: TrustProxySchema,
+    maxBodyBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(32 * MiB)
+      .meta(
+        help(
+          "Largest request body accepted, in bytes; larger ones (also chunked) get 413.",
+          "33554432",
+        ),
+      ),
   })
-  .default({ host: "0.0.0.0", port: 8080, shutdownGraceMs: 10_000 });
+  .default({
+    host: "0.0.0.0",
+    port: 8080,
+    shutdownGraceMs: 10_000,
+    trustProxy: 0,
+    maxBodyBytes: 32 * MiB,
+  });
 
 export const GatewayConfigSchema = z
   .strictObject({
@@ -216,6 +296,15 @@ export const GatewayConfigSchema = z
       .max(300, { error: "at most 300 seconds; fix the clocks (NTP) instead" })
       .default(30)
       .meta(help("Allowed clock skew for exp/nbf/iat.", "30")),
+    requireAtJwt: z
+      .boolean()
+      .default(false)
+      .meta(
+        help(
+          "Accept only JWTs whose header says typ at+jwt (RFC 9068). Leave false for IdPs that send typ JWT or none (Keycloak, Entra ID, Okta, Auth0 by default).",
+          "true",
+        ),
+      ),
     requiredScopes: stringList("scope")
       .default([])
       .meta(help("Scopes a token must all carry (`scope` or `scp`).", '["llm:use"]')),
@@ -263,6 +352,7 @@ export const GatewayConfigSchema = z
   })
   .superRefine((cfg, ctx) => {
     checkPublishedOAuth2(cfg.issuer, cfg.oauth2, ctx);
+    checkAudiencesAreNotClients(cfg, ctx);
     const seen = new Set<string>();
     cfg.models.forEach((model, index) => {
       if (seen.has(model.id)) {
@@ -286,6 +376,30 @@ export const GatewayConfigSchema = z
       providerName: cfg.providerName ?? new URL(cfg.publicUrl).host,
     };
   });
+
+/**
+ * An OIDC ID token's `aud` is the client id it was issued to. An audience that is also a client
+ * id therefore lets that client's ID tokens pass as access tokens.
+ */
+function checkAudiencesAreNotClients(
+  cfg: { audiences: string[]; clients: string[]; oauth2: Record<string, unknown> },
+  ctx: z.RefinementCtx,
+) {
+  cfg.audiences.forEach((audience, index) => {
+    const source =
+      audience === cfg.oauth2.clientId
+        ? "oauth2.clientId"
+        : cfg.clients.includes(audience)
+          ? "clients"
+          : undefined;
+    if (!source) return;
+    ctx.addIssue({
+      code: "custom",
+      path: ["audiences", index],
+      message: `"${audience}" is a client id (${source}): an ID token's aud is the client id it was issued to, so listing it here lets ID tokens pass as access tokens. Give the API its own audience and list that instead (Keycloak: an Audience mapper with a custom audience such as the publicUrl; Entra ID: a separate app registration that exposes the API; Auth0: the API identifier)`,
+    });
+  });
+}
 
 export type GatewayConfigInput = z.input<typeof GatewayConfigSchema>;
 export type GatewayConfig = z.output<typeof GatewayConfigSchema>;

@@ -1,4 +1,5 @@
 export { wwwAuthenticate } from "./auth.js";
+export { readBearer } from "./bearer.js";
 export {
   ASYMMETRIC_ALGORITHMS,
   DEFAULT_ALGORITHMS,
@@ -11,7 +12,13 @@ export { type ConfigIssue, GatewayConfigError, parseConfig } from "./config-pars
 export { createDemoModel, DEMO_PREFIX, demoAnswer } from "./demo-model.js";
 export { createIntrospector } from "./introspection.js";
 export { type FetchLike, issuerKeySource, KeySourceUnavailable } from "./jwks.js";
-export { jsonLogger, type Logger, silentLogger } from "./log.js";
+export {
+  GATEWAY_EVENTS,
+  type GatewayEvent,
+  jsonLogger,
+  type Logger,
+  silentLogger,
+} from "./log.js";
 export {
   buildManifest,
   defaultAuthEnv,
@@ -33,7 +40,6 @@ export {
   createTokenVerifier,
   policyFromConfig,
   type Rejection,
-  readBearer,
   type TokenPolicy,
   type Verdict,
 } from "./verify-token.js";

@@ -4,9 +4,8 @@ import type { Claims, Introspect } from "./verify-token.js";
 /**
  * RFC 7662 token introspection: POSTs the opaque token to the IdP's introspection endpoint,
  * authenticated as the gateway's own confidential client (HTTP Basic, RFC 6749 §2.3.1), and
- * resolves with the JSON answer. What the answer must say is verify-token.ts's business. Every
- * request with an opaque token costs one introspection call (no cache: revocation at the IdP
- * takes effect at once, and instances stay stateless).
+ * resolves with the JSON answer. What the answer must say is verify-token.ts's business; how
+ * long an answer is reused is introspection-cache.ts's.
  */
 
 export interface IntrospectionOptions {

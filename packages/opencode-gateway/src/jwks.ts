@@ -9,6 +9,12 @@ import {
   jwksCache,
 } from "jose";
 import type { Logger } from "./log.js";
+import {
+  createOutboundBudget,
+  KEY_FETCH_LIMITS,
+  type OutboundBudget,
+  OutboundBudgetExceeded,
+} from "./outbound-budget.js";
 
 /**
  * The issuer's signing keys, for verify-token.ts. The JWKS URL is `jwksUri` when configured,
@@ -17,7 +23,9 @@ import type { Logger } from "./log.js";
  * token names a `kid` the cache does not hold (at most every `cooldownMs`) and when the cache is
  * older than `maxAgeMs` — so a key rotation at the IdP is picked up without a restart. When a
  * re-fetch fails, the last good key set is used (stale-if-error) so a short IdP outage does not
- * stop requests carrying still-valid tokens.
+ * stop requests carrying still-valid tokens. Every discovery and JWKS fetch spends from the
+ * outbound budget: while the IdP fails, tokens naming unknown key ids cost a few fetches, not
+ * one each.
  */
 
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -38,6 +46,8 @@ export interface KeySourceOptions {
   timeoutMs?: number;
   cooldownMs?: number;
   maxAgeMs?: number;
+  /** Shared with introspection in the gateway; default: one with {@link KEY_FETCH_LIMITS}. */
+  budget?: OutboundBudget | undefined;
 }
 
 /** Errors jose raises about the token, not about reaching the key set. */
@@ -89,18 +99,22 @@ async function discoverJwksUri(
 /** A jose key resolver for the issuer's keys (see the module comment). */
 export function issuerKeySource(options: KeySourceOptions): JWTVerifyGetKey {
   const fetchImpl: FetchLike = options.fetch ?? ((input, init) => fetch(input, init));
+  const budget = options.budget ?? createOutboundBudget({ limits: KEY_FETCH_LIMITS });
+  const discoveryFetch = budget.guard("discovery", fetchImpl);
+  const jwksFetch = budget.guard("jwks", fetchImpl);
   const timeoutMs = options.timeoutMs ?? 5000;
   // jose updates this object after every successful fetch: the last good key set.
   const lastGood: JWKSCacheInput = {};
   let remote: Promise<JWTVerifyGetKey> | undefined;
 
   const build = async (): Promise<JWTVerifyGetKey> => {
-    const uri = options.jwksUri ?? (await discoverJwksUri(options.issuer, fetchImpl, timeoutMs));
+    const uri =
+      options.jwksUri ?? (await discoverJwksUri(options.issuer, discoveryFetch, timeoutMs));
     return createRemoteJWKSet(new URL(uri), {
       timeoutDuration: timeoutMs,
       cooldownDuration: options.cooldownMs ?? 30_000,
       cacheMaxAge: options.maxAgeMs ?? 600_000,
-      [customFetch]: (url: string, init: RequestInit) => fetchImpl(url, init),
+      [customFetch]: (url: string, init: RequestInit) => jwksFetch(url, init),
       [jwksCache]: lastGood,
     });
   };
@@ -119,10 +133,13 @@ export function issuerKeySource(options: KeySourceOptions): JWTVerifyGetKey {
     } catch (error) {
       if (isTokenError(error)) throw error;
       if ("jwks" in lastGood && lastGood.jwks) {
-        options.logger?.warn("jwks_refresh_failed", {
-          reason: String(error),
-          using: "last good key set",
-        });
+        // Refused by the budget is not news: the budget logged that once already.
+        if (!(error instanceof OutboundBudgetExceeded)) {
+          options.logger?.emit("gateway_jwks_refresh_failed", {
+            detail: String(error),
+            using: "last good key set",
+          });
+        }
         return createLocalJWKSet(lastGood.jwks)(header, token);
       }
       throw new KeySourceUnavailable(`the issuer's JWKS could not be fetched: ${String(error)}`, {

@@ -1,37 +1,53 @@
+import {
+  type Logger as CoreLogger,
+  silentLogger as coreSilentLogger,
+  createLogger,
+  type LogLevel,
+} from "@vymalo/oauth2-core";
+
 /**
- * The gateway's log: one JSON object per line on stderr, `{ time, level, event, ...fields }`.
- * Callers pass claims-derived fields (iss, aud, azp, sub) and reasons — never a token, an
- * Authorization header or a secret.
+ * The gateway's log: the core's typed, redacting logger with the gateway's event catalogue,
+ * one JSON object per line on stderr, `{ time, level, event, ...fields }`. Callers pass
+ * claims-derived fields (sub, client) and reasons — never a token, an Authorization header or a
+ * secret; the core drops secret-named fields and redacts token-shaped strings behind them.
+ *
+ * Event names are `gateway_<what_happened>`, as the plugins' are `oauth2_…` and
+ * `models_info_…`: the package, then what happened. docs/log-events.md documents each one
+ * (a test keeps the two in step).
  */
+export const GATEWAY_EVENTS = {
+  gateway_listening: "info",
+  gateway_request: "info",
+  gateway_request_refused: "info",
+  gateway_auth_rejected: "info",
+  gateway_auth_unavailable: "warn",
+  gateway_jwks_refresh_failed: "warn",
+  gateway_outbound_budget_exhausted: "warn",
+  gateway_upstream_timeout: "warn",
+  gateway_upstream_unreachable: "error",
+  gateway_internal_error: "error",
+  gateway_shutting_down: "info",
+  gateway_stopped: "info",
+  gateway_shutdown_forced: "warn",
+  gateway_shutdown_failed: "error",
+} as const satisfies Record<string, LogLevel>;
 
-export type LogLevel = "debug" | "info" | "warn" | "error";
-export type LogFields = Record<string, unknown>;
+export type GatewayEvent = keyof typeof GATEWAY_EVENTS;
+export type { LogLevel };
 
-export interface Logger {
-  debug(event: string, fields?: LogFields): void;
-  info(event: string, fields?: LogFields): void;
-  warn(event: string, fields?: LogFields): void;
-  error(event: string, fields?: LogFields): void;
-}
+/** `emit` takes only catalogue events: any other name does not compile. */
+export type Logger = CoreLogger<GatewayEvent>;
 
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-
+/** The bin's logger: JSON lines with a timestamp, on stderr unless `write` is given. */
 export function jsonLogger(
-  minLevel: LogLevel = "info",
+  level: LogLevel = "info",
   write: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): Logger {
-  const emit =
-    (level: LogLevel) =>
-    (event: string, fields: LogFields = {}) => {
-      if (ORDER[level] < ORDER[minLevel]) return;
-      write(JSON.stringify({ time: new Date().toISOString(), level, event, ...fields }));
-    };
-  return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
+  return createLogger<GatewayEvent>({
+    level,
+    events: GATEWAY_EVENTS,
+    sink: (record) => write(JSON.stringify({ time: new Date().toISOString(), ...record })),
+  });
 }
 
-export const silentLogger: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-};
+export const silentLogger: Logger = coreSilentLogger;

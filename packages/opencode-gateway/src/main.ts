@@ -21,7 +21,8 @@ const USAGE = `usage: opencode-gateway [--config FILE] [--check] [--print-manife
   --version, --help
 
 Environment overrides: OPENCODE_GATEWAY_PUBLIC_URL, _ISSUER, _JWKS_URI, _AUDIENCES, _CLIENTS,
-_UPSTREAM_URL, _UPSTREAM_API_KEY, _INTROSPECTION_CLIENT_SECRET, _HOST, _PORT (or PORT);
+_UPSTREAM_URL, _UPSTREAM_API_KEY, _INTROSPECTION_CLIENT_SECRET, _HOST, _PORT (or PORT),
+_TRUST_PROXY;
 OPENCODE_GATEWAY_LOG_LEVEL=debug|info|warn|error. See docs/gateway.md.`;
 
 const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
@@ -72,18 +73,18 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
-      logger.warn("shutdown_forced", { signal });
+      logger.emit("gateway_shutdown_forced", { signal });
       process.exit(1);
     }
     stopping = true;
-    logger.info("shutting_down", { signal, graceMs: config.listen.shutdownGraceMs });
+    logger.emit("gateway_shutting_down", { signal, graceMs: config.listen.shutdownGraceMs });
     gateway.close().then(
       () => {
-        logger.info("stopped");
+        logger.emit("gateway_stopped");
         process.exit(0);
       },
       (error: unknown) => {
-        logger.error("shutdown_failed", { reason: String(error) });
+        logger.emit("gateway_shutdown_failed", { detail: String(error) });
         process.exit(1);
       },
     );

@@ -8,18 +8,23 @@ import type { GatewayConfig, GatewayConfigInput } from "./config.js";
 import { parseConfig } from "./config-parse.js";
 import { createDemoModel } from "./demo-model.js";
 import { etagOf, matchesEtag } from "./etag.js";
+import { deferContinue, sendContinue } from "./expect-continue.js";
+import { clientView, compileTrust } from "./forwarded.js";
 import { createIntrospector } from "./introspection.js";
+import { cachedIntrospection } from "./introspection-cache.js";
 import { type FetchLike, issuerKeySource } from "./jwks.js";
 import { jsonLogger, type Logger } from "./log.js";
 import { buildManifest, type Manifest } from "./manifest.js";
 import { buildModelsInfo } from "./models-info.js";
+import { createOutboundBudget, KEY_FETCH_LIMITS } from "./outbound-budget.js";
 import { createProxy } from "./proxy.js";
+import { refuseDeclaredTooLarge, refuseEncodedPaths } from "./request-guards.js";
 import { createTokenVerifier, policyFromConfig } from "./verify-token.js";
 
 /**
  * The gateway: routes wired to the verifier, the manifest, the models-info document and the
- * proxy. Stateless — keys are cached in memory per instance, there are no sessions — so any
- * number of instances can run behind a load balancer.
+ * proxy. Stateless — keys and introspection answers are cached in memory per instance, there
+ * are no sessions — so any number of instances can run behind a load balancer.
  *
  *   GET  /healthz               liveness (never depends on the IdP or the upstream)
  *   GET  /.well-known/opencode  the public manifest
@@ -61,11 +66,33 @@ export function createGateway(
 ): Gateway {
   const config = parseConfig(input);
   const logger = deps.logger ?? jsonLogger();
+  const outboundFetch: FetchLike = deps.fetch ?? ((input, init) => fetch(input, init));
+  const perSec = config.introspection?.maxRequestsPerSec;
+  const budget = createOutboundBudget({
+    limits: {
+      ...KEY_FETCH_LIMITS,
+      ...(perSec ? { introspection: { burst: perSec, perSec } } : {}),
+    },
+    onExhausted: (reason, limit) =>
+      logger.emit("gateway_outbound_budget_exhausted", { reason, ...limit }),
+  });
   const keys =
     deps.keys ??
-    issuerKeySource({ issuer: config.issuer, jwksUri: config.jwksUri, fetch: deps.fetch, logger });
+    issuerKeySource({
+      issuer: config.issuer,
+      jwksUri: config.jwksUri,
+      fetch: outboundFetch,
+      logger,
+      budget,
+    });
   const introspect = config.introspection
-    ? createIntrospector({ ...config.introspection, fetch: deps.fetch })
+    ? cachedIntrospection(
+        createIntrospector({
+          ...config.introspection,
+          fetch: budget.guard("introspection", outboundFetch),
+        }),
+        config.introspection,
+      )
     : undefined;
   const verify = createTokenVerifier(policyFromConfig(config), {
     keys,
@@ -81,6 +108,7 @@ export function createGateway(
     apiKey: config.upstream.apiKey,
     headersTimeoutMs: config.upstream.headersTimeoutMs,
     subjectHeader: config.upstream.subjectHeader,
+    maxBodyBytes: config.listen.maxBodyBytes,
     fetch: demo ? async (url, init) => demo.fetch(new Request(url, init)) : deps.fetch,
     logger,
   });
@@ -92,7 +120,9 @@ export function createGateway(
 
   const app = new Hono<AuthEnv>();
   const auth = bearerAuth({ realm: config.realm, verify, logger });
+  const trust = compileTrust(config.listen.trustProxy);
 
+  app.use("*", refuseEncodedPaths(logger));
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/.well-known/opencode", (c) =>
     etagged(
@@ -105,13 +135,14 @@ export function createGateway(
   app.use("/v1/*", async (c, next) => {
     const started = Date.now();
     await next();
-    logger.info("request", {
+    logger.emit("gateway_request", {
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
       ms: Date.now() - started,
     });
   });
+  app.use("/v1/*", refuseDeclaredTooLarge(config.listen.maxBodyBytes, logger));
   app.use("/v1/*", auth);
   app.get("/v1/models-info", (c) => {
     const response = etagged(
@@ -123,7 +154,12 @@ export function createGateway(
     response.headers.set("vary", "authorization");
     return response;
   });
-  app.all("/v1/*", (c) => proxy(c.req.raw, c.get("claims")));
+  app.all("/v1/*", (c) =>
+    proxy(c.req.raw, c.get("claims"), {
+      client: clientView(c.env?.incoming?.socket.remoteAddress, c.req.raw.headers, trust),
+      beforeBody: () => sendContinue(c.env?.incoming, c.env?.outgoing),
+    }),
+  );
   app.notFound((c) =>
     c.json(
       { error: { message: `no route for ${c.req.method} ${c.req.path}`, code: "not_found" } },
@@ -131,7 +167,7 @@ export function createGateway(
     ),
   );
   app.onError((error, c) => {
-    logger.error("internal_error", { path: c.req.path, reason: String(error) });
+    logger.emit("gateway_internal_error", { path: c.req.path, detail: String(error) });
     return c.json({ error: { message: "internal error", code: "internal_error" } }, 500);
   });
 
@@ -145,6 +181,7 @@ export function createGateway(
       if (server) throw new Error("the gateway is already started");
       const created = createAdaptorServer({ fetch: app.fetch, overrideGlobalObjects: false });
       server = created as Server;
+      deferContinue(server);
       await new Promise<void>((resolve, reject) => {
         created.once("error", reject);
         (created as Server).listen(port, host, () => {
@@ -154,7 +191,7 @@ export function createGateway(
       });
       const bound = (server.address() as AddressInfo).port;
       const shown = host.includes(":") ? `[${host}]` : host;
-      logger.info("listening", { host, port: bound, publicUrl: config.publicUrl });
+      logger.emit("gateway_listening", { host, port: bound, publicUrl: config.publicUrl });
       return { url: `http://${shown}:${bound}`, port: bound };
     },
     async close() {

@@ -1,15 +1,17 @@
 import { errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
 import type { GatewayConfig } from "./config.js";
 import { KeySourceUnavailable } from "./jwks.js";
+import { checkIssuedAt, checkNotIdToken, checkTokenType } from "./token-checks.js";
 
 /**
  * Bearer token validation: a pure function of the policy (from the config), a key source and,
  * for opaque tokens, an introspection function. Nothing here does I/O of its own.
  *
  * A JWT (three dot-separated parts) is checked for: an allowed asymmetric algorithm, a valid
- * signature by one of the issuer's keys, `iss`, `exp` (required) and `nbf` within the clock
- * tolerance, an `aud` in the audiences allow-list, the client (`azp`, else `client_id`) in the
- * clients allow-list, then the required scopes and groups. Any other token goes to RFC 7662
+ * signature by one of the issuer's keys, `iss`, `exp` (required), `nbf` and `iat` within the
+ * clock tolerance, an `aud` in the audiences allow-list, that it is an access token (`typ`, no
+ * ID token marks: token-checks.ts), the client (`azp`, else `client_id`) in the clients
+ * allow-list, then the required scopes and groups. Any other token goes to RFC 7662
  * introspection when it is configured (the answer must be `active`, then the same checks), and
  * is refused when it is not.
  */
@@ -28,6 +30,8 @@ export interface TokenPolicy {
   /** At least one of these must be held (none listed: no group check). */
   requiredGroups: readonly string[];
   groupsClaim: string;
+  /** Accept only `typ: at+jwt` (RFC 9068) JWTs. */
+  requireAtJwt?: boolean;
 }
 
 export function policyFromConfig(config: GatewayConfig): TokenPolicy {
@@ -41,6 +45,7 @@ export function policyFromConfig(config: GatewayConfig): TokenPolicy {
     requiredScopes: config.requiredScopes,
     requiredGroups: config.requiredGroups,
     groupsClaim: config.groupsClaim,
+    requireAtJwt: config.requireAtJwt,
   };
 }
 
@@ -72,8 +77,6 @@ export interface VerifierDeps {
   now?: () => Date;
 }
 
-const MAX_TOKEN_LENGTH = 16 * 1024;
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /** A refusal; 403 is always `insufficient_scope`, 503 `temporarily_unavailable`. */
@@ -97,40 +100,6 @@ const reject = (...args: Parameters<typeof rejection>): Verdict => ({
   rejection: rejection(...args),
 });
 
-/** Takes the token out of an Authorization header value, or says why there is none. */
-export function readBearer(
-  header: string | undefined,
-): { token: string } | { rejection: Rejection } {
-  if (!header?.trim()) {
-    return {
-      rejection: { status: 401, reason: "missing", description: "a bearer token is required" },
-    };
-  }
-  if (!/^Bearer(\s|$)/i.test(header)) {
-    return {
-      rejection: {
-        status: 401,
-        reason: "not_bearer",
-        description: "only Authorization: Bearer <token> is accepted",
-      },
-    };
-  }
-  const match = BEARER.exec(header);
-  if (!match?.[1]) {
-    return {
-      rejection: rejection(
-        401,
-        "malformed_header",
-        "the Bearer credentials are empty or malformed",
-      ),
-    };
-  }
-  if (match[1].length > MAX_TOKEN_LENGTH) {
-    return { rejection: rejection(401, "too_long", "the token is too long") };
-  }
-  return { token: match[1] };
-}
-
 /** The function that judges a bearer token under `policy`. */
 export function createTokenVerifier(
   policy: TokenPolicy,
@@ -140,8 +109,10 @@ export function createTokenVerifier(
 
   const verifyJwt = async (token: string): Promise<Verdict> => {
     let payload: JWTPayload;
+    let typ: unknown;
     try {
-      ({ payload } = await jwtVerify(token, deps.keys, {
+      let protectedHeader: { typ?: unknown };
+      ({ payload, protectedHeader } = await jwtVerify(token, deps.keys, {
         issuer: policy.issuer,
         audience: [...policy.audiences],
         algorithms: [...policy.algorithms],
@@ -149,9 +120,15 @@ export function createTokenVerifier(
         requiredClaims: ["exp"],
         currentDate: now(),
       }));
+      typ = protectedHeader.typ;
     } catch (error) {
       return joseRejection(error);
     }
+    const problem =
+      checkIssuedAt(payload.iat, now().getTime() / 1000, policy.clockToleranceSec) ??
+      checkTokenType(typ, policy.requireAtJwt ?? false) ??
+      checkNotIdToken(payload, policy.clientClaims);
+    if (problem) return reject(401, problem.reason, problem.description);
     return checkGrants(policy, payload, "jwt");
   };
 
@@ -240,6 +217,8 @@ function checkIntrospected(policy: TokenPolicy, answer: Claims, nowSec: number):
   if (typeof answer.nbf === "number" && answer.nbf - tolerance > nowSec) {
     return reject(401, "not_yet_valid", "the token is not valid yet (nbf)");
   }
+  const future = checkIssuedAt(answer.iat, nowSec, tolerance);
+  if (future) return reject(401, future.reason, future.description);
   if (!asList(answer.aud).some((aud) => policy.audiences.includes(aud))) {
     return reject(401, "wrong_audience", "the token is not meant for this gateway (aud)");
   }

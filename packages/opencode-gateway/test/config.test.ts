@@ -111,6 +111,18 @@ describe("an invalid config names the field and the fix", () => {
     ],
     ["an unknown field", { ...valid(), audience: "x" }, "audience", /unknown field.*audiences/],
     ["a bad provider id", valid({ providerId: "My LLM" }), "providerId", /lower-case/],
+    [
+      "a trusted proxy that is not an address",
+      valid({ listen: { trustProxy: ["10.0.0.0/8", "lb.internal"] } }),
+      "listen.trustProxy.1",
+      /"lb\.internal" is not an IP address or CIDR/,
+    ],
+    [
+      "a body limit under 1 KiB",
+      valid({ listen: { maxBodyBytes: 10 } }),
+      "listen.maxBodyBytes",
+      /Largest request body/,
+    ],
   ])("%s", (_name, input, field, message) => {
     const error = errorOf(input);
     expect(error.name).toBe("GatewayConfigError");
@@ -130,6 +142,7 @@ describe("environment overrides", () => {
       OPENCODE_GATEWAY_UPSTREAM_API_KEY: "sk-upstream",
       PORT: "9000",
       OPENCODE_GATEWAY_PORT: "9100",
+      OPENCODE_GATEWAY_TRUST_PROXY: "10.0.0.0/8 fd00::/8",
     });
     const parsed = parseConfig(config, { envSources });
     expect(parsed.issuer).toBe("https://login.example.test/realms/other");
@@ -140,6 +153,10 @@ describe("environment overrides", () => {
     });
     expect(parsed.upstream.demo).toBeUndefined();
     expect(parsed.listen.port).toBe(9100);
+    expect(parsed.listen.trustProxy).toEqual(["10.0.0.0/8", "fd00::/8"]);
+    expect(
+      parseConfig(applyEnvOverrides(valid(), { OPENCODE_GATEWAY_TRUST_PROXY: "1" }).config),
+    ).toMatchObject({ listen: { trustProxy: 1 } });
     expect(parsed.oauth2.issuer).toBe("https://login.example.test/realms/other");
   });
 

@@ -55,7 +55,7 @@ function listeningPort(child: ChildProcess, err: () => string): Promise<number> 
     const check = () => {
       const line = err()
         .split("\n")
-        .find((l) => l.includes('"event":"listening"'));
+        .find((l) => l.includes('"event":"gateway_listening"'));
       if (line) resolve((JSON.parse(line) as { port: number }).port);
     };
     child.stderr?.on("data", check);
@@ -120,7 +120,7 @@ describe("opencode-gateway (bin)", () => {
     }
     expect(text).toBe(UPSTREAM_SSE_BODY);
     expect(await proc.exited).toBe(0);
-    expect(proc.err()).toContain('"event":"shutting_down"');
+    expect(proc.err()).toContain('"event":"gateway_shutting_down"');
     expect(proc.err()).not.toContain(token);
   });
 });

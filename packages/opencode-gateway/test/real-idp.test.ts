@@ -41,6 +41,9 @@ beforeAll(async () => {
           endpoint: `${idp.issuer}${new URL(idp.provider.urlFor("introspection")).pathname}`,
           clientId: GATEWAY_CLIENT.id,
           clientSecret: GATEWAY_CLIENT.secret,
+          // Every request asks the IdP, so a revocation shows on the next one (the default
+          // remembers active answers for 60 s: outbound-calls.test.ts).
+          cacheSec: 0,
         },
       },
     ),
@@ -106,6 +109,31 @@ describe("a real IdP's tokens", () => {
     expect(upstream.requests[0]?.headers.authorization).toBeUndefined();
   });
 
+  it("its JWT access token says typ at+jwt, so requireAtJwt: true accepts it", async () => {
+    const token = await clientCredentialsToken("api:read");
+    const header = JSON.parse(Buffer.from(token.split(".")[0] ?? "", "base64url").toString());
+    expect(header.typ).toBe("at+jwt");
+    const strict = await startGateway(
+      testConfig(
+        idp.issuer,
+        { baseURL: upstream.baseURL },
+        {
+          audiences: [idp.audience],
+          clients: [BACKEND.id],
+          requireAtJwt: true,
+        },
+      ),
+    );
+    try {
+      const response = await fetch(`${strict.url}/v1/models`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(response.status).toBe(200);
+    } finally {
+      await strict.close();
+    }
+  });
+
   it("the same IdP's token without the required scope is refused with 403", async () => {
     const response = await chat(await clientCredentialsToken("api:write"));
     expect(response.status).toBe(403);
@@ -122,7 +150,7 @@ describe("a real IdP's tokens", () => {
     expect(upstream.requests).toHaveLength(1);
   });
 
-  it("an opaque token revoked at the IdP is refused on the next request (no cache)", async () => {
+  it("an opaque token revoked at the IdP is refused on the next request (cacheSec: 0)", async () => {
     const token = await opaqueToken("api:read");
     expect((await chat(token)).status).toBe(200);
     const stored = await idp.provider.ClientCredentials.find(token);
