@@ -2,6 +2,7 @@ export * from "./browser.js";
 export * from "./child.js";
 export { CookieJar } from "./cookie-jar.js";
 export * from "./fake-llm.js";
+export * from "./headless-provider.js";
 export { type HtmlForm, parseForms } from "./html-forms.js";
 export * from "./idp.js";
 export * from "./models-server.js";
