@@ -11,13 +11,13 @@ import { fileURLToPath } from "node:url";
 import {
   confidentialClient,
   type ModelsServer,
-  startChild,
   startIdp,
   startModelsServer,
   type TestIdp,
 } from "@vymalo/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { managedProvider } from "./fixtures.js";
+import { runRecorded } from "./start-path/recorded-run.js";
 
 const here = fileURLToPath(new URL("./start-path/", import.meta.url));
 const PROTOCOL_PACKAGES = ["openid-client", "oauth4webapi", "proper-lockfile"];
@@ -63,26 +63,20 @@ async function start(name: string) {
       corp: managedProvider(models, oauth2, { meta: { modelsInfoUrl: "models-info.json" } }),
     },
   };
-  const run = startChild(
-    process.execPath,
-    ["--import", join(here, "record-imports.mjs"), join(here, "start.mjs")],
-    {
-      env: {
-        PATH: process.env.PATH,
-        HOME: dir,
-        OPENCODE_OAUTH2_CACHE_DIR: join(dir, "cache"),
-        RECORD_IMPORTS_TO: record,
-        START_CONFIG: JSON.stringify(config),
-      },
-      timeoutMs: 60_000,
+  const result = await runRecorded([join(here, "start.mjs")], {
+    env: {
+      PATH: process.env.PATH,
+      HOME: dir,
+      OPENCODE_OAUTH2_CACHE_DIR: join(dir, "cache"),
+      START_CONFIG: JSON.stringify(config),
+      // The same config as opencode's inline layer: the plugins see it as the user's own.
+      OPENCODE_CONFIG_CONTENT: JSON.stringify(config),
     },
-  );
-  const result = await run.done;
+    record,
+    packages: PROTOCOL_PACKAGES,
+  });
   expect(result.code, result.stderr).toBe(0);
-  const urls = (await readFile(record, "utf8")).split("\n").filter(Boolean);
-  const loaded = PROTOCOL_PACKAGES.filter((pkg) =>
-    urls.some((url) => url.includes(`/node_modules/${pkg}/`)),
-  );
+  const { loaded, urls } = result;
   return { output: JSON.parse(result.stdout.trim()), loaded, urls };
 }
 

@@ -4,76 +4,53 @@
 // lock (proper-lockfile): those load on a refresh, a grant or a login. Checked on the built CLI,
 // in fresh Node processes, with start-path's import recorder; the cold run is the control that
 // shows the recorder sees them.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { confidentialClient, startChild, startIdp, type TestIdp } from "@vymalo/testkit";
+import {
+  createOpencodeHome,
+  headlessClient,
+  headlessProviderConfig,
+  type OpencodeHome,
+  startIdp,
+  type TestIdp,
+} from "@vymalo/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "./fixtures.js";
+import { runRecorded } from "./start-path/recorded-run.js";
 
-const RECORDER = fileURLToPath(new URL("./start-path/record-imports.mjs", import.meta.url));
 const PROTOCOL_PACKAGES = ["openid-client", "oauth4webapi", "jose", "proper-lockfile"];
 /** The CLI modules of the commands a `token` call has no use for. */
 const OTHER_COMMANDS = ["login", "logout", "status", "doctor", "exec", "well-known"];
 
 let idp: TestIdp;
-let dir: string;
+let home: OpencodeHome;
 
 beforeAll(async () => {
-  idp = await startIdp({ clients: [confidentialClient("svc", "svc-secret")] });
-  dir = await mkdtemp(join(tmpdir(), "token-path-"));
-  const config = {
-    provider: {
-      corp: {
-        options: {
-          oauth2: {
-            issuer: idp.issuer,
-            clientId: "svc",
-            clientSecret: "svc-secret",
-            authFlow: "client_credentials",
-          },
-        },
-      },
-    },
-  };
-  await mkdir(join(dir, "config", "opencode"), { recursive: true });
-  await writeFile(join(dir, "config", "opencode", "opencode.json"), JSON.stringify(config));
+  idp = await startIdp({ clients: [headlessClient()] });
+  home = await createOpencodeHome({
+    prefix: "token-path-",
+    config: headlessProviderConfig(idp.issuer),
+    git: false,
+  });
 });
 
 afterAll(async () => {
   await idp?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await home?.cleanup();
 });
 
 /** One `token corp` in a fresh Node process: what it printed and every module it resolved. */
 async function token(name: string, format = "raw") {
-  const record = join(dir, `${name}.imports`);
-  const run = startChild(
-    process.execPath,
-    ["--import", RECORDER, CLI, "token", "corp", "--format", format],
-    {
-      cwd: dir,
-      env: {
-        PATH: process.env.PATH,
-        HOME: dir,
-        XDG_CONFIG_HOME: join(dir, "config"),
-        OPENCODE_OAUTH2_CACHE_DIR: join(dir, "cache"),
-        RECORD_IMPORTS_TO: record,
-      },
-      timeoutMs: 60_000,
-    },
-  );
-  const result = await run.done;
+  const result = await runRecorded([CLI, "token", "corp", "--format", format], {
+    env: home.env,
+    cwd: home.projectDir,
+    record: join(home.root, `${name}.imports`),
+    packages: PROTOCOL_PACKAGES,
+  });
   expect(result.code, result.stderr).toBe(0);
-  const urls = (await readFile(record, "utf8")).split("\n").filter(Boolean);
-  const loaded = PROTOCOL_PACKAGES.filter((pkg) =>
-    urls.some((url) => url.includes(`/node_modules/${pkg}/`)),
-  );
   const commands = OTHER_COMMANDS.filter((command) =>
-    urls.some((url) => url.endsWith(`/dist/cli/${command}.js`)),
+    result.urls.some((url) => url.endsWith(`/dist/cli/${command}.js`)),
   );
-  return { stdout: result.stdout, loaded, commands, urls };
+  return { ...result, commands };
 }
 
 describe("a warm `token` call", () => {
