@@ -1,9 +1,14 @@
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { confidentialClient, startIdp } from "@vymalo/testkit";
+import {
+  createOpencodeHome,
+  headlessClient,
+  headlessProviderConfig,
+  type OpencodeHome,
+  startIdp,
+} from "@vymalo/testkit";
 import { formatMs, interleave, median, pairedRatio } from "./stats.js";
 import type { Figure } from "./table.js";
 
@@ -20,10 +25,10 @@ const EAGER_COMMANDS = `${["login", "logout", "status", "doctor"]
   .join("\n")}\n`;
 
 /** Wall time of one process, from spawn to exit; throws when it fails. */
-function timed(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+function timed(argv: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, argv, { env, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, argv, { env, cwd, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (chunk) => {
       stderr += chunk;
@@ -46,39 +51,21 @@ function timed(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
  * interval, as for the start figure. The bench fails if a measured call goes to the IdP.
  */
 export async function tokenTime(runs: number): Promise<Figure[]> {
-  const idp = await startIdp({
-    clients: [confidentialClient("svc", "svc-secret")],
-    accessTokenTtl: 3600,
-  });
-  const dir = await mkdtemp(join(tmpdir(), "bench-token-"));
+  const idp = await startIdp({ clients: [headlessClient()], accessTokenTtl: 3600 });
+  let home: OpencodeHome | undefined;
   try {
-    const config = {
-      provider: {
-        corp: {
-          options: {
-            oauth2: {
-              issuer: idp.issuer,
-              clientId: "svc",
-              clientSecret: "svc-secret",
-              authFlow: "client_credentials",
-            },
-          },
-        },
-      },
-    };
-    await mkdir(join(dir, "config", "opencode"), { recursive: true });
-    await writeFile(join(dir, "config", "opencode", "opencode.json"), JSON.stringify(config));
-    const eager = join(dir, "eager-commands.mjs");
+    home = await createOpencodeHome({
+      prefix: "bench-token-",
+      config: headlessProviderConfig(idp.issuer),
+      git: false,
+    });
+    const eager = join(home.root, "eager-commands.mjs");
     await writeFile(eager, EAGER_COMMANDS);
-    const env = {
-      PATH: process.env.PATH,
-      HOME: dir,
-      XDG_CONFIG_HOME: join(dir, "config"),
-      OPENCODE_OAUTH2_CACHE_DIR: join(dir, "cache"),
-    };
-    const token = () => timed([CLI, "token", "corp"], env);
-    const before = () => timed(["--import", eager, CLI, "token", "corp"], env);
-    const node = () => timed(["-e", "0"], env);
+    const { env } = home;
+    const cwd = home.projectDir;
+    const token = () => timed([CLI, "token", "corp"], env, cwd);
+    const before = () => timed(["--import", eager, CLI, "token", "corp"], env, cwd);
+    const node = () => timed(["-e", "0"], env, cwd);
 
     // Warm-up: mints the token into the cache, and warms the file system cache for all three.
     for (const run of [token, before, node]) await run();
@@ -108,7 +95,7 @@ export async function tokenTime(runs: number): Promise<Figure[]> {
       },
     ];
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await home?.cleanup();
     await idp.close();
   }
 }

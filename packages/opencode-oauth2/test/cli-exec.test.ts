@@ -2,14 +2,10 @@
 // environment, with this process's stdio, and its exit code is passed on as a shell would.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import {
-  confidentialClient,
-  type FakeLlm,
-  publicNativeClient,
-  startFakeLlm,
-} from "@vymalo/testkit";
+import { type FakeLlm, startFakeLlm } from "@vymalo/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { type CliHarness, cliHarness, providerConfig } from "./cli/harness.js";
+import { credentialHarness } from "./cli/credential-harness.js";
+import type { CliHarness } from "./cli/harness.js";
 
 let h: CliHarness;
 let llm: FakeLlm | undefined;
@@ -19,23 +15,9 @@ afterEach(async () => {
   await h?.close();
 });
 
-async function setup() {
-  h = await cliHarness({
-    clients: [confidentialClient("svc", "svc-secret"), publicNativeClient("cli")],
-  });
-  await h.writeGlobalConfig({
-    provider: {
-      ...providerConfig("corp", {
-        issuer: h.idp.issuer,
-        clientId: "svc",
-        clientSecret: "svc-secret",
-        authFlow: "client_credentials",
-      }).provider,
-      ...providerConfig("user", { issuer: h.idp.issuer, clientId: "cli", scopes: "openid" })
-        .provider,
-    },
-  });
-}
+const setup = async () => {
+  h = await credentialHarness();
+};
 
 describe("exec", () => {
   it("gives an OpenAI-compatible client the token in OPENAI_API_KEY, and its output", async () => {

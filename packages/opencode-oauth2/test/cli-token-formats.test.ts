@@ -4,15 +4,10 @@
 // credential-helper answer through `git credential fill`.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  confidentialClient,
-  type FakeLlm,
-  publicNativeClient,
-  startChild,
-  startFakeLlm,
-} from "@vymalo/testkit";
+import { type FakeLlm, startChild, startFakeLlm } from "@vymalo/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { CLI, type CliHarness, cliHarness, providerConfig } from "./cli/harness.js";
+import { credentialHarness } from "./cli/credential-harness.js";
+import { CLI, type CliHarness } from "./cli/harness.js";
 import { type KubeApi, kubeconfig, startKubeApi } from "./cli/kube-api.js";
 
 let h: CliHarness;
@@ -28,24 +23,9 @@ afterEach(async () => {
 
 const JWT = /^eyJ[\w-]+\.[\w-]+\.[\w-]+$/;
 
-/** `corp` mints tokens headlessly (client credentials); `user` needs a browser login. */
-async function setup() {
-  h = await cliHarness({
-    clients: [confidentialClient("svc", "svc-secret"), publicNativeClient("cli")],
-  });
-  await h.writeGlobalConfig({
-    provider: {
-      ...providerConfig("corp", {
-        issuer: h.idp.issuer,
-        clientId: "svc",
-        clientSecret: "svc-secret",
-        authFlow: "client_credentials",
-      }).provider,
-      ...providerConfig("user", { issuer: h.idp.issuer, clientId: "cli", scopes: "openid" })
-        .provider,
-    },
-  });
-}
+const setup = async () => {
+  h = await credentialHarness();
+};
 
 /** Runs `command` in the harness's isolated environment (no shell unless the command is one). */
 async function runTool(command: string, args: string[], env: NodeJS.ProcessEnv = {}) {
