@@ -41,6 +41,9 @@ export interface EngineOptions {
   now?: () => number;
   openBrowser?: BrowserOpener;
   env?: NodeJS.ProcessEnv;
+  /** After how long (ms) a lock whose holder stopped refreshing it is taken over (default
+   * 10 s, at least 2 s). For tests of paused lock holders. */
+  lockStaleMs?: number;
 }
 
 /**
@@ -66,6 +69,7 @@ export class TokenEngine {
     this.store = new TokenStore({
       dir: options.cacheDir ?? defaultCacheDir(options.env),
       logger: this.logger,
+      lock: options.lockStaleMs === undefined ? undefined : { staleMs: options.lockStaleMs },
     });
     this.ctx = {
       store: this.store,

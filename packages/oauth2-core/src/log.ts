@@ -18,6 +18,7 @@ export const CORE_EVENTS = {
   oauth2_token_refresh_failed: "warn",
   oauth2_refresh_token_kept: "warn",
   oauth2_token_refreshed_by_other_process: "debug",
+  oauth2_lock_lost: "warn",
   oauth2_token_invalidated: "info",
   oauth2_headless_token_obtained: "info",
   oauth2_headless_token_failed: "error",

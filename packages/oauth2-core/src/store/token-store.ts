@@ -4,7 +4,7 @@ import * as z from "zod/mini";
 import { AUTH_FLOWS, type ProviderConfig, type ResolvedClient } from "../config/schema.js";
 import type { Logger } from "../log.js";
 import { ensurePrivateDir, FILE_MODE, writeFileAtomic } from "./atomic-file.js";
-import { withFileLock } from "./lock.js";
+import { type LockLease, type LockOptions, withFileLock } from "./lock.js";
 import { fileSafe } from "./paths.js";
 
 /**
@@ -82,6 +82,8 @@ export type ReadResult =
 export interface TokenStoreOptions {
   dir: string;
   logger: Logger;
+  /** The cross-process lock's timings (tests shorten staleMs). */
+  lock?: LockOptions | undefined;
 }
 
 /**
@@ -92,10 +94,12 @@ export interface TokenStoreOptions {
 export class TokenStore {
   readonly dir: string;
   private readonly logger: Logger;
+  private readonly lockOptions: LockOptions;
 
   constructor(options: TokenStoreOptions) {
     this.dir = join(options.dir, "tokens");
     this.logger = options.logger;
+    this.lockOptions = options.lock ?? {};
   }
 
   pathFor(providerId: string): string {
@@ -149,9 +153,9 @@ export class TokenStore {
     }
   }
 
-  /** Holds the provider's cross-process lock while `fn` runs. */
-  withLock<T>(providerId: string, fn: () => Promise<T>): Promise<T> {
-    return withFileLock(this.pathFor(providerId), fn);
+  /** Holds the provider's cross-process lock while `fn` runs; `lease` says if it still does. */
+  withLock<T>(providerId: string, fn: (lease: LockLease) => Promise<T>): Promise<T> {
+    return withFileLock(this.pathFor(providerId), fn, this.lockOptions);
   }
 
   /** The file's permission bits, or undefined when it does not exist (for doctor/status). */
