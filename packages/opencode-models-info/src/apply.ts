@@ -1,6 +1,8 @@
 import {
   type CollectedProviders,
-  collectFromOpencodeConfig,
+  collectManagedProviders,
+  findOAuth2PluginOptions,
+  type LocalConfigSource,
   type Logger,
   type TokenEngine,
 } from "@vymalo/oauth2-core";
@@ -44,6 +46,8 @@ export interface ApplyDeps {
   fetch: FetchLike;
   now: () => number;
   logger: Logger<string>;
+  /** What this machine's own config says. Default: every local opencode config source. */
+  localConfig?: LocalConfigSource | undefined;
 }
 
 export interface ProviderReport {
@@ -76,7 +80,10 @@ export async function applyModelsInfo(
   deps: ApplyDeps,
 ): Promise<Record<string, ProviderReport>> {
   const { logger } = deps;
-  const collected = collectFromOpencodeConfig(config);
+  // Without what a remote layer (a .well-known/opencode manifest) sets and may not.
+  const collected = await collectManagedProviders(config, findOAuth2PluginOptions(config.plugin), {
+    localConfig: deps.localConfig,
+  });
   const jobs: Job[] = [];
   for (const [id, entry] of Object.entries(config.provider ?? {})) {
     const meta = entry?.options?.meta;

@@ -3,6 +3,7 @@ import type { Hooks, Plugin } from "@opencode-ai/plugin";
 import {
   createLogger,
   defaultCacheDir,
+  type LocalConfigSource,
   type Logger,
   type LogLevel,
   type LogSink,
@@ -27,6 +28,8 @@ export interface ModelsInfoPluginDeps {
   sink?: LogSink;
   /** Lowest level sent to the sink. Default: pluginLogLevel() (`warn` unless configured). */
   logLevel?: LogLevel;
+  /** What this machine's own config says. Default: every local opencode config source. */
+  localConfig?: LocalConfigSource;
   /** The token engine. Default: one over `cacheDir`, logging to the same sink. */
   engine?: (logger: Logger<string>, cacheDir: string) => TokenEngine;
 }
@@ -51,6 +54,7 @@ export function createModelsInfoPlugin(deps: ModelsInfoPluginDeps = {}): Plugin 
       fetch: deps.fetch ?? ((url, init) => fetch(url, init)),
       now,
       logger,
+      localConfig: deps.localConfig,
     };
     const hooks: Hooks = {
       config: async (config) => {

@@ -132,6 +132,8 @@ export async function harness(options: { verify?: boolean } = {}): Promise<Harne
     }),
     async run(config, deps = {}) {
       const plugin = createModelsInfoPlugin({
+        // The config a test hands the hook is the user's own, as if read from their files.
+        localConfig: (handed) => handed,
         cacheDir,
         now: () => clock.now,
         logLevel: "debug",

@@ -1,7 +1,7 @@
 import type { Hooks, Plugin } from "@opencode-ai/plugin";
 import {
   type CoreEvent,
-  collectProviders,
+  collectManagedProviders,
   createLogger,
   isInteractiveFlow,
   type ProviderConfig,
@@ -16,7 +16,8 @@ import { PLACEHOLDER_API_KEY, propagateBearers } from "./propagate.js";
 
 /**
  * The opencode-oauth2 plugin. Hooks only; all OAuth work is in @vymalo/oauth2-core.
- * - `config`: collect managed providers (both config shapes), then propagate bearers at once and
+ * - `config`: collect managed providers (both config shapes), refusing what only a remote layer
+ *   (a `.well-known/opencode` manifest) sets and may not; then ensure every token at once and
  *   install `options.fetch`: a fresh token on every request to the provider, also for providers
  *   that came from `.well-known/opencode` (auth.json has no entry for them, so no auth loader
  *   runs). That fetch is the one per-request path; no `chat.headers` hook repeats its work.
@@ -44,7 +45,7 @@ export const OAuth2Plugin: Plugin = async (input, options) => {
 
   const hooks: Hooks = {
     config: async (config) => {
-      const collected = collectProviders(config, options);
+      const collected = await collectManagedProviders(config, options, { cwd: input.directory });
       for (const issue of collected.issues) {
         logger.emit("oauth2_config_invalid", {
           provider: issue.providerId,
