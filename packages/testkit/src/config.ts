@@ -34,6 +34,9 @@ export interface IdpOptions {
   quirks?: IdpQuirks;
   /** Delay every token endpoint response by this many ms (default 0). */
   tokenDelayMs?: number;
+  /** oidc-provider's encryption feature: discovery advertises id_token encryption (as Keycloak's
+   * does); only clients that register an encryption key get encrypted id_tokens. */
+  idTokenEncryption?: boolean;
 }
 
 const OIDC_SCOPES = ["openid", "offline_access", "profile", "email"];
@@ -96,6 +99,7 @@ export async function buildConfiguration(options: IdpOptions): Promise<Configura
       deviceFlow: { enabled: true },
       revocation: { enabled: true },
       introspection: { enabled: true },
+      encryption: { enabled: options.idTokenEncryption === true },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => audience,
