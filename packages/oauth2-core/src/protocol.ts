@@ -1,6 +1,7 @@
 // "@vymalo/oauth2-core/protocol": helpers that speak to the IdP through openid-client (discovery,
 // error translation, subject tokens). Kept off the main entry so that importing the engine,
 // which is what a plugin does at every opencode start, does not load the protocol stack.
+export { authorizationRequestParams } from "./flows/grant-params.js";
 export { readSubjectToken } from "./flows/token-exchange.js";
 export {
   basicEncodingChanges,
@@ -8,7 +9,7 @@ export {
   refusedClientFix,
 } from "./oidc/client-refused.js";
 export { clearDiscoveryCache, clientConfiguration, serverMetadata } from "./oidc/configuration.js";
-export { excerptOf, redactSecrets } from "./oidc/idp-answer.js";
+export { excerptOf, readIdpAnswer, redactSecrets } from "./oidc/idp-answer.js";
 export {
   clientOf,
   type ProtocolStep,

@@ -2,7 +2,7 @@ import * as client from "openid-client";
 import type { ProviderConfig } from "../config/schema.js";
 import { startCallbackServer } from "../loopback/callback-server.js";
 import { clientOf, toOAuth2Error } from "../oidc/protocol-errors.js";
-import { grantParams } from "./grant-params.js";
+import { authorizationRequestParams } from "./grant-params.js";
 
 export interface BrowserLogin {
   /** The authorization URL to open (always shown to the user too). */
@@ -41,15 +41,12 @@ export async function startBrowserLogin(
   const nonce = wantsIdToken ? client.randomNonce() : undefined;
   const verifier = provider.pkce ? client.randomPKCECodeVerifier() : undefined;
 
-  const params = grantParams(provider, provider.authorizationParams);
-  params.set("redirect_uri", listener.redirectUri);
-  params.set("response_type", "code");
-  params.set("state", state);
-  if (nonce) params.set("nonce", nonce);
-  if (verifier) {
-    params.set("code_challenge", await client.calculatePKCECodeChallenge(verifier));
-    params.set("code_challenge_method", "S256");
-  }
+  const params = authorizationRequestParams(provider, {
+    redirectUri: listener.redirectUri,
+    state,
+    ...(nonce ? { nonce } : {}),
+    ...(verifier ? { codeChallenge: await client.calculatePKCECodeChallenge(verifier) } : {}),
+  });
   let url: URL;
   try {
     url = client.buildAuthorizationUrl(config, params);

@@ -12,3 +12,24 @@ export function grantParams(
   for (const [key, value] of Object.entries(extra)) params.set(key, value);
   return params;
 }
+
+/**
+ * The browser login's authorization request, minus the client and endpoint (openid-client adds
+ * them): scope/audience/resource, `authorizationParams`, then what the protocol fixes. doctor
+ * sends the same request to probe the authorization endpoint.
+ */
+export function authorizationRequestParams(
+  provider: ProviderConfig,
+  request: { redirectUri: string; state: string; nonce?: string; codeChallenge?: string },
+): URLSearchParams {
+  const params = grantParams(provider, provider.authorizationParams);
+  params.set("redirect_uri", request.redirectUri);
+  params.set("response_type", "code");
+  params.set("state", request.state);
+  if (request.nonce) params.set("nonce", request.nonce);
+  if (request.codeChallenge) {
+    params.set("code_challenge", request.codeChallenge);
+    params.set("code_challenge_method", "S256");
+  }
+  return params;
+}

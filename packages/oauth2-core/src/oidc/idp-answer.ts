@@ -122,8 +122,12 @@ export function answerFromError(err: unknown, endpoint: IdpEndpoint): IdpAnswer 
       ? { endpoint, status: 200, contentType: "application/json", problem }
       : undefined;
   }
+  return answerOf(response, excerpts.get(response), endpoint);
+}
+
+/** Status, content type, excerpt and page title of `body` (when read), challenge. */
+function answerOf(response: Response, body: string | undefined, endpoint: IdpEndpoint): IdpAnswer {
   const contentType = mediaType(response);
-  const body = excerpts.get(response);
   const answer: IdpAnswer = { endpoint, status: response.status, contentType };
   if (body !== undefined) {
     answer.excerpt = excerptOf(body, contentType);
@@ -136,17 +140,11 @@ export function answerFromError(err: unknown, endpoint: IdpEndpoint): IdpAnswer 
   return answer;
 }
 
-/**
- * The OAuth error in the body of an answer openid-client did not read as one — it only looks
- * for `error` in 4xx answers, so a `503 {"error":"temporarily_unavailable"}` (RFC 6749 §5.2
- * lets servers say so) reaches us as an unexpected status.
- */
-export function oauthErrorInBody(
-  err: unknown,
-): { error: string; error_description?: string | undefined } | undefined {
-  const response = responseOf(err);
-  const body = response && excerpts.get(response);
-  if (!body || !isJson(mediaType(response))) return undefined;
+type OAuthErrorBody = { error: string; error_description?: string | undefined };
+
+/** `{ error, error_description }` of a JSON body, redacted; undefined when it is not one. */
+function oauthErrorOf(body: string, contentType: string | undefined): OAuthErrorBody | undefined {
+  if (!isJson(contentType)) return undefined;
   try {
     const json: unknown = JSON.parse(body);
     if (typeof json !== "object" || json === null) return undefined;
@@ -162,4 +160,32 @@ export function oauthErrorInBody(
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The OAuth error in the body of an answer openid-client did not read as one — it only looks
+ * for `error` in 4xx answers, so a `503 {"error":"temporarily_unavailable"}` (RFC 6749 §5.2
+ * lets servers say so) reaches us as an unexpected status.
+ */
+export function oauthErrorInBody(err: unknown): OAuthErrorBody | undefined {
+  const response = responseOf(err);
+  const body = response && excerpts.get(response);
+  if (!body) return undefined;
+  return oauthErrorOf(body, mediaType(response));
+}
+
+/**
+ * An answer read directly (not through openid-client), e.g. of the authorization endpoint to
+ * a request sent with `redirect: "manual"`: the same bounded, redacted description, and the
+ * OAuth error when the body is one. Reads at most 8 KiB of the body.
+ */
+export async function readIdpAnswer(
+  response: Response,
+  endpoint: IdpEndpoint,
+): Promise<{ answer: IdpAnswer; said?: OAuthErrorBody | undefined }> {
+  const body = await readStart(response);
+  return {
+    answer: answerOf(response, body, endpoint),
+    said: oauthErrorOf(body, mediaType(response)),
+  };
 }
