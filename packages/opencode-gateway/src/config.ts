@@ -90,6 +90,15 @@ export const GatewayConfigSchema = z
           "true",
         ),
       ),
+    allowIdTokenShapedAccessTokens: z
+      .boolean()
+      .default(false)
+      .meta(
+        help(
+          "For IdPs whose access tokens carry an ID token's marks (authentik: aud is the client id, a nonce after a browser login): skip the ID-token check and allow a client id in audiences. That client's ID tokens then pass as access tokens too; leave false for every IdP that gives APIs their own audience.",
+          "true",
+        ),
+      ),
     requiredScopes: stringList("scope")
       .default([])
       .meta(help("Scopes a token must all carry (`scope` or `scp`).", '["llm:use"]')),
@@ -167,9 +176,15 @@ export const GatewayConfigSchema = z
  * id therefore lets that client's ID tokens pass as access tokens.
  */
 function checkAudiencesAreNotClients(
-  cfg: { audiences: string[]; clients: string[]; oauth2: Record<string, unknown> },
+  cfg: {
+    audiences: string[];
+    clients: string[];
+    oauth2: Record<string, unknown>;
+    allowIdTokenShapedAccessTokens: boolean;
+  },
   ctx: z.RefinementCtx,
 ) {
+  if (cfg.allowIdTokenShapedAccessTokens) return;
   cfg.audiences.forEach((audience, index) => {
     const source =
       audience === cfg.oauth2.clientId
@@ -181,7 +196,7 @@ function checkAudiencesAreNotClients(
     ctx.addIssue({
       code: "custom",
       path: ["audiences", index],
-      message: `"${audience}" is a client id (${source}): an ID token's aud is the client id it was issued to, so listing it here lets ID tokens pass as access tokens. Give the API its own audience and list that instead (Keycloak: an Audience mapper with a custom audience such as the publicUrl; Entra ID: a separate app registration that exposes the API; Auth0: the API identifier)`,
+      message: `"${audience}" is a client id (${source}): an ID token's aud is the client id it was issued to, so listing it here lets ID tokens pass as access tokens. Give the API its own audience and list that instead (Keycloak: an Audience mapper with a custom audience such as the publicUrl; Entra ID: a separate app registration that exposes the API; Auth0: the API identifier), or, for an IdP that cannot (authentik), set "allowIdTokenShapedAccessTokens": true`,
     });
   });
 }

@@ -32,6 +32,8 @@ export interface TokenPolicy {
   groupsClaim: string;
   /** Accept only `typ: at+jwt` (RFC 9068) JWTs. */
   requireAtJwt?: boolean;
+  /** Skip the ID-token check (IdPs whose access tokens look like ID tokens: authentik). */
+  allowIdTokenShapedAccessTokens?: boolean;
 }
 
 export function policyFromConfig(config: GatewayConfig): TokenPolicy {
@@ -46,6 +48,7 @@ export function policyFromConfig(config: GatewayConfig): TokenPolicy {
     requiredGroups: config.requiredGroups,
     groupsClaim: config.groupsClaim,
     requireAtJwt: config.requireAtJwt,
+    allowIdTokenShapedAccessTokens: config.allowIdTokenShapedAccessTokens,
   };
 }
 
@@ -127,7 +130,9 @@ export function createTokenVerifier(
     const problem =
       checkIssuedAt(payload.iat, now().getTime() / 1000, policy.clockToleranceSec) ??
       checkTokenType(typ, policy.requireAtJwt ?? false) ??
-      checkNotIdToken(payload, policy.clientClaims);
+      (policy.allowIdTokenShapedAccessTokens
+        ? null
+        : checkNotIdToken(payload, policy.clientClaims));
     if (problem) return reject(401, problem.reason, problem.description);
     return checkGrants(policy, payload, "jwt");
   };

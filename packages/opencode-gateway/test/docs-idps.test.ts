@@ -25,9 +25,10 @@ describe("docs/idps gateway examples", () => {
       }
     }
     expect(failures).toEqual([]);
-    // Google and authentik have none: the gateway cannot accept their tokens (the pages say why).
+    // Google has none: the gateway cannot accept its tokens (the page says why).
     expect(checked.sort()).toEqual([
       "auth0.md",
+      "authentik.md",
       "entra-id.md",
       "generic.md",
       "keycloak.md",

@@ -21,18 +21,22 @@ let idp: IssuerStub;
 let upstream: UpstreamStub;
 let gw: BuiltGateway;
 let strict: BuiltGateway;
+let lenient: BuiltGateway;
 
 beforeAll(async () => {
   idp = await startIssuerStub();
   upstream = await startUpstream();
   const config = (extra = {}) => testConfig(idp.issuer, { baseURL: upstream.baseURL }, extra);
-  [gw, strict] = await Promise.all([
+  [gw, strict, lenient] = await Promise.all([
     startBuiltGateway(config()),
     startBuiltGateway(config({ requireAtJwt: true })),
+    startBuiltGateway(
+      config({ audiences: [AUDIENCE, CLI_CLIENT], allowIdTokenShapedAccessTokens: true }),
+    ),
   ]);
 });
 afterAll(async () => {
-  await Promise.all([gw?.close(), strict?.close()]);
+  await Promise.all([gw?.close(), strict?.close(), lenient?.close()]);
   await upstream?.close();
   await idp?.close();
 });
@@ -100,6 +104,36 @@ describe("ID tokens are not access tokens", () => {
 
   it.each(["dpop+jwt", "logout+jwt", "secevent+jwt"])("refuses a JWT of type %s", async (typ) => {
     expect(await call(gw, access(), typ)).toEqual({ status: 401, reason: "wrong_token_type" });
+  });
+});
+
+describe("allowIdTokenShapedAccessTokens (authentik)", () => {
+  /** authentik's access token: the id_token's claims, aud = azp = the client, a nonce. */
+  const authentik = (): JWTPayload => ({
+    ...access(),
+    aud: CLI_CLIENT,
+    nonce: "n-0S6_WzA2Mj",
+    uid: "a1b2c3",
+  });
+
+  it("is refused by default: its only audience is the client, which audiences may not list", async () => {
+    expect(await call(gw, authentik(), "JWT")).toEqual({ status: 401, reason: "wrong_audience" });
+    expect(await call(gw, { ...authentik(), aud: [CLI_CLIENT, AUDIENCE] }, "JWT")).toEqual({
+      status: 401,
+      reason: "id_token",
+    });
+  });
+
+  it("passes when the gateway is told to accept ID-token-shaped access tokens", async () => {
+    expect((await call(lenient, authentik(), "JWT")).status).toBe(200);
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it("still checks the time of issue", async () => {
+    expect(await call(lenient, { ...authentik(), iat: now() + 86_400 }, "JWT")).toEqual({
+      status: 401,
+      reason: "issued_in_future",
+    });
   });
 });
 
