@@ -1,3 +1,4 @@
+import { readJsonBounded } from "./bounded-json.js";
 import type { FetchLike } from "./jwks.js";
 import type { Claims, Introspect } from "./verify-token.js";
 
@@ -43,7 +44,7 @@ export function createIntrospector(options: IntrospectionOptions): Introspect {
       await response.body?.cancel().catch(() => {});
       throw new Error(`the introspection endpoint answered HTTP ${response.status}`);
     }
-    const body: unknown = await response.json().catch(() => undefined);
+    const body = await readJsonBounded(response);
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
       throw new Error("the introspection endpoint did not answer a JSON object");
     }

@@ -8,6 +8,7 @@ import {
   type JWTVerifyGetKey,
   jwksCache,
 } from "jose";
+import { readJsonBounded } from "./bounded-json.js";
 import type { Logger } from "./log.js";
 import {
   createOutboundBudget,
@@ -76,10 +77,12 @@ async function discoverJwksUri(
     await response.body?.cancel().catch(() => {});
     throw new KeySourceUnavailable(`discovery at ${url} answered HTTP ${response.status}`);
   }
-  const doc = (await response.json().catch(() => null)) as {
-    issuer?: unknown;
-    jwks_uri?: unknown;
-  } | null;
+  let doc: { issuer?: unknown; jwks_uri?: unknown } | null;
+  try {
+    doc = (await readJsonBounded(response)) as typeof doc;
+  } catch (cause) {
+    throw new KeySourceUnavailable(`discovery at ${url} failed: ${String(cause)}`, { cause });
+  }
   if (doc?.issuer !== issuer) {
     throw new KeySourceUnavailable(
       `discovery at ${url} names issuer ${JSON.stringify(doc?.issuer)}, not ${JSON.stringify(issuer)}: set issuer exactly as the IdP spells it`,

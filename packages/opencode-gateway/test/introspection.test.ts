@@ -107,6 +107,8 @@ describe("opaque tokens and RFC 7662", () => {
   it.each([
     ["an HTTP error", { status: 401, body: { error: "invalid_client" } }],
     ["a non-object answer", { status: 200, body: ["active"] }],
+    // 4 MiB of claims: read no further than the bound, never parsed whole.
+    ["an oversized answer", { status: 200, body: { ...active(), pad: "x".repeat(4 << 20) } }],
   ])("answers 503 (not 401) when the endpoint gives %s", async (_name, reply) => {
     answer = reply;
     const verdict = await verifier()("opaque-token-4");
