@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { InteractiveFlow, ProviderConfig } from "./config/schema.js";
 import { type EngineContext, type EnsureResult, okResult } from "./engine/context.js";
+import type { LogoutResult } from "./engine/forget.js";
 import type { EnsureOptions, StartedLogin } from "./engine/interactive.js";
 import { isFresh } from "./flows/token-response.js";
 import { type CoreEvent, createLogger, type Logger } from "./log.js";
@@ -10,7 +11,9 @@ import { defaultCacheDir } from "./store/paths.js";
 import { type ReadResult, type StoredToken, TokenStore } from "./store/token-store.js";
 
 export type { EnsureResult, LoginRequiredReason, TokenSource } from "./engine/context.js";
+export type { LogoutResult } from "./engine/forget.js";
 export type { EnsureOptions, LoginPrompter, StartedLogin } from "./engine/interactive.js";
+export type { RevocationOutcome } from "./flows/revocation.js";
 
 /**
  * Renewals in flight in this process, shared by every engine over the same cache. opencode runs
@@ -148,11 +151,14 @@ export class TokenEngine {
     return (await import("./engine/forget.js")).invalidate(this.ctx, provider, accessToken);
   }
 
-  /** Removes the cached token and revokes its refresh token when the IdP can. */
+  /**
+   * Removes the cached token and revokes its refresh token when the IdP can; `revocation` says
+   * how that ended (a refused revocation leaves the refresh token active at the IdP).
+   */
   async logout(
     provider: ProviderConfig,
     options: { revoke?: boolean } = {},
-  ): Promise<{ removed: boolean; revoked: boolean }> {
+  ): Promise<LogoutResult> {
     return (await import("./engine/forget.js")).logout(this.ctx, provider, options);
   }
 

@@ -129,10 +129,14 @@ export class OAuth2Error extends Error {
   readonly answer: IdpAnswer | undefined;
   /** The message without provider prefix or fix, for structured logs. */
   readonly detail: string;
+  /** What failed and what the IdP answered: the message without provider prefix and fix. */
+  readonly summary: string;
 
   constructor(init: OAuth2ErrorInit) {
     const who = init.providerId ? `provider "${init.providerId}": ` : "";
-    super(`${who}${init.message}${answerSentence(init)} Fix: ${init.fix}`, { cause: init.cause });
+    const summary = `${init.message}${answerSentence(init)}`;
+    super(`${who}${summary} Fix: ${init.fix}`, { cause: init.cause });
+    this.summary = summary;
     this.code = init.code;
     this.providerId = init.providerId;
     this.fix = init.fix;

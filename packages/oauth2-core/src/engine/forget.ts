@@ -1,8 +1,8 @@
-import * as client from "openid-client";
 import type { ProviderConfig } from "../config/schema.js";
+import { type RevocationOutcome, revokeRefreshToken } from "../flows/revocation.js";
 import { fingerprint } from "../log.js";
 import { toOAuth2Error } from "../oidc/protocol-errors.js";
-import { clientForToken } from "../store/token-store.js";
+import { clientForToken, type StoredToken } from "../store/token-store.js";
 import { type EngineContext, writeToken } from "./context.js";
 import { configurationFor } from "./discovery.js";
 
@@ -27,35 +27,70 @@ export async function invalidate(
   });
 }
 
-/** Removes the cached token and revokes its refresh token when the IdP can. */
+/** What a logout did. */
+export interface LogoutResult {
+  /** A token file was removed. */
+  removed: boolean;
+  /** The refresh token was revoked at the IdP. */
+  revoked: boolean;
+  /** How the revocation ended; absent when none was due (no token, no refresh token, or
+   * `revoke: false`). */
+  revocation?: RevocationOutcome | undefined;
+}
+
+/**
+ * Removes the cached token and revokes its refresh token when the IdP can. The local token is
+ * removed whatever the IdP answers; `revocation` says whether the session ended there too.
+ */
 export async function logout(
   ctx: EngineContext,
   provider: ProviderConfig,
   options: { revoke?: boolean } = {},
-): Promise<{ removed: boolean; revoked: boolean }> {
+): Promise<LogoutResult> {
   return ctx.store.withLock(provider.id, async () => {
     const read = await ctx.store.read(provider);
-    let revoked = false;
-    const token = read.kind === "absent" ? undefined : read.token;
-    if (options.revoke !== false && read.kind === "ok" && token?.refreshToken) {
-      try {
-        const tokenClient = clientForToken(provider, read.token) ?? provider.loginClient;
-        const config = await configurationFor(ctx, provider, tokenClient);
-        if (config.serverMetadata().revocation_endpoint) {
-          await client.tokenRevocation(config, token.refreshToken, {
-            token_type_hint: "refresh_token",
-          });
-          revoked = true;
-        }
-      } catch (err) {
-        ctx.logger.emit(
-          "oauth2_revocation_failed",
-          toOAuth2Error(err, "revocation", provider.id).toLogFields(),
-        );
-      }
+    let revocation: RevocationOutcome | undefined;
+    if (options.revoke !== false && read.kind === "ok" && read.token.refreshToken) {
+      revocation = await revoke(ctx, provider, read.token);
     }
     const removed = await ctx.store.remove(provider.id);
-    ctx.logger.emit("oauth2_logout", { provider: provider.id, removed, revoked });
-    return { removed, revoked };
+    const revoked = revocation?.status === "revoked";
+    ctx.logger.emit("oauth2_logout", {
+      provider: provider.id,
+      removed,
+      revoked,
+      revokedWith: revocation?.status === "revoked" ? revocation.via : undefined,
+      refreshTokenStillActive: revocation !== undefined && !revoked,
+    });
+    return { removed, revoked, revocation };
   });
+}
+
+async function revoke(
+  ctx: EngineContext,
+  provider: ProviderConfig,
+  token: StoredToken,
+): Promise<RevocationOutcome> {
+  const tokenClient = clientForToken(provider, token) ?? provider.loginClient;
+  let outcome: RevocationOutcome;
+  try {
+    const config = await configurationFor(ctx, provider, tokenClient);
+    outcome = await revokeRefreshToken(provider, config, tokenClient, token, {
+      now: ctx.now(),
+      fetch: ctx.fetch,
+    });
+  } catch (err) {
+    outcome = {
+      status: "failed",
+      refused: false,
+      error: toOAuth2Error(err, "revocation", provider.id),
+    };
+  }
+  if (outcome.status === "failed") {
+    ctx.logger.emit("oauth2_revocation_failed", {
+      ...outcome.error.toLogFields(),
+      refused: outcome.refused,
+    });
+  }
+  return outcome;
 }

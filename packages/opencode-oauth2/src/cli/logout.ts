@@ -1,5 +1,4 @@
 import type { ProviderConfig } from "@vymalo/oauth2-core";
-import { serverMetadata } from "@vymalo/oauth2-core/protocol";
 import { type Command, EXIT, type ExitCode, UsageError } from "./command.js";
 import { type CliContext, failOnConfigProblems, requireProvider } from "./context.js";
 
@@ -8,34 +7,37 @@ async function logoutOne(ctx: CliContext, provider: ProviderConfig): Promise<boo
   const engine = ctx.engine();
   const before = await engine.cached(provider);
   const hadRefresh = before.kind === "ok" && Boolean(before.token.refreshToken);
-  const { removed, revoked } = await engine.logout(provider);
+  const { removed, revocation } = await engine.logout(provider);
   const { style } = ctx.out;
   if (!removed) {
     ctx.out.out(`${provider.id}: not logged in; nothing to remove.`);
     return true;
   }
-  if (revoked) {
+  if (revocation?.status === "revoked") {
+    const how =
+      revocation.via === "access_token"
+        ? " (with the access token: the IdP does not accept revocation requests from this client alone)"
+        : "";
     ctx.out.out(
-      `${style.green("✓")} ${provider.id}: removed the cached tokens and revoked the refresh token at ${provider.issuer}.`,
+      `${style.green("✓")} ${provider.id}: removed the cached tokens and revoked the refresh token at ${provider.issuer}${how}.`,
     );
     return true;
   }
-  if (!hadRefresh) {
+  if (!hadRefresh || !revocation) {
     ctx.out.out(
       `${style.green("✓")} ${provider.id}: removed the cached tokens (there was no refresh token to revoke).`,
     );
     return true;
   }
-  // Discovery already ran during logout (cached in this process): no second request.
-  const meta = await serverMetadata(provider).catch(() => undefined);
-  if (meta && !meta.revocation_endpoint) {
+  if (revocation.status === "no_endpoint") {
     ctx.out.out(
       `${style.green("✓")} ${provider.id}: removed the cached tokens. The IdP has no revocation endpoint, so its refresh token stays valid there until it expires (set endpoints.revocation if the IdP has one).`,
     );
     return true;
   }
+  const { error } = revocation;
   ctx.out.err(
-    `${ctx.out.errStyle.yellow("!")} ${provider.id}: removed the cached tokens, but the IdP did not revoke the refresh token (unreachable or refused; rerun with --verbose for its answer). It stays valid at the IdP until it expires.`,
+    `${ctx.out.errStyle.yellow("!")} ${provider.id}: removed the cached tokens, but the session is not ended at the IdP.\n  ${error.summary}\n  Fix: ${error.fix}`,
   );
   return false;
 }
