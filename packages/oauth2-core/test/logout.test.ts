@@ -24,6 +24,13 @@ async function stillActive(session: Awaited<ReturnType<typeof loggedIn>>): Promi
   }
 }
 
+/** Glewlwyd with a scope its revocation endpoint accepts, carried by the user's tokens. */
+const ACCEPTS_ACCESS_TOKEN = {
+  scopes: ["api:read"],
+  quirks: { publicClientRevocationRefused: true, revocationBearerScope: "api:read" },
+  provider: { scopes: "openid offline_access api:read" },
+};
+
 function failed(result: LogoutResult) {
   if (result.revocation?.status !== "failed") throw new Error("expected a failed revocation");
   return result.revocation;
@@ -56,11 +63,7 @@ describe("logout with an IdP that refuses revocation by a public client", () => 
   });
 
   it("revokes with the access token where the IdP accepts it, and the session ends", async () => {
-    const session = await loggedIn({
-      scopes: ["api:read"],
-      quirks: { publicClientRevocationRefused: true, revocationBearerScope: "api:read" },
-      provider: { scopes: "openid offline_access api:read" },
-    });
+    const session = await loggedIn(ACCEPTS_ACCESS_TOKEN);
     h = session.h;
     const result = await session.engine.logout(session.provider);
     expect(result).toEqual({
@@ -77,11 +80,7 @@ describe("logout with an IdP that refuses revocation by a public client", () => 
   });
 
   it("does not send an expired access token, and says the refresh token stays active", async () => {
-    const session = await loggedIn({
-      scopes: ["api:read"],
-      quirks: { publicClientRevocationRefused: true, revocationBearerScope: "api:read" },
-      provider: { scopes: "openid offline_access api:read" },
-    });
+    const session = await loggedIn(ACCEPTS_ACCESS_TOKEN);
     h = session.h;
     session.advance(400_000);
     const { error } = failed(await session.engine.logout(session.provider));

@@ -4,7 +4,13 @@
 import { existsSync } from "node:fs";
 import { confidentialClient, publicNativeClient } from "@vymalo/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { type CliHarness, cliHarness, eventually, providerConfig } from "./cli/harness.js";
+import {
+  type CliHarness,
+  cliHarness,
+  eventually,
+  loginInBrowser,
+  providerConfig,
+} from "./cli/harness.js";
 
 let h: CliHarness;
 afterEach(async () => h?.close());
@@ -105,11 +111,7 @@ describe("logout when the IdP refuses revocation by the public client", () => {
       quirks: { publicClientRevocationRefused: true },
     });
     await h.writeGlobalConfig(providerConfig("corp", { issuer: h.idp.issuer, clientId: "cli" }));
-    const login = h.start(["login", "corp"]);
-    await h.browser.authorize(await eventually(async () => (await h.openedUrls())[0]), {
-      followCallback: true,
-    });
-    expect((await login.done).code).toBe(0);
+    expect((await loginInBrowser(h)).result.code).toBe(0);
 
     const logout = await h.run(["logout", "corp"]);
     expect(logout.code).toBe(1);
@@ -135,11 +137,7 @@ describe("logout when the IdP refuses revocation by the public client", () => {
         scopes: "openid offline_access api:read",
       }),
     );
-    const login = h.start(["login", "corp"]);
-    await h.browser.authorize(await eventually(async () => (await h.openedUrls())[0]), {
-      followCallback: true,
-    });
-    expect((await login.done).code).toBe(0);
+    expect((await loginInBrowser(h)).result.code).toBe(0);
     const logout = await h.run(["logout", "corp"]);
     expect(logout.code).toBe(0);
     expect(logout.stdout).toContain(

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   type CliHarness,
   cliHarness,
-  eventually,
+  loginInBrowser,
   providerConfig,
   readJson,
 } from "./cli/harness.js";
@@ -22,13 +22,7 @@ async function setup(oauth2: Record<string, unknown> = {}) {
   );
 }
 
-/** Runs `login` with the browser flow; the test browser plays the user at the URL $BROWSER got. */
-async function browserLogin(extra: string[] = []) {
-  const running = h.start(["login", "corp", ...extra]);
-  const url = await eventually(async () => (await h.openedUrls())[0]);
-  await h.browser.authorize(url, { followCallback: true });
-  return { url, result: await running.done };
-}
+const browserLogin = (extra: string[] = []) => loginInBrowser(h, "corp", extra);
 
 describe("login → status → token → logout (browser flow)", () => {
   it("logs in through $BROWSER and the loopback callback, then shows, prints and revokes the token", async () => {

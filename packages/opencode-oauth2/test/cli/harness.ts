@@ -200,3 +200,12 @@ export async function eventually<T>(
 }
 
 export const readJson = async (path: string) => JSON.parse(await readFile(path, "utf8"));
+
+/** Runs `login <provider>` with the browser flow; the test browser plays the user at the URL
+ * $BROWSER got. */
+export async function loginInBrowser(h: CliHarness, provider = "corp", extra: string[] = []) {
+  const running = h.start(["login", provider, ...extra]);
+  const url = await eventually(async () => (await h.openedUrls())[0]);
+  await h.browser.authorize(url, { followCallback: true });
+  return { url, result: await running.done };
+}
