@@ -2,42 +2,18 @@ import { chmod } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { confidentialClient, publicNativeClient } from "@vymalo/testkit";
 import { afterEach, describe, expect, it } from "vitest";
+import { freePort, runDoctor } from "./cli/doctor-report.js";
 import { type CliHarness, cliHarness, providerConfig } from "./cli/harness.js";
 
 let h: CliHarness;
 afterEach(async () => h?.close());
-
-interface Finding {
-  provider: string | null;
-  level: "ok" | "warn" | "error";
-  check: string;
-  found: string;
-  fix: string | null;
-}
 
 async function setup(oauth2: Record<string, unknown>) {
   h = await cliHarness({ clients: [publicNativeClient("cli"), confidentialClient("svc", "s")] });
   await h.writeGlobalConfig(providerConfig("corp", { issuer: h.idp.issuer, ...oauth2 }));
 }
 
-async function doctor(...args: string[]) {
-  const result = await h.run(["doctor", ...args, "--json"]);
-  const report = JSON.parse(result.stdout) as {
-    errors: number;
-    warnings: number;
-    findings: Finding[];
-  };
-  const find = (check: string) => report.findings.filter((f) => f.check === check);
-  return { ...result, report, find };
-}
-
-const freePort = async (): Promise<number> => {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-};
+const doctor = (...args: string[]) => runDoctor(h, ...args);
 
 describe("doctor", () => {
   it("passes a healthy setup (exit 0) and checks every part of it", async () => {
@@ -129,7 +105,8 @@ describe("doctor", () => {
     expect(code).toBe(1);
     expect(find("client (login)")[0]).toMatchObject({
       level: "error",
-      found: expect.stringMatching(/the IdP refused "ghost" \(public\): invalid_client/),
+      found:
+        'the IdP refused "ghost" (public): HTTP 401: invalid_client (client authentication failed).',
       fix: expect.stringMatching(/does not know this client.*check clientId/),
     });
   });
@@ -138,11 +115,16 @@ describe("doctor", () => {
     await setup({ clientId: "svc", clientSecret: "wrong", authFlow: "client_credentials" });
     const { code, find } = await doctor("corp");
     expect(code).toBe(1);
+    // Refused with the configured method, then with the other one the IdP advertises.
     expect(find("client (headless)")[0]).toMatchObject({
       level: "error",
-      found: expect.stringMatching(/invalid_client/),
+      found:
+        'the IdP refused "svc" (confidential) with client_secret_basic (HTTP 401: invalid_client (client authentication failed)) and with client_secret_post (HTTP 401: invalid_client (client authentication failed)).',
+      fix: "check clientSecret and clientId: the IdP refused them with client_secret_basic and client_secret_post; if they are right, the IdP may have registered the client as public (then remove clientSecret) or with an authentication this plugin does not send",
     });
     expect(find("client auth (headless)")[0]).toMatchObject({ level: "ok" });
+    // Refresh probes only, none of them minted anything.
+    expect(h.idp.tokenRequests.map((r) => r.grantType)).toEqual(["refresh_token", "refresh_token"]);
   });
 
   it("reports an unreachable issuer", async () => {

@@ -1,78 +1,9 @@
-import {
-  type AuthFlow,
-  type InteractiveFlow,
-  isInteractiveFlow,
-  type ProviderConfig,
-  type ResolvedClient,
-} from "@vymalo/oauth2-core";
 import { type Command, EXIT, UsageError } from "./command.js";
 import type { CliContext } from "./context.js";
-import { probeClient } from "./doctor/client-probe.js";
+import { checkProvider } from "./doctor/check-provider.js";
 import { error, type Finding, ok } from "./doctor/finding.js";
-import {
-  checkAuthMethod,
-  checkClock,
-  checkDiscovery,
-  checkEndpoints,
-  checkPkce,
-} from "./doctor/idp-checks.js";
-import { checkCacheDir, checkCachedToken, checkRedirectPort } from "./doctor/local-checks.js";
-import { FetchRecorder } from "./doctor/recording-fetch.js";
+import { checkCacheDir } from "./doctor/local-checks.js";
 import { parseFlow } from "./login.js";
-
-/** The flows to check: the login flow (or `--flow`) and the headless one. */
-function flowsOf(provider: ProviderConfig, override: InteractiveFlow | undefined): AuthFlow[] {
-  const flows: AuthFlow[] = [];
-  const login = override ?? (isInteractiveFlow(provider.authFlow) ? provider.authFlow : undefined);
-  if (login) flows.push(login);
-  const headless = isInteractiveFlow(provider.authFlow) ? provider.headlessFlow : provider.authFlow;
-  if (headless) flows.push(headless);
-  return flows;
-}
-
-/** The provider's distinct clients, labelled by what uses them. */
-function clientsOf(provider: ProviderConfig, flows: AuthFlow[]): [string, ResolvedClient][] {
-  const interactive = flows.some(isInteractiveFlow);
-  const headless = flows.some((f) => !isInteractiveFlow(f));
-  const out: [string, ResolvedClient][] = [];
-  if (interactive) out.push(["login", provider.loginClient]);
-  if (headless && (!interactive || provider.client !== provider.loginClient)) {
-    out.push(["headless", provider.client]);
-  }
-  return out;
-}
-
-async function checkProvider(
-  ctx: CliContext,
-  provider: ProviderConfig,
-  override: InteractiveFlow | undefined,
-): Promise<Finding[]> {
-  const engine = ctx.engine();
-  const flows = flowsOf(provider, override);
-  const findings: Finding[] = [ok("config", `valid (${flows.join(" + ")})`)];
-  findings.push(...(await checkCachedToken(engine, provider, ctx.now())));
-  if (flows.includes("authorization_code")) findings.push(...(await checkRedirectPort(provider)));
-
-  const recorder = new FetchRecorder();
-  const discovery = await checkDiscovery(provider, recorder);
-  findings.push(...discovery.findings);
-  const meta = discovery.meta;
-  if (!meta) return findings;
-  findings.push(...checkEndpoints(meta, flows));
-  if (discovery.discovered && flows.some(isInteractiveFlow))
-    findings.push(...checkPkce(provider, meta));
-  const clients = clientsOf(provider, flows);
-  if (discovery.discovered) {
-    for (const [label, client] of clients) findings.push(checkAuthMethod(label, client, meta));
-  }
-  if (meta.token_endpoint) {
-    for (const [label, client] of clients) {
-      findings.push(await probeClient(provider, client, label, recorder));
-    }
-  }
-  findings.push(...checkClock(recorder));
-  return findings;
-}
 
 /** Config files, and the providers whose oauth2 block does not validate. */
 async function checkConfig(ctx: CliContext, only: string | undefined) {

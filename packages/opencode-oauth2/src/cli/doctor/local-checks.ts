@@ -4,6 +4,7 @@ import {
   isInteractiveFlow,
   loginCommand,
   type ProviderConfig,
+  type ReadResult,
   type TokenEngine,
   TokenStore,
 } from "@vymalo/oauth2-core";
@@ -55,6 +56,7 @@ export async function checkCacheDir(engine: TokenEngine): Promise<Finding[]> {
 export async function checkCachedToken(
   engine: TokenEngine,
   provider: ProviderConfig,
+  read: ReadResult,
   now: number,
 ): Promise<Finding[]> {
   const findings: Finding[] = [];
@@ -69,7 +71,6 @@ export async function checkCachedToken(
       ),
     );
   }
-  const read = await engine.cached(provider);
   const headless = !isInteractiveFlow(provider.authFlow) || Boolean(provider.headlessFlow);
   if (read.kind === "foreign") {
     const { issuer, clientId } = read.token.binding;

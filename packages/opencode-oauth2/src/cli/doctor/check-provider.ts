@@ -1,0 +1,84 @@
+import {
+  type AuthFlow,
+  type InteractiveFlow,
+  isInteractiveFlow,
+  type ProviderConfig,
+  type ResolvedClient,
+} from "@vymalo/oauth2-core";
+import type { CliContext } from "../context.js";
+import { type ClientProbe, probeClient } from "./client-probe.js";
+import { type Finding, ok } from "./finding.js";
+import {
+  checkAuthMethod,
+  checkClock,
+  checkDiscovery,
+  checkEndpoints,
+  checkPkce,
+} from "./idp-checks.js";
+import { checkCachedToken, checkRedirectPort } from "./local-checks.js";
+import { FetchRecorder } from "./recording-fetch.js";
+
+/** The flows to check: the login flow (or `--flow`) and the headless one. */
+function flowsOf(provider: ProviderConfig, override: InteractiveFlow | undefined): AuthFlow[] {
+  const flows: AuthFlow[] = [];
+  const login = override ?? (isInteractiveFlow(provider.authFlow) ? provider.authFlow : undefined);
+  if (login) flows.push(login);
+  const headless = isInteractiveFlow(provider.authFlow) ? provider.headlessFlow : provider.authFlow;
+  if (headless) flows.push(headless);
+  return flows;
+}
+
+/** The provider's distinct clients, labelled by what uses them. */
+function clientsOf(provider: ProviderConfig, flows: AuthFlow[]): [string, ResolvedClient][] {
+  const interactive = flows.some(isInteractiveFlow);
+  const headless = flows.some((f) => !isInteractiveFlow(f));
+  const out: [string, ResolvedClient][] = [];
+  if (interactive) out.push(["login", provider.loginClient]);
+  if (headless && (!interactive || provider.client !== provider.loginClient)) {
+    out.push(["headless", provider.client]);
+  }
+  return out;
+}
+
+/**
+ * Every check of one provider, in the order a reader follows: the config and local state, the
+ * IdP's metadata, then the client probe, then the clock
+ * as every answer so far showed it.
+ */
+export async function checkProvider(
+  ctx: CliContext,
+  provider: ProviderConfig,
+  override: InteractiveFlow | undefined,
+): Promise<Finding[]> {
+  const engine = ctx.engine();
+  const flows = flowsOf(provider, override);
+  const findings: Finding[] = [ok("config", `valid (${flows.join(" + ")})`)];
+  const read = await engine.cached(provider);
+  findings.push(...(await checkCachedToken(engine, provider, read, ctx.now())));
+  const browser = flows.includes("authorization_code");
+  if (browser) findings.push(...(await checkRedirectPort(provider)));
+
+  const recorder = new FetchRecorder();
+  const discovery = await checkDiscovery(provider, recorder);
+  findings.push(...discovery.findings);
+  const meta = discovery.meta;
+  if (!meta) return findings;
+  findings.push(...checkEndpoints(meta, flows));
+
+  const clients = clientsOf(provider, flows);
+  const authMethods = discovery.discovered
+    ? clients.map(([label, client]) => checkAuthMethod(label, client, meta))
+    : [];
+  const probes: [string, ClientProbe][] = [];
+  if (meta.token_endpoint) {
+    for (const [label, client] of clients) {
+      probes.push([label, await probeClient(provider, client, label, meta, recorder)]);
+    }
+  }
+  if (discovery.discovered && flows.some(isInteractiveFlow)) {
+    findings.push(...checkPkce(provider, meta));
+  }
+  findings.push(...authMethods, ...probes.map(([, probe]) => probe.finding));
+  findings.push(...checkClock(recorder));
+  return findings;
+}
