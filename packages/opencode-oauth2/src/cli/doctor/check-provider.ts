@@ -6,6 +6,7 @@ import {
   type ResolvedClient,
 } from "@vymalo/oauth2-core";
 import type { CliContext } from "../context.js";
+import { probeAuthorization } from "./authorize-probe.js";
 import { type ClientProbe, probeClient } from "./client-probe.js";
 import { type Finding, ok } from "./finding.js";
 import {
@@ -17,6 +18,7 @@ import {
 } from "./idp-checks.js";
 import { checkCachedToken, checkRedirectPort } from "./local-checks.js";
 import { FetchRecorder } from "./recording-fetch.js";
+import { probeRevocation } from "./revocation-probe.js";
 
 /** The flows to check: the login flow (or `--flow`) and the headless one. */
 function flowsOf(provider: ProviderConfig, override: InteractiveFlow | undefined): AuthFlow[] {
@@ -42,7 +44,7 @@ function clientsOf(provider: ProviderConfig, flows: AuthFlow[]): [string, Resolv
 
 /**
  * Every check of one provider, in the order a reader follows: the config and local state, the
- * IdP's metadata, then the client probe, then the clock
+ * IdP's metadata, then the probes (client, authorization endpoint, revocation), then the clock
  * as every answer so far showed it.
  */
 export async function checkProvider(
@@ -75,10 +77,35 @@ export async function checkProvider(
       probes.push([label, await probeClient(provider, client, label, meta, recorder)]);
     }
   }
-  if (discovery.discovered && flows.some(isInteractiveFlow)) {
-    findings.push(...checkPkce(provider, meta));
+  const loginRefused = probes.some(([label, probe]) => label === "login" && probe.refused);
+
+  let authorize: Finding[] = [];
+  let pkce: Finding[] = [];
+  if (browser && meta.authorization_endpoint) {
+    if (loginRefused) {
+      authorize = [
+        ok("redirect uri", "not probed: the IdP refused the client, see client (login)"),
+      ];
+    } else {
+      const probe = await probeAuthorization(provider, provider.loginClient, meta, recorder);
+      authorize = probe.findings;
+      if (probe.pkce) pkce = [probe.pkce];
+    }
   }
-  findings.push(...authMethods, ...probes.map(([, probe]) => probe.finding));
+  if (pkce.length === 0 && discovery.discovered && flows.some(isInteractiveFlow)) {
+    pkce = checkPkce(provider, meta);
+  }
+  findings.push(...pkce, ...authMethods, ...probes.map(([, probe]) => probe.finding), ...authorize);
+
+  const login = provider.loginClient;
+  if (
+    flows.some(isInteractiveFlow) &&
+    login.type === "public" &&
+    meta.revocation_endpoint &&
+    !loginRefused
+  ) {
+    findings.push(await probeRevocation(provider, login, recorder));
+  }
   findings.push(...checkClock(recorder));
   return findings;
 }
