@@ -9,6 +9,7 @@ import type { CliContext } from "../context.js";
 import { probeAuthorization } from "./authorize-probe.js";
 import { type ClientProbe, probeClient } from "./client-probe.js";
 import { type Finding, ok } from "./finding.js";
+import { checkIdTokenEncryption } from "./id-token-encryption.js";
 import {
   checkAuthMethod,
   checkClock,
@@ -19,6 +20,7 @@ import {
 import { checkCachedToken, checkRedirectPort } from "./local-checks.js";
 import { FetchRecorder } from "./recording-fetch.js";
 import { probeRevocation } from "./revocation-probe.js";
+import { checkAudience } from "./token-audience.js";
 
 /** The flows to check: the login flow (or `--flow`) and the headless one. */
 function flowsOf(provider: ProviderConfig, override: InteractiveFlow | undefined): AuthFlow[] {
@@ -57,6 +59,7 @@ export async function checkProvider(
   const findings: Finding[] = [ok("config", `valid (${flows.join(" + ")})`)];
   const read = await engine.cached(provider);
   findings.push(...(await checkCachedToken(engine, provider, read, ctx.now())));
+  findings.push(...checkAudience(provider, read));
   const browser = flows.includes("authorization_code");
   if (browser) findings.push(...(await checkRedirectPort(provider)));
 
@@ -106,6 +109,7 @@ export async function checkProvider(
   ) {
     findings.push(await probeRevocation(provider, login, recorder));
   }
+  findings.push(...checkIdTokenEncryption(provider, flows, meta, read));
   findings.push(...checkClock(recorder));
   return findings;
 }
