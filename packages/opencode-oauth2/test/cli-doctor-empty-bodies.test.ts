@@ -88,6 +88,14 @@ describe("doctor on an IdP that answers errors with empty bodies", () => {
       }),
     ]);
 
+    // The text report says the same, as a warning.
+    const text = await h.run(["doctor", "corp"]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(
+      "  ! client (login): inconclusive (HTTP 400, empty body): the IdP answered the same",
+    );
+    expect(text.stdout).toMatch(/No errors, 2 warnings\./);
+
     h.idp.setFailure("500");
     const failing = await doctor("corp");
     expect(failing.code).toBe(0);

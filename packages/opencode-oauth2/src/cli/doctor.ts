@@ -62,8 +62,13 @@ export const doctor: Command = {
 Checks, finding by finding (ok / warn / error, what was found, the fix): the config files and
 each oauth2 block; discovery and its issuer; the endpoints the flows need; PKCE S256; the token
 endpoint auth method; whether the IdP knows each client (a refresh request with a token that
-does not exist: no user, no state, no token minted); the IdP's clock; the loopback redirect
-port; the token cache's permissions; a cached token of another issuer or client.
+does not exist: no user, no state, no token minted; an answer without an OAuth error is
+compared with the same probe made with a wrong secret or an unknown client id; a refused
+confidential client is tried with the other secret method); whether the IdP accepts the login's
+redirect URI on any loopback port (the authorization request, no login); whether a public
+client may revoke (a token that does not exist); the cached access token's audience; id_token
+encryption; the IdP's clock; the loopback redirect port; the token cache's permissions; a
+cached token of another issuer or client. An answer doctor cannot interpret is a warning.
 Exit code 1 when any finding is an error.`,
   async run(ctx, { positionals, values }) {
     const only = positionals[0];
