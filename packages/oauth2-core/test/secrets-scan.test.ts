@@ -334,7 +334,11 @@ describe("the secrets scan", () => {
     expect(badVerifier.idp?.error).toBe("invalid_grant");
 
     // Logout with revocation.
-    expect(await engine.logout(human)).toEqual({ removed: true, revoked: true });
+    expect(await engine.logout(human)).toEqual({
+      removed: true,
+      revoked: true,
+      revocation: { status: "revoked", via: "client" },
+    });
 
     // ---- The CLI, as child processes with --verbose (every engine record on stderr) --------
     const cliHome = join(root, "cli");
