@@ -23,6 +23,7 @@ import {
   deviceRequiresPkce,
   endlessAuthorizationPending,
   type QuirkPaths,
+  refusedClientAsUnauthorizedClient,
   rejectPkce,
   rejectSecretForPublicExchange,
 } from "./quirks.js";
@@ -170,6 +171,9 @@ export async function startIdp(options: IdpOptions = {}): Promise<TestIdp> {
     );
   }
   if (quirks.endlessAuthorizationPending) middlewares.push(endlessAuthorizationPending(paths));
+  if (quirks.refusedClientAsUnauthorizedClient) {
+    middlewares.push(refusedClientAsUnauthorizedClient(paths));
+  }
   if (quirks.rejectPkce) middlewares.push(rejectPkce(paths));
   if (quirks.deviceRequiresPkce) middlewares.push(deviceRequiresPkce(paths, log));
   if (quirks.rejectSecretForPublicExchange) {

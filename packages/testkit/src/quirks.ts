@@ -37,6 +37,10 @@ export interface IdpQuirks {
   revocationBearerScope?: string;
   /** The device grant answers `authorization_pending` forever, also past `expires_in`. */
   endlessAuthorizationPending?: boolean;
+  /** Keycloak (some versions): a client that fails authentication at the token endpoint gets
+   * 401 `unauthorized_client` "Invalid client or Invalid client credentials", not
+   * `invalid_client`. */
+  refusedClientAsUnauthorizedClient?: boolean;
 }
 
 export interface QuirkPaths {
@@ -173,5 +177,22 @@ export function endlessAuthorizationPending(paths: QuirkPaths): KitMiddleware {
       }
     }
     await next();
+  };
+}
+
+/**
+ * Keycloak's answer to a client that failed authentication at the token endpoint (some
+ * versions): 401 with `unauthorized_client`, the error RFC 6749 keeps for a client not allowed
+ * a grant. Only the answer changes; the OP still decides.
+ */
+export function refusedClientAsUnauthorizedClient(paths: QuirkPaths): KitMiddleware {
+  return async (ctx, next) => {
+    await next();
+    if (!isRoute(ctx, "POST", paths.token) || ctx.status !== 401) return;
+    const body: unknown = ctx.body;
+    if (typeof body !== "object" || body === null) return;
+    if ((body as { error?: unknown }).error !== "invalid_client") return;
+    ctx.remove("www-authenticate");
+    oauthError(ctx, 401, "unauthorized_client", "Invalid client or Invalid client credentials");
   };
 }

@@ -390,3 +390,21 @@ describe("quirks.endlessAuthorizationPending", () => {
     expect(idp.countGrants(DEVICE_CODE_GRANT)).toBe(2);
   });
 });
+
+describe("quirks.refusedClientAsUnauthorizedClient (Keycloak)", () => {
+  it("answers a client that failed to authenticate with 401 unauthorized_client", async () => {
+    idp = await startIdp({
+      clients: [confidentialClient(CONFIDENTIAL_ID, SECRET)],
+      quirks: { refusedClientAsUnauthorizedClient: true },
+    });
+    const wrong = await basicConfig(idp, CONFIDENTIAL_ID, "not-the-secret");
+    expect(await oauthErrorOf(client.clientCredentialsGrant(wrong))).toEqual({
+      error: "unauthorized_client",
+      description: "Invalid client or Invalid client credentials",
+      status: 401,
+    });
+    // The right secret still works: only the refusal is reworded.
+    const right = await basicConfig(idp);
+    expect((await client.clientCredentialsGrant(right)).access_token).toBeTruthy();
+  });
+});
