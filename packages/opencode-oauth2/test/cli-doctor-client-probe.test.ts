@@ -1,6 +1,6 @@
 // What doctor's client probe (a refresh_token grant with a token that does not exist) makes of
 // answers other than invalid_grant / invalid_client, and of no answer at all.
-import { publicNativeClient } from "@vymalo/testkit";
+import { confidentialClient, publicNativeClient } from "@vymalo/testkit";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort, runDoctor } from "./cli/doctor-report.js";
 import { type CliHarness, cliHarness, providerConfig } from "./cli/harness.js";
@@ -24,6 +24,39 @@ describe("doctor's client probe", () => {
         fix: "read what the IdP said: a token refresh from this client gets the same answer",
       }),
     ]);
+  });
+
+  it("tells a wrong secret from a right one when the IdP says unauthorized_client to both (Keycloak)", async () => {
+    h = await cliHarness({
+      clients: [confidentialClient("ci-bot", "right-secret")],
+      quirks: { refusedClientAsUnauthorizedClient: true },
+    });
+    const write = (clientSecret: string) =>
+      h.writeGlobalConfig(
+        providerConfig("corp", {
+          issuer: h.idp.issuer,
+          clientId: "ci-bot",
+          clientSecret,
+          authFlow: "client_credentials",
+        }),
+      );
+    await write("right-secret");
+    const right = await runDoctor(h, "corp");
+    expect(right.code).toBe(0);
+    expect(right.find("client (headless)")[0]).toMatchObject({
+      level: "ok",
+      found:
+        'the IdP knows "ci-bot" (confidential, client_secret_basic) and accepted its authentication',
+    });
+
+    await write("wrong-secret");
+    const wrong = await runDoctor(h, "corp");
+    expect(wrong.code).toBe(1);
+    expect(wrong.find("client (headless)")[0]).toMatchObject({
+      level: "error",
+      found:
+        'the IdP refused "ci-bot" (confidential) with client_secret_basic (HTTP 401: unauthorized_client (Invalid client or Invalid client credentials), the same answer as to a deliberately wrong secret) and with client_secret_post (HTTP 401: unauthorized_client (Invalid client or Invalid client credentials), the same answer as to a deliberately wrong secret).',
+    });
   });
 
   it("calls an OAuth error that says nothing about the client inconclusive", async () => {

@@ -25,7 +25,8 @@ export const NOTHING_KNOWN_WRONG =
 
 /**
  * Probes `resolved` (see {@link refreshProbe}). An OAuth error decides alone: `invalid_grant`
- * means the client was authenticated, `invalid_client` that it was not. An answer without one
+ * means the client was authenticated, `invalid_client` that it was not; `unauthorized_client`
+ * is a refusal when a control probe (below) gets the same answer. An answer without one
  * (an empty 400, say) is compared with the answer to a control probe the IdP must refuse — the
  * same client with a wrong secret, or a client id it does not know: a 400 where the control got
  * 401/403 means the IdP got past the client; the same refusal twice means it refused it; the
@@ -55,13 +56,21 @@ export async function judgeClient(
       return { kind: "accepted" };
     case "invalid_client":
       return { kind: "refused", evidence: said, err };
-    case "unauthorized_client":
+    case "unauthorized_client": {
+      // Some IdPs (Keycloak) say so to a client that failed to authenticate: the same answer
+      // to a control probe it must refuse means this client was refused too.
+      const control = controlFor(resolved);
+      const second = await refreshProbe(provider, control.client, recorder);
+      if (second.kind === "answered" && sameAnswer(err, second.err)) {
+        return { kind: "refused", evidence: `${said}, the same answer as to ${control.name}`, err };
+      }
       return {
         kind: "unsure",
         level: "warn",
         found: `the IdP answered ${said} to a refresh request from ${who}.`,
         fix: "check clientId; if it is right, allow the refresh_token grant for this client at the IdP, or logins will not outlive one access token",
       };
+    }
     case "unsupported_grant_type":
       return {
         kind: "unsure",
