@@ -2,6 +2,7 @@
 // error translation, subject tokens). Kept off the main entry so that importing the engine,
 // which is what a plugin does at every opencode start, does not load the protocol stack.
 export { authorizationRequestParams } from "./flows/grant-params.js";
+export { revokeWithAccessToken } from "./flows/revocation.js";
 export { readSubjectToken } from "./flows/token-exchange.js";
 export {
   basicEncodingChanges,

@@ -37,7 +37,7 @@ function isRefusal(error: OAuth2Error): boolean {
  * the still-valid access token to the IdP that issued it costs nothing and ends the session where
  * that works.
  */
-async function revokeWithAccessToken(
+export async function revokeWithAccessToken(
   provider: ProviderConfig,
   endpoint: string,
   who: ResolvedClient,
