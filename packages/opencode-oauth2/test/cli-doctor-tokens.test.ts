@@ -4,8 +4,8 @@
 import { readFile } from "node:fs/promises";
 import { confidentialClient, publicNativeClient } from "@vymalo/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { runDoctor } from "./cli/doctor-report.js";
-import { type CliHarness, cliHarness, eventually, providerConfig } from "./cli/harness.js";
+import { browserLogin, runDoctor } from "./cli/doctor-report.js";
+import { type CliHarness, cliHarness, providerConfig } from "./cli/harness.js";
 import { type RewritingProxy, startRewritingProxy } from "./cli/rewriting-proxy.js";
 
 let h: CliHarness;
@@ -70,10 +70,7 @@ describe("doctor on what the IdP issues", () => {
       }),
     ]);
 
-    const running = h.start(["login", "corp"]);
-    const url = await eventually(async () => (await h.openedUrls())[0]);
-    await h.browser.authorize(url, { followCallback: true });
-    expect((await running.done).code).toBe(0);
+    await browserLogin(h);
     const after = await runDoctor(h, "corp");
     expect(after.find("id token")).toEqual([
       expect.objectContaining({

@@ -1,5 +1,5 @@
 import { createServer } from "node:net";
-import type { CliHarness } from "./harness.js";
+import { type CliHarness, eventually } from "./harness.js";
 
 /** One finding of `doctor --json`. */
 export interface DoctorFinding {
@@ -36,4 +36,13 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((r) => server.close(r));
   return port;
+}
+
+/** A browser login through the built CLI, the test browser playing the user at the IdP. */
+export async function browserLogin(h: CliHarness): Promise<void> {
+  const running = h.start(["login", "corp"]);
+  const url = await eventually(async () => (await h.openedUrls())[0]);
+  await h.browser.authorize(url, { followCallback: true });
+  const result = await running.done;
+  if (result.code !== 0) throw new Error(`login failed (${result.code}): ${result.stderr}`);
 }

@@ -107,7 +107,7 @@ export async function checkProvider(
     meta.revocation_endpoint &&
     !loginRefused
   ) {
-    findings.push(await probeRevocation(provider, login, recorder));
+    findings.push(await probeRevocation(provider, login, read, ctx.now(), recorder));
   }
   findings.push(...checkIdTokenEncryption(provider, flows, meta, read));
   findings.push(...checkClock(recorder));
