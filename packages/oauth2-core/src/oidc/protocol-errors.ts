@@ -157,11 +157,15 @@ function nonOAuthAnswer(
   const label = STEP_LABEL[step];
   const base = { providerId, answer, cause };
   if (isRefusedClient(answer, step)) {
+    // A challenge without an OAuth error is what a proxy in front of the IdP sends, too.
+    const proxy = answer.challenge
+      ? "a proxy in front of the IdP may want credentials (it sent that WWW-Authenticate challenge): check the proxy settings (HTTPS_PROXY, NO_PROXY) and that the token endpoint reaches the IdP; otherwise "
+      : "";
     return new OAuth2Error({
       ...base,
       code: "client_refused",
       message: refusedClientMessage(client, answer, label),
-      fix: refusedClientFix(client),
+      fix: `${proxy}${refusedClientFix(client)}`,
     });
   }
   const status = answer.status ?? 0;

@@ -54,6 +54,9 @@ describe("a refresh refused for another reason than invalid_grant", () => {
       expect(err.fix).toMatch(
         /\(the refresh token was kept: once this is fixed, the next request refreshes without a login\)$/,
       );
+      if (mode === "proxy-401") {
+        expect(err.fix).toMatch(/^a proxy in front of the IdP may want credentials/);
+      }
       const cached = await engine.cached(provider);
       expect(cached.kind === "ok" && cached.token.refreshToken).toBe(first.refreshToken);
       expect(eventsNamed(session.h.records, "oauth2_refresh_token_kept")).toEqual([
