@@ -1,3 +1,4 @@
+export * from "./bounded-json.js";
 export * from "./config/index.js";
 export * from "./engine.js";
 export * from "./errors.js";

@@ -4,6 +4,7 @@ import {
   manifestIssues,
   type ProviderConfig,
   parseWithMessages,
+  readJsonBounded,
   WellKnownManifestSchema,
   wellKnownUrl,
 } from "@vymalo/oauth2-core";
@@ -14,25 +15,6 @@ const MAX_MANIFEST_BYTES = 1024 * 1024;
 
 /** https, or plain http on loopback: a manifest names the IdP the user logs in at. */
 const acceptable = (url: string) => url.startsWith("https://") || isLoopbackHttp(url);
-
-/** The body as text, refused beyond `limit` bytes without reading further. */
-async function boundedText(response: Response, limit: number): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      throw new Error(`larger than ${limit} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
 
 /**
  * The provider `id` as a `.well-known/opencode` manifest publishes it. This is how
@@ -71,7 +53,8 @@ export async function providerFromWellKnown(
       throw new Error(`redirected to ${response.url}, which is not https`);
     }
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    body = JSON.parse(await boundedText(response, MAX_MANIFEST_BYTES));
+    body = await readJsonBounded(response, MAX_MANIFEST_BYTES);
+    if (body === undefined) throw new Error("the answer is not JSON");
   } catch (error) {
     throw new CliFailure(
       `could not load ${url} (${error instanceof Error ? error.message : String(error)}). Fix: check the URL and that the server is up.`,
