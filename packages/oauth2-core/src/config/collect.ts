@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { isRecord } from "./json.js";
 import { parseWithMessages } from "./messages.js";
 import {
   type FieldHelp,
@@ -34,9 +35,6 @@ export interface OpencodeConfigLike {
     | Record<string, { options?: Record<string, unknown> | undefined } | undefined>
     | undefined;
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 interface SchemaNode {
   _zod: { def: { shape?: Record<string, SchemaNode>; innerType?: SchemaNode; in?: SchemaNode } };

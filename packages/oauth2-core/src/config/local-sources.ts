@@ -2,6 +2,7 @@ import { readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { type ParseError, parse, printParseErrorCode } from "jsonc-parser";
+import { isRecord, type JsonObject } from "./json.js";
 
 /**
  * opencode's config as this machine supplies it, read the way opencode (1.18) reads it: the CLI
@@ -37,11 +38,9 @@ export interface ConfigFileProblem {
   fix: string;
 }
 
-type Json = Record<string, unknown>;
-
 export interface LocalConfig {
   /** Every source merged, as opencode would merge them. */
-  config: Json;
+  config: JsonObject;
   /** The sources read, lowest precedence first (paths, or `$OPENCODE_CONFIG_CONTENT`). */
   sources: string[];
   /** Sources that exist (or were named) but could not be read. */
@@ -60,9 +59,6 @@ export interface LocalConfigOptions {
 
 /** The name inline config is reported under. */
 export const INLINE_CONFIG_SOURCE = "$OPENCODE_CONFIG_CONTENT";
-
-const isObject = (value: unknown): value is Json =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 export function globalConfigDir(env: NodeJS.ProcessEnv): string {
   const base = env.XDG_CONFIG_HOME || join(env.HOME ?? homedir(), ".config");
@@ -173,7 +169,7 @@ async function parseSource(
   text: string,
   baseDir: string,
   env: NodeJS.ProcessEnv,
-): Promise<{ value: Json } | { problem: ConfigFileProblem }> {
+): Promise<{ value: JsonObject } | { problem: ConfigFileProblem }> {
   try {
     text = await substitute(text, baseDir, env);
   } catch (err) {
@@ -192,7 +188,7 @@ async function parseSource(
       },
     };
   }
-  if (!isObject(value)) {
+  if (!isRecord(value)) {
     return {
       problem: {
         path,
@@ -207,7 +203,7 @@ async function parseSource(
 async function readConfigFile(
   path: string,
   env: NodeJS.ProcessEnv,
-): Promise<{ value: Json } | { problem: ConfigFileProblem }> {
+): Promise<{ value: JsonObject } | { problem: ConfigFileProblem }> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -224,13 +220,13 @@ async function readConfigFile(
 }
 
 /** Deep merge, `over` wins; arrays are replaced, except `plugin` lists, which are concatenated. */
-export function mergeConfig(base: Json, over: Json, top = true): Json {
-  const out: Json = { ...base };
+export function mergeConfig(base: JsonObject, over: JsonObject, top = true): JsonObject {
+  const out: JsonObject = { ...base };
   for (const [key, value] of Object.entries(over)) {
     const current = out[key];
     if (top && key === "plugin" && Array.isArray(current) && Array.isArray(value)) {
       out[key] = [...value, ...current];
-    } else if (isObject(current) && isObject(value)) {
+    } else if (isRecord(current) && isRecord(value)) {
       out[key] = mergeConfig(current, value, false);
     } else {
       out[key] = value;
@@ -271,8 +267,8 @@ export async function loadLocalConfig(options: LocalConfigOptions): Promise<Loca
   const seen = new Set<string>();
   const sources: string[] = [];
   const problems: ConfigFileProblem[] = [];
-  let merged: Json = {};
-  const take = (source: string, read: { value: Json } | { problem: ConfigFileProblem }) => {
+  let merged: JsonObject = {};
+  const take = (source: string, read: { value: JsonObject } | { problem: ConfigFileProblem }) => {
     if ("problem" in read) {
       problems.push(read.problem);
       return;

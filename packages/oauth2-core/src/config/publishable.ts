@@ -6,6 +6,7 @@ import {
   type RawOAuth2Block,
   rawOAuth2Blocks,
 } from "./collect.js";
+import { isRecord } from "./json.js";
 import { INTERACTIVE_FLOWS, type ProviderOAuth2Input } from "./schema.js";
 
 /**
@@ -60,9 +61,6 @@ export interface UnpublishableField {
   /** Why it may not be published, as an instruction. */
   message: string;
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** Every string in `value` that holds an opencode `{env:…}` or `{file:…}` reference. */
 function localReferences(value: unknown, path: string[]): string[][] {

@@ -8,6 +8,7 @@ import {
   type RawOAuth2Block,
   rawOAuth2Blocks,
 } from "./collect.js";
+import { isRecord } from "./json.js";
 import { loadLocalConfig } from "./local-sources.js";
 import { fieldLocation, unpublishableFields } from "./publishable.js";
 import { HEADLESS_FLOWS } from "./schema.js";
@@ -32,9 +33,6 @@ import { HEADLESS_FLOWS } from "./schema.js";
  */
 
 type Config = OpencodeConfigLike & { plugin?: unknown };
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 function valueAt(value: unknown, path: string[]): unknown {
   let current = value;
