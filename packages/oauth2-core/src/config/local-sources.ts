@@ -1,7 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { type ParseError, parse, printParseErrorCode } from "jsonc-parser";
+import type { ParseError } from "jsonc-parser";
 import { isRecord, type JsonObject } from "./json.js";
 
 /**
@@ -176,17 +176,25 @@ async function parseSource(
     if (!(err instanceof SubstitutionError)) throw err;
     return { problem: { path, message: err.message, fix: err.fix } };
   }
-  const errors: ParseError[] = [];
-  const value: unknown = parse(text, errors, { allowTrailingComma: true });
-  const first = errors[0];
-  if (first) {
-    return {
-      problem: {
-        path,
-        message: `${lineAndColumn(text, first.offset)}: ${printParseErrorCode(first.error)}`,
-        fix: "correct the JSON (comments and trailing commas are allowed)",
-      },
-    };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // Comments, trailing commas or a mistake. The JSONC parser is loaded for such a file only:
+    // it is on opencode's start path, and most config files are plain JSON.
+    const { parse, printParseErrorCode } = await import("jsonc-parser");
+    const errors: ParseError[] = [];
+    value = parse(text, errors, { allowTrailingComma: true });
+    const first = errors[0];
+    if (first) {
+      return {
+        problem: {
+          path,
+          message: `${lineAndColumn(text, first.offset)}: ${printParseErrorCode(first.error)}`,
+          fix: "correct the JSON (comments and trailing commas are allowed)",
+        },
+      };
+    }
   }
   if (!isRecord(value)) {
     return {
