@@ -1,6 +1,6 @@
 import { opencodeBinPath } from "./opencode-binary.js";
 import type { OpencodeHome } from "./opencode-home.js";
-import { type RunProcessOptions, runProcess } from "./process-group.js";
+import { type ProcessResult, type RunProcessOptions, runProcess } from "./process-group.js";
 
 export interface RunOpencodeOptions {
   /** Kill the process group after this long. Default 60 000 ms. */
@@ -13,14 +13,7 @@ export interface RunOpencodeOptions {
   cwd?: string;
 }
 
-export interface OpencodeRunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  durationMs: number;
-  timedOut: boolean;
-}
+export type OpencodeRunResult = ProcessResult;
 
 /** Runs `opencode <args…>` (no shell) in the isolated home and collects its output. */
 export function runOpencode(

@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import type { OpencodeRunResult } from "./opencode-run.js";
 
 export interface RunProcessOptions {
   cwd: string;
@@ -8,12 +7,22 @@ export interface RunProcessOptions {
   stdin?: string;
 }
 
+/** How a process ended and what it printed. */
+export interface ProcessResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut: boolean;
+}
+
 /** Spawns a process in its own process group; kills the whole group on timeout and after exit. */
 export function runProcess(
   command: string,
   args: string[],
   options: RunProcessOptions,
-): Promise<OpencodeRunResult> {
+): Promise<ProcessResult> {
   return new Promise((resolvePromise, reject) => {
     const started = performance.now();
     const child = spawn(command, args, {
