@@ -6,20 +6,14 @@ import {
   type Logger,
   type TokenEngine,
 } from "@vymalo/oauth2-core";
-import { engineBearer, unavailableBearer } from "./bearer.js";
 import type { ModelsInfoCache, Resource } from "./cache.js";
-import { isModelsInfoError } from "./errors.js";
-import { type BearerSource, deadline, type FetchLike, fetchJson } from "./fetch.js";
+import { discoveryOf, type ListPlan, planModelList } from "./discovery.js";
+import { deadline, type FetchLike, fetchJson } from "./fetch.js";
 import { type LoadResult, type LoadSource, loadResource } from "./load.js";
 import { type ModelPatch, toOpencodeModel } from "./map.js";
 import { type MergeResult, mergeProviderModels } from "./merge.js";
-import {
-  DEFAULT_TIMEOUT_MS,
-  type ModelsInfoOptions,
-  parseModelsInfoOptions,
-  resolveUrl,
-  sendsToken,
-} from "./options.js";
+import { type ModelsInfoOptions, parseModelsInfoOptions } from "./options.js";
+import { type ProviderAccess, providerAccess } from "./provider-access.js";
 import {
   CachedDocumentSchema,
   CachedModelListSchema,
@@ -84,19 +78,7 @@ export async function applyModelsInfo(
   const collected = await collectManagedProviders(config, findOAuth2PluginOptions(config.plugin), {
     localConfig: deps.localConfig,
   });
-  const jobs: Job[] = [];
-  for (const [id, entry] of Object.entries(config.provider ?? {})) {
-    const meta = entry?.options?.meta;
-    if (!entry || !hasOwnOptions(meta)) continue;
-    const parsed = parseModelsInfoOptions(id, meta);
-    if ("issues" in parsed) {
-      for (const issue of parsed.issues) {
-        logger.emit("models_info_options_invalid", { provider: id, ...issue });
-      }
-      continue;
-    }
-    jobs.push({ id, entry, options: parsed.options });
-  }
+  const jobs = jobsFrom(config, logger);
   logger.emit("models_info_plugin_loaded", { providers: jobs.map((j) => j.id) });
   const reports = await Promise.all(
     jobs.map(async (job): Promise<[string, ProviderReport]> => {
@@ -111,44 +93,72 @@ export async function applyModelsInfo(
   return Object.fromEntries(reports);
 }
 
+/** The providers that ask for models info with valid options; invalid ones are logged. */
+function jobsFrom(config: ConfigLike, logger: Logger<string>): Job[] {
+  const jobs: Job[] = [];
+  for (const [id, entry] of Object.entries(config.provider ?? {})) {
+    const meta = entry?.options?.meta;
+    if (!entry || !hasOwnOptions(meta)) continue;
+    const parsed = parseModelsInfoOptions(id, meta);
+    if ("issues" in parsed) {
+      for (const issue of parsed.issues) {
+        logger.emit("models_info_options_invalid", { provider: id, ...issue });
+      }
+      continue;
+    }
+    jobs.push({ id, entry, options: parsed.options });
+  }
+  return jobs;
+}
+
 async function applyToProvider(
   { id, entry, options }: Job,
   collected: CollectedProviders,
   deps: ApplyDeps,
 ): Promise<ProviderReport> {
-  const { logger } = deps;
-  const baseURL = entry.options?.baseURL;
-  // Own keys only: a provider named "constructor" or "toString" is not an inherited member.
-  const managed = Object.hasOwn(collected.providers, id) ? collected.providers[id] : undefined;
-  const misconfigured = !managed && collected.issues.some((issue) => issue.providerId === id);
-  const timeoutMs = options.modelsInfoTimeoutMs ?? managed?.httpTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-
-  const resolve = (ref: string, resource: Resource): string | undefined => {
-    try {
-      return resolveUrl(ref, baseURL);
-    } catch (err) {
-      if (!isModelsInfoError(err)) throw err;
-      logger.emit("models_info_url_invalid", { provider: id, resource, ...err.toLogFields() });
-      return undefined;
-    }
-  };
-  const url = resolve(options.modelsInfoUrl, "document");
+  const access = providerAccess({
+    id,
+    baseURL: entry.options?.baseURL,
+    options,
+    collected,
+    engine: deps.engine,
+    logger: deps.logger,
+  });
+  const url = access.resolve(options.modelsInfoUrl, "document");
   if (!url) return { document: "none" };
-  const discover = Object.keys(entry.models ?? {}).length === 0;
-  const listUrl = discover ? resolve("models", "model_list") : undefined;
+  const plan = planModelList(
+    Object.keys(entry.models ?? {}).length > 0,
+    () => access.resolve("models", "model_list"),
+    url,
+  );
+  const loaded = await loadResources({ id, options, access, deps }, url, plan);
+  const discovery = discoveryOf(plan, loaded);
+  const report: ProviderReport = { document: loaded.document.source, discovery: discovery?.source };
+  if (!loaded.document.items && !discovery?.ids?.length) return report;
+  const merge = mergeDocument(
+    { id, entry, options, logger: deps.logger },
+    url,
+    loaded.document,
+    discovery?.ids,
+  );
+  return { ...report, merge };
+}
 
-  let shared: BearerSource | undefined;
-  const bearerFor = (target: string, resource: Resource): BearerSource | undefined => {
-    if (!managed && !misconfigured) return undefined;
-    if (!sendsToken(options.modelsInfoAuth, target, baseURL)) {
-      logger.emit("models_info_token_withheld", { provider: id, resource, url: target });
-      return undefined;
-    }
-    shared ??= managed ? engineBearer(deps.engine, managed, logger) : unavailableBearer(id);
-    return shared;
-  };
+interface LoadContext {
+  id: string;
+  options: ModelsInfoOptions;
+  access: ProviderAccess;
+  deps: ApplyDeps;
+}
 
-  const { signal, clear } = deadline(timeoutMs, `provider "${id}"'s models endpoint`);
+/** The document and, when the plan needs a separate fetch, the model list — under one deadline. */
+async function loadResources(
+  { id, options, access, deps }: LoadContext,
+  url: string,
+  plan: ListPlan,
+): Promise<{ document: LoadResult<ModelEntry>; list: LoadResult<string> | undefined }> {
+  const { logger } = deps;
+  const { signal, clear } = deadline(access.timeoutMs, `provider "${id}"'s models endpoint`);
   const load = <T>(resource: Resource, target: string, parse: Codec<T>): Promise<LoadResult<T>> =>
     loadResource<T>({
       key: { resource, providerId: id, url: target },
@@ -162,7 +172,7 @@ async function applyToProvider(
         fetchJson({
           url: target,
           etag,
-          bearer: bearerFor(target, resource),
+          bearer: access.bearerFor(target, resource),
           fetch: deps.fetch,
           signal,
           onUnauthorized: () =>
@@ -173,34 +183,31 @@ async function applyToProvider(
             }),
         }),
     });
-
-  let document: LoadResult<ModelEntry>;
-  let list: LoadResult<string> | undefined;
   try {
-    [document, list] = await Promise.all([
+    const [document, list] = await Promise.all([
       load("document", url, DOCUMENT),
-      listUrl && listUrl !== url ? load("model_list", listUrl, MODEL_LIST) : undefined,
+      plan.kind === "fetch" ? load("model_list", plan.url, MODEL_LIST) : undefined,
     ]);
+    return { document, list };
   } finally {
     clear();
   }
+}
 
-  // When the document is served at <baseURL>/models itself, it is also the model list.
-  const discovered = discover
-    ? listUrl === url
-      ? document.items?.map((m) => m.id)
-      : list?.items
-    : undefined;
-  const report: ProviderReport = {
-    document: document.source,
-    discovery: discover
-      ? listUrl === url
-        ? document.source
-        : (list?.source ?? "none")
-      : undefined,
-  };
-  if (!document.items && !discovered?.length) return report;
+interface MergeContext {
+  id: string;
+  entry: ProviderEntryLike;
+  options: ModelsInfoOptions;
+  logger: Logger<string>;
+}
 
+/** Merges the document (and discovered ids) into the provider's models, and logs the outcome. */
+function mergeDocument(
+  { id, entry, options, logger }: MergeContext,
+  url: string,
+  document: LoadResult<ModelEntry>,
+  discovered: string[] | undefined,
+): MergeResult {
   const info = new Map<string, ModelPatch>(
     (document.items ?? []).map((m) => [m.id, toOpencodeModel(m)]),
   );
@@ -226,7 +233,7 @@ async function applyToProvider(
     added: merge.added,
     kept: merge.kept,
   });
-  return { ...report, merge };
+  return merge;
 }
 
 /** How a resource is validated: fresh from the network, and again when read from the cache. */
