@@ -6,8 +6,8 @@ import {
   stderrSink,
   TokenEngine,
 } from "@vymalo/oauth2-core";
-import { CliFailure, UsageError } from "./command.js";
 import { type LoadedConfig, loadConfig } from "./config-files.js";
+import { CliFailure, UsageError } from "./errors.js";
 import type { Output } from "./output.js";
 
 /** What every command gets: output, environment, the config and the token engine (both lazy). */
@@ -19,7 +19,7 @@ export interface CliContext {
   now(): number;
   config(): Promise<LoadedConfig>;
   engine(): TokenEngine;
-  logger: Logger<CoreEvent | string>;
+  logger: Logger<CoreEvent>;
 }
 
 export interface ContextOptions {
@@ -32,7 +32,7 @@ export interface ContextOptions {
 
 export function createContext(options: ContextOptions): CliContext {
   // Engine log records (never tokens: the logger drops secret fields) only with --verbose.
-  const logger = createLogger<CoreEvent | string>(
+  const logger = createLogger(
     options.verbose ? { sink: stderrSink, level: "debug" } : {},
   );
   let config: Promise<LoadedConfig> | undefined;

@@ -1,8 +1,9 @@
-import { type Command, EXIT, UsageError } from "./command.js";
+import type { Command } from "./command.js";
 import type { CliContext } from "./context.js";
 import { checkProvider } from "./doctor/check-provider.js";
 import { error, type Finding, ok } from "./doctor/finding.js";
 import { checkCacheDir } from "./doctor/local-checks.js";
+import { EXIT, UsageError } from "./errors.js";
 import { parseFlow } from "./login.js";
 
 /** Config files, and the providers whose oauth2 block does not validate. */

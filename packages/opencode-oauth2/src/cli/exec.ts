@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
-import { type Command, EXIT, UsageError } from "./command.js";
+import type { Command } from "./command.js";
 import { obtainToken } from "./credential/obtain.js";
 import { DEFAULT_ENV_NAME, envName } from "./credential/shell-env.js";
+import { EXIT, UsageError } from "./errors.js";
 
 /** Signals a terminal sends the whole foreground process group: the command gets them itself. */
 const GROUP_SIGNALS = ["SIGINT", "SIGQUIT"] as const;

@@ -6,8 +6,9 @@ import {
   type StoredToken,
 } from "@vymalo/oauth2-core";
 import { PLACEHOLDER_API_KEY } from "../propagate.js";
-import { CliFailure, type Command, EXIT, UsageError } from "./command.js";
+import type { Command } from "./command.js";
 import { type CliContext, requireProvider } from "./context.js";
+import { CliFailure, EXIT, UsageError } from "./errors.js";
 import { formatClock, formatDuration, formatExpiry } from "./human-time.js";
 import { identityOf } from "./identity.js";
 import { type Progress, startProgress } from "./progress.js";

@@ -1,6 +1,7 @@
 import type { ProviderConfig } from "@vymalo/oauth2-core";
-import { type Command, EXIT, type ExitCode, UsageError } from "./command.js";
+import type { Command } from "./command.js";
 import { type CliContext, failOnConfigProblems, requireProvider } from "./context.js";
+import { EXIT, type ExitCode, UsageError } from "./errors.js";
 
 /** Logs one provider out and says what happened; false when revocation was due but failed. */
 async function logoutOne(ctx: CliContext, provider: ProviderConfig): Promise<boolean> {

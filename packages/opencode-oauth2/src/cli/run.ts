@@ -1,18 +1,10 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { isOAuth2Error } from "@vymalo/oauth2-core";
-import {
-  CliFailure,
-  type Command,
-  EXIT,
-  EXIT_CODES_HELP,
-  type ExitCode,
-  type OptionSpec,
-  type ParsedArgs,
-  UsageError,
-} from "./command.js";
+import type { Command, OptionSpec, ParsedArgs } from "./command.js";
 import { COMMANDS, findCommand } from "./commands.js";
 import { createContext } from "./context.js";
+import { CliFailure, EXIT, EXIT_CODES_HELP, type ExitCode, UsageError } from "./errors.js";
 import { createOutput, type Output } from "./output.js";
 
 const GLOBAL_OPTIONS: OptionSpec = {

@@ -1,6 +1,7 @@
 import type { ProviderConfig, ReadResult } from "@vymalo/oauth2-core";
-import { type Command, EXIT } from "./command.js";
+import type { Command } from "./command.js";
 import { type CliContext, failOnConfigProblems } from "./context.js";
+import { EXIT } from "./errors.js";
 import { formatExpiry } from "./human-time.js";
 import { identityOf } from "./identity.js";
 import { formatTable } from "./output.js";

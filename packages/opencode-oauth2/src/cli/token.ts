@@ -1,7 +1,8 @@
-import { type Command, EXIT, UsageError } from "./command.js";
+import type { Command } from "./command.js";
 import { prepareFormat, TOKEN_FORMATS } from "./credential/formats.js";
 import { obtainToken } from "./credential/obtain.js";
 import { DEFAULT_ENV_NAME } from "./credential/shell-env.js";
+import { EXIT, UsageError } from "./errors.js";
 
 export const token: Command = {
   name: "token",

@@ -8,7 +8,7 @@ import {
   WellKnownManifestSchema,
   wellKnownUrl,
 } from "@vymalo/oauth2-core";
-import { CliFailure, EXIT, UsageError } from "./command.js";
+import { CliFailure, EXIT, UsageError } from "./errors.js";
 
 /** A manifest is a few kB; anything near this is not one. */
 const MAX_MANIFEST_BYTES = 1024 * 1024;

@@ -1,5 +1,5 @@
 import * as z from "@vymalo/oauth2-core/zod";
-import { CliFailure } from "../command.js";
+import { CliFailure } from "../errors.js";
 import type { IssuedToken } from "./issued-token.js";
 
 /**

@@ -1,4 +1,4 @@
-import { UsageError } from "../command.js";
+import { UsageError } from "../errors.js";
 import { execCredential, requestedApiVersion } from "./exec-credential.js";
 import {
   checkGitRequest,

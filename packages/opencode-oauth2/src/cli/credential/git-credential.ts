@@ -1,4 +1,4 @@
-import { CliFailure, UsageError } from "../command.js";
+import { CliFailure, UsageError } from "../errors.js";
 import type { IssuedToken } from "./issued-token.js";
 
 /**

@@ -1,4 +1,4 @@
-import { CliFailure } from "../command.js";
+import { CliFailure } from "../errors.js";
 
 /** The access token a credential format prints, and when it expires. */
 export interface IssuedToken {

@@ -1,4 +1,4 @@
-import { UsageError } from "../command.js";
+import { UsageError } from "../errors.js";
 
 /** The variable `token --format env` exports and `exec` sets unless `--env NAME` says otherwise. */
 export const DEFAULT_ENV_NAME = "OPENAI_API_KEY";
