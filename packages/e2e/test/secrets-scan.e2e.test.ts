@@ -4,12 +4,21 @@
 // every OAuth2Error (message, fix, detail, log fields, stack, causes) and every CLI stream.
 // Not one secret may appear in any of it. (`token` prints an access token on stdout by design:
 // only that stdout is left out.)
-import { type ChildProcess, spawnSync } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import {
+  createLogger,
+  type FetchLike,
+  fingerprint,
+  type LogRecord,
+  OAuth2Error,
+  type ProviderConfig,
+  parseProviderConfig,
+  TokenEngine,
+} from "@vymalo/oauth2-core";
 import {
   confidentialClient,
   publicNativeClient,
@@ -21,48 +30,7 @@ import {
   writeBrowserScript,
 } from "@vymalo/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseProviderConfig } from "../src/config/collect.js";
-import type { ProviderConfig } from "../src/config/schema.js";
-import { TokenEngine } from "../src/engine.js";
-import { OAuth2Error } from "../src/errors.js";
-import { createLogger, fingerprint, type LogRecord } from "../src/log.js";
-import type { FetchLike } from "../src/oidc/configuration.js";
-
-// ---------------------------------------------------------------------------------------------
-// The CLI lives in @vymalo/opencode-oauth2, which depends on this package; it cannot be a
-// dependency of this one (a cycle), so turbo does not order its build before this test. Build it
-// here when dist is missing or older than its sources.
-// ---------------------------------------------------------------------------------------------
-const OAUTH2_PACKAGE = fileURLToPath(new URL("../../opencode-oauth2/", import.meta.url));
-const CLI = join(OAUTH2_PACKAGE, "dist/cli/main.js");
-
-async function newestMtime(dir: string): Promise<number> {
-  let newest = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(
-      newest,
-      entry.isDirectory() ? await newestMtime(path) : (await stat(path)).mtimeMs,
-    );
-  }
-  return newest;
-}
-
-async function ensureCliBuilt(): Promise<void> {
-  const built = await stat(CLI).then(
-    (s) => s.mtimeMs,
-    () => 0,
-  );
-  if (built >= (await newestMtime(join(OAUTH2_PACKAGE, "src")))) return;
-  const tsc = fileURLToPath(new URL("../../../node_modules/typescript/bin/tsc", import.meta.url));
-  const build = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], {
-    cwd: OAUTH2_PACKAGE,
-    encoding: "utf8",
-    timeout: 90_000,
-  });
-  if (build.status !== 0)
-    throw new Error(`building the CLI failed:\n${build.stdout}${build.stderr}`);
-}
+import { CLI } from "./fixtures.js";
 
 // ---------------------------------------------------------------------------------------------
 // What was issued or sent (the secrets), and what anyone could see (the captured text)
@@ -234,7 +202,6 @@ function runCli(
 }
 
 beforeAll(async () => {
-  await ensureCliBuilt();
   root = await mkdtemp(join(tmpdir(), "oauth2-secrets-"));
   await mkdir(join(root, "project"), { recursive: true });
   idp = await startIdp({
