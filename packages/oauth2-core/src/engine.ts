@@ -39,7 +39,7 @@ function renewalKey(cacheDir: string, provider: ProviderConfig): string {
 export interface EngineOptions {
   /** Where tokens live. Default: the platform cache dir (see defaultCacheDir). */
   cacheDir?: string;
-  logger?: Logger<CoreEvent | string>;
+  logger?: Logger<CoreEvent>;
   fetch?: FetchLike;
   now?: () => number;
   openBrowser?: BrowserOpener;
@@ -62,7 +62,7 @@ export interface EngineOptions {
  */
 export class TokenEngine {
   readonly store: TokenStore;
-  readonly logger: Logger<CoreEvent | string>;
+  readonly logger: Logger<CoreEvent>;
   private readonly ctx: EngineContext;
   /** Interactive logins in flight, per provider: one prompt at a time. */
   private readonly logins = new Map<string, Promise<EnsureResult>>();

@@ -4,8 +4,8 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 
 /**
  * Every structured event the core emits, with its level. The catalogue is the public interface
- * documented in docs/log-events.md (a test keeps the two in step). Adapters register their own
- * events with {@link defineEvents}.
+ * documented in docs/log-events.md (a test keeps the two in step). An adapter passes its own
+ * catalogue to {@link createLogger}, and the logger's type then takes both sets of names.
  */
 export const CORE_EVENTS = {
   oauth2_config_invalid: "error",
@@ -36,6 +36,12 @@ export const CORE_EVENTS = {
 
 export type CoreEvent = keyof typeof CORE_EVENTS;
 
+/** A catalogue of events: each name with the level it is logged at. */
+export type EventCatalogue = Readonly<Record<string, LogLevel>>;
+
+/** The event names of a catalogue. */
+export type EventOf<C extends EventCatalogue> = keyof C & string;
+
 export interface LogRecord {
   level: LogLevel;
   event: string;
@@ -44,8 +50,15 @@ export interface LogRecord {
 
 export type LogSink = (record: LogRecord) => void;
 
-export interface Logger<E extends string = string> {
-  emit(event: E, fields?: Record<string, unknown>): void;
+/**
+ * Emits the events named in `E`; any other name does not compile. `emit` is a function-typed
+ * property, not a method, so the compiler checks it contravariantly: a logger that knows more
+ * events (`Logger<CoreEvent | PluginEvent>`) can be given where one that knows fewer
+ * (`Logger<CoreEvent>`) is expected, never the other way round. (A method would be bivariant and
+ * let a logger stand in for one whose events it has no level for.)
+ */
+export interface Logger<E extends string> {
+  readonly emit: (event: E, fields?: Record<string, unknown>) => void;
 }
 
 const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -95,12 +108,12 @@ function scrub(value: unknown, depth = 0): unknown {
   return out;
 }
 
-export interface CreateLoggerOptions {
+export interface CreateLoggerOptions<C extends EventCatalogue> {
   sink?: LogSink;
   /** Records below this level are dropped. Default `info`. */
   level?: LogLevel;
-  /** Extra event catalogue (adapter events) merged over the core one. */
-  events?: Record<string, LogLevel>;
+  /** The adapter's own event catalogue, next to the core's. */
+  events?: C;
 }
 
 /**
@@ -108,16 +121,21 @@ export interface CreateLoggerOptions {
  * `{ level: "info", event: "oauth2_token_refreshed", provider }`. Secret-named fields are dropped
  * and token-shaped strings redacted before a record reaches the sink, as a second line of
  * defence behind callers that only ever pass fingerprints.
+ *
+ * The names it takes are inferred from the catalogues: the core's, plus `options.events`.
  */
-export function createLogger<E extends string = CoreEvent>(
-  options: CreateLoggerOptions = {},
-): Logger<E> {
+export function createLogger<C extends EventCatalogue = Record<never, LogLevel>>(
+  options: CreateLoggerOptions<C> = {},
+): Logger<NoInfer<CoreEvent | EventOf<C>>> {
   const sink = options.sink ?? (() => {});
   const min = LEVEL_RANK[options.level ?? "info"];
-  const catalogue: Record<string, LogLevel> = { ...CORE_EVENTS, ...options.events };
+  const catalogue = { ...CORE_EVENTS, ...options.events } as Record<
+    CoreEvent | EventOf<C>,
+    LogLevel
+  >;
   return {
     emit(event, fields = {}) {
-      const level = catalogue[event] ?? "info";
+      const level = catalogue[event];
       if (LEVEL_RANK[level] < min) return;
       const clean = scrub(fields) as Record<string, unknown>;
       for (const key of Object.keys(clean)) if (clean[key] === undefined) delete clean[key];
@@ -131,7 +149,7 @@ export function stderrSink(record: LogRecord): void {
   process.stderr.write(`${JSON.stringify(record)}\n`);
 }
 
-/** A logger that drops everything. */
+/** A logger that drops everything, so it can stand in for a logger of any catalogue. */
 export const silentLogger: Logger<string> = { emit() {} };
 
 /** The one logging call of a host application's client, e.g. opencode's `client.app.log`. */

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { createLogger, fingerprint, type LogRecord } from "../src/log.js";
+import {
+  type CoreEvent,
+  createLogger,
+  fingerprint,
+  type Logger,
+  type LogRecord,
+} from "../src/log.js";
 import { openerCommand } from "../src/loopback/browser.js";
 
 describe("logger", () => {
@@ -36,6 +42,30 @@ describe("logger", () => {
       path: "/home/user/.cache/opencode-oauth2/tokens/corp.json",
     });
     expect(records[0]?.fingerprint).toMatch(/^sha256:[0-9a-f]{8}$/);
+  });
+
+  it("takes the events of its catalogues and no other name (checked by tsc)", () => {
+    const records: LogRecord[] = [];
+    const logger = createLogger({
+      sink: (r) => records.push(r),
+      level: "debug",
+      events: { adapter_thing_happened: "warn" },
+    });
+    logger.emit("adapter_thing_happened", { provider: "a" });
+    logger.emit("oauth2_token_cache_hit", { provider: "a" });
+    // @ts-expect-error an event in neither catalogue does not compile
+    logger.emit("adapter_thing_hapened");
+    // A logger that knows more events stands in for one that knows the core's.
+    const core: Logger<CoreEvent> = logger;
+    core.emit("oauth2_logout");
+    // @ts-expect-error one that knows only the core's cannot stand in for the adapter's
+    const adapter: Logger<CoreEvent | "adapter_thing_happened"> = createLogger();
+    expect(adapter).toBeDefined();
+    expect(records.slice(0, 2)).toEqual([
+      { level: "warn", event: "adapter_thing_happened", provider: "a" },
+      { level: "debug", event: "oauth2_token_cache_hit", provider: "a" },
+    ]);
+    expect(records.at(-1)).toEqual({ level: "info", event: "oauth2_logout" });
   });
 });
 

@@ -35,7 +35,10 @@ export const GATEWAY_EVENTS = {
 export type GatewayEvent = keyof typeof GATEWAY_EVENTS;
 export type { LogLevel };
 
-/** `emit` takes only catalogue events: any other name does not compile. */
+/**
+ * `emit` takes only catalogue events: any other name does not compile. The logger
+ * {@link createLogger} builds from the catalogue also knows the core's events, and stands in here.
+ */
 export type Logger = CoreLogger<GatewayEvent>;
 
 /** The bin's logger: JSON lines with a timestamp, on stderr unless `write` is given. */
@@ -43,7 +46,7 @@ export function jsonLogger(
   level: LogLevel = "info",
   write: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): Logger {
-  return createLogger<GatewayEvent>({
+  return createLogger({
     level,
     events: GATEWAY_EVENTS,
     sink: (record) => write(JSON.stringify({ time: new Date().toISOString(), ...record })),

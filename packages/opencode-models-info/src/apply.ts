@@ -3,11 +3,11 @@ import {
   collectManagedProviders,
   findOAuth2PluginOptions,
   type LocalConfigSource,
-  type Logger,
   type TokenEngine,
 } from "@vymalo/oauth2-core";
 import type { ModelsInfoCache, Resource } from "./cache.js";
 import { discoveryOf, type ListPlan, planModelList } from "./discovery.js";
+import type { ModelsInfoLogger } from "./events.js";
 import { deadline, type FetchLike, fetchJson } from "./fetch.js";
 import { type LoadResult, type LoadSource, loadResource } from "./load.js";
 import { type ModelPatch, toOpencodeModel } from "./map.js";
@@ -39,7 +39,7 @@ export interface ApplyDeps {
   cache: ModelsInfoCache;
   fetch: FetchLike;
   now: () => number;
-  logger: Logger<string>;
+  logger: ModelsInfoLogger;
   /** What this machine's own config says. Default: every local opencode config source. */
   localConfig?: LocalConfigSource | undefined;
 }
@@ -94,7 +94,7 @@ export async function applyModelsInfo(
 }
 
 /** The providers that ask for models info with valid options; invalid ones are logged. */
-function jobsFrom(config: ConfigLike, logger: Logger<string>): Job[] {
+function jobsFrom(config: ConfigLike, logger: ModelsInfoLogger): Job[] {
   const jobs: Job[] = [];
   for (const [id, entry] of Object.entries(config.provider ?? {})) {
     const meta = entry?.options?.meta;
@@ -198,7 +198,7 @@ interface MergeContext {
   id: string;
   entry: ProviderEntryLike;
   options: ModelsInfoOptions;
-  logger: Logger<string>;
+  logger: ModelsInfoLogger;
 }
 
 /** Merges the document (and discovered ids) into the provider's models, and logs the outcome. */

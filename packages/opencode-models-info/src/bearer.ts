@@ -1,10 +1,6 @@
-import {
-  isOAuth2Error,
-  type Logger,
-  type ProviderConfig,
-  type TokenEngine,
-} from "@vymalo/oauth2-core";
+import { isOAuth2Error, type ProviderConfig, type TokenEngine } from "@vymalo/oauth2-core";
 import { modelsInfoError } from "./errors.js";
+import type { ModelsInfoLogger } from "./events.js";
 import type { BearerSource } from "./fetch.js";
 
 /**
@@ -16,7 +12,7 @@ import type { BearerSource } from "./fetch.js";
 export function engineBearer(
   engine: TokenEngine,
   provider: ProviderConfig,
-  logger: Logger<string>,
+  logger: ModelsInfoLogger,
 ): BearerSource {
   const ensure = async (): Promise<string> => {
     let result: Awaited<ReturnType<TokenEngine["ensureAccessToken"]>>;

@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { readFile, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
-import { type Logger, parseWithMessages, writeFileAtomic } from "@vymalo/oauth2-core";
+import { parseWithMessages, writeFileAtomic } from "@vymalo/oauth2-core";
 import * as z from "@vymalo/oauth2-core/zod";
+import type { ModelsInfoLogger } from "./events.js";
 
 /**
  * The on-disk and in-memory cache of fetched documents, under `<cache dir>/models-info/`, one
@@ -42,10 +43,10 @@ export interface CacheKey {
 export class ModelsInfoCache {
   readonly dir: string;
   private readonly now: () => number;
-  private readonly logger: Logger<string>;
+  private readonly logger: ModelsInfoLogger;
   private readonly memory = new Map<string, CachedCopy>();
 
-  constructor(options: { dir: string; now?: () => number; logger: Logger<string> }) {
+  constructor(options: { dir: string; now?: () => number; logger: ModelsInfoLogger }) {
     this.dir = options.dir;
     this.now = options.now ?? Date.now;
     this.logger = options.logger;

@@ -1,4 +1,4 @@
-import type { LogLevel } from "@vymalo/oauth2-core";
+import type { CoreEvent, Logger, LogLevel } from "@vymalo/oauth2-core";
 
 /**
  * Every event the models-info plugin emits, with its level. docs/models-info.md documents each
@@ -28,3 +28,6 @@ export const MODELS_INFO_EVENTS = {
 } as const satisfies Record<string, LogLevel>;
 
 export type ModelsInfoEvent = keyof typeof MODELS_INFO_EVENTS;
+
+/** The plugin's logger: the core's events (its token engine logs them) and its own. */
+export type ModelsInfoLogger = Logger<CoreEvent | ModelsInfoEvent>;

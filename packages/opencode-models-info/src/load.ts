@@ -1,6 +1,6 @@
-import type { Logger } from "@vymalo/oauth2-core";
 import type { CacheKey, ModelsInfoCache } from "./cache.js";
 import { isModelsInfoError } from "./errors.js";
+import type { ModelsInfoLogger } from "./events.js";
 import type { FetchResult } from "./fetch.js";
 import type { Parsed } from "./schema.js";
 
@@ -9,7 +9,7 @@ export interface LoadInput<T> {
   cache: ModelsInfoCache;
   ttlMs: number;
   now: () => number;
-  logger: Logger<string>;
+  logger: ModelsInfoLogger;
   /** Validates a fetched body (throws `document_invalid` when it is wrong as a whole). */
   parse(body: unknown): Parsed<T>;
   /** Validates a cached payload again; undefined when it no longer does. */

@@ -4,7 +4,6 @@ import {
   createLogger,
   defaultCacheDir,
   type LocalConfigSource,
-  type Logger,
   type LogLevel,
   type LogSink,
   pluginLogLevel,
@@ -12,7 +11,7 @@ import {
 } from "@vymalo/oauth2-core";
 import { type ApplyDeps, applyModelsInfo, type ConfigLike } from "./apply.js";
 import { ModelsInfoCache } from "./cache.js";
-import { MODELS_INFO_EVENTS } from "./events.js";
+import { MODELS_INFO_EVENTS, type ModelsInfoLogger } from "./events.js";
 import type { FetchLike } from "./fetch.js";
 import { opencodeSink } from "./opencode-log.js";
 
@@ -31,7 +30,7 @@ export interface ModelsInfoPluginDeps {
   /** What this machine's own config says. Default: every local opencode config source. */
   localConfig?: LocalConfigSource;
   /** The token engine. Default: one over `cacheDir`, logging to the same sink. */
-  engine?: (logger: Logger<string>, cacheDir: string) => TokenEngine;
+  engine?: (logger: ModelsInfoLogger, cacheDir: string) => TokenEngine;
 }
 
 /**
@@ -41,7 +40,7 @@ export interface ModelsInfoPluginDeps {
  */
 export function createModelsInfoPlugin(deps: ModelsInfoPluginDeps = {}): Plugin {
   return async (input) => {
-    const logger = createLogger<string>({
+    const logger = createLogger({
       sink: deps.sink ?? opencodeSink(input.client),
       level: deps.logLevel ?? pluginLogLevel(undefined),
       events: MODELS_INFO_EVENTS,

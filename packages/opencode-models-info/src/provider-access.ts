@@ -1,7 +1,8 @@
-import type { CollectedProviders, Logger, TokenEngine } from "@vymalo/oauth2-core";
+import type { CollectedProviders, TokenEngine } from "@vymalo/oauth2-core";
 import { engineBearer, unavailableBearer } from "./bearer.js";
 import type { Resource } from "./cache.js";
 import { isModelsInfoError } from "./errors.js";
+import type { ModelsInfoLogger } from "./events.js";
 import type { BearerSource } from "./fetch.js";
 import { DEFAULT_TIMEOUT_MS, type ModelsInfoOptions, resolveUrl, sendsToken } from "./options.js";
 
@@ -24,7 +25,7 @@ export interface AccessInput {
   options: ModelsInfoOptions;
   collected: CollectedProviders;
   engine: TokenEngine;
-  logger: Logger<string>;
+  logger: ModelsInfoLogger;
 }
 
 export function providerAccess({

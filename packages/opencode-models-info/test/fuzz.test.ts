@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { createLogger, TokenEngine } from "@vymalo/oauth2-core";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MODELS_INFO_EVENTS } from "../src/events.js";
 import {
   applyModelsInfo,
   fetchJson,
@@ -464,7 +465,11 @@ describe("fuzz: the whole config hook", () => {
         answer,
         async (providers, reply) => {
           const records: unknown[] = [];
-          const logger = createLogger<string>({ sink: (r) => records.push(r), level: "debug" });
+          const logger = createLogger({
+            sink: (r) => records.push(r),
+            level: "debug",
+            events: MODELS_INFO_EVENTS,
+          });
           const config = { provider: providers, plugin: [] };
           const reports = await applyModelsInfo(config as never, {
             engine,
@@ -500,7 +505,7 @@ describe("fuzz: the whole config hook", () => {
     const document = JSON.stringify({ data: [{ id: "demo", context_length: 4096 }] });
     await fc.assert(
       fc.asyncProperty(oddKey, async (id) => {
-        const logger = createLogger<string>({ level: "debug" });
+        const logger = createLogger({ level: "debug", events: MODELS_INFO_EVENTS });
         const sent: Array<string | null> = [];
         // JSON.parse, as opencode reads it: even "__proto__" is an own key.
         const config = JSON.parse(

@@ -1,6 +1,12 @@
 import type { AuthHook, AuthOAuthResult } from "@opencode-ai/plugin";
-import type { InteractiveFlow, Logger, ProviderConfig, TokenEngine } from "@vymalo/oauth2-core";
-import { PLACEHOLDER_API_KEY } from "./propagate.js";
+import type {
+  CoreEvent,
+  InteractiveFlow,
+  Logger,
+  ProviderConfig,
+  TokenEngine,
+} from "@vymalo/oauth2-core";
+import { PLACEHOLDER_API_KEY } from "./constants.js";
 
 type OAuthMethod = Extract<AuthHook["methods"][number], { type: "oauth" }>;
 
@@ -15,7 +21,7 @@ export const DEVICE_METHOD_LABEL = "Device code login (for machines without a br
 export function authMethods(
   resolve: () => ProviderConfig | undefined,
   engine: TokenEngine,
-  logger: Logger,
+  logger: Logger<CoreEvent>,
 ): OAuthMethod[] {
   const start = async (flow: InteractiveFlow): Promise<AuthOAuthResult> => {
     const provider = resolve();

@@ -1,10 +1,5 @@
-import {
-  type Logger,
-  loginHint,
-  OAuth2Error,
-  type ProviderConfig,
-  type TokenEngine,
-} from "@vymalo/oauth2-core";
+import { loginHint, OAuth2Error, type ProviderConfig, type TokenEngine } from "@vymalo/oauth2-core";
+import type { PluginLogger } from "./events.js";
 
 type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
@@ -24,7 +19,7 @@ function replayable(body: unknown): boolean {
 async function currentToken(
   engine: TokenEngine,
   provider: ProviderConfig,
-  logger: Logger,
+  logger: PluginLogger,
 ): Promise<string> {
   const result = await engine.ensureAccessToken(provider, { interactive: false });
   if (result.status === "ok") return result.accessToken;
@@ -49,7 +44,7 @@ async function currentToken(
 export function bearerFetch(options: {
   engine: TokenEngine;
   provider: ProviderConfig;
-  logger: Logger;
+  logger: PluginLogger;
   base?: Fetch | undefined;
 }): Fetch {
   const { engine, provider, logger } = options;

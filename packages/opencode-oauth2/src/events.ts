@@ -1,4 +1,4 @@
-import type { LogLevel } from "@vymalo/oauth2-core";
+import type { CoreEvent, Logger, LogLevel } from "@vymalo/oauth2-core";
 
 /** Log events of the opencode adapter, on top of the core's (see docs/log-events.md). */
 export const PLUGIN_EVENTS = {
@@ -15,3 +15,6 @@ export const PLUGIN_EVENTS = {
 } as const satisfies Record<string, LogLevel>;
 
 export type PluginEvent = keyof typeof PLUGIN_EVENTS;
+
+/** The adapter's logger: the core's events and its own. */
+export type PluginLogger = Logger<CoreEvent | PluginEvent>;

@@ -4,4 +4,5 @@ export { authMethods, BROWSER_METHOD_LABEL, DEVICE_METHOD_LABEL } from "./auth-m
 export { bearerFetch } from "./bearer-fetch.js";
 export { PLUGIN_EVENTS, type PluginEvent } from "./events.js";
 export { opencodeSink, SERVICE } from "./opencode-log.js";
-export { PLACEHOLDER_API_KEY, type PropagationOutcome, propagateBearers } from "./propagate.js";
+export { PLACEHOLDER_API_KEY } from "./constants.js";
+export { type PropagationOutcome, propagateBearers } from "./propagate.js";

@@ -1,6 +1,5 @@
 import type { Hooks, Plugin } from "@opencode-ai/plugin";
 import {
-  type CoreEvent,
   collectManagedProviders,
   createLogger,
   isInteractiveFlow,
@@ -10,9 +9,10 @@ import {
 } from "@vymalo/oauth2-core";
 import { authMethods } from "./auth-methods.js";
 import { bearerFetch } from "./bearer-fetch.js";
-import { PLUGIN_EVENTS, type PluginEvent } from "./events.js";
+import { PLACEHOLDER_API_KEY } from "./constants.js";
+import { PLUGIN_EVENTS } from "./events.js";
 import { opencodeSink } from "./opencode-log.js";
-import { PLACEHOLDER_API_KEY, propagateBearers } from "./propagate.js";
+import { propagateBearers } from "./propagate.js";
 
 /**
  * The opencode-oauth2 plugin. Hooks only; all OAuth work is in @vymalo/oauth2-core.
@@ -24,7 +24,7 @@ import { PLACEHOLDER_API_KEY, propagateBearers } from "./propagate.js";
  * - `auth`: browser and device-code logins in `opencode auth login`.
  */
 export const OAuth2Plugin: Plugin = async (input, options) => {
-  const logger = createLogger<CoreEvent | PluginEvent>({
+  const logger = createLogger({
     sink: opencodeSink(input.client),
     level: pluginLogLevel(options?.logLevel),
     events: PLUGIN_EVENTS,

@@ -1,15 +1,8 @@
 import type { Config } from "@opencode-ai/plugin";
-import {
-  isOAuth2Error,
-  type Logger,
-  type ProviderConfig,
-  type TokenEngine,
-} from "@vymalo/oauth2-core";
+import { isOAuth2Error, type ProviderConfig, type TokenEngine } from "@vymalo/oauth2-core";
 import { bearerFetch } from "./bearer-fetch.js";
-import type { PluginEvent } from "./events.js";
-
-/** What opencode sees as the provider's API key: a marker, never a credential. */
-export const PLACEHOLDER_API_KEY = "oauth2-managed";
+import { PLACEHOLDER_API_KEY } from "./constants.js";
+import type { PluginEvent, PluginLogger } from "./events.js";
 
 export type PropagationOutcome =
   | "propagated"
@@ -19,6 +12,17 @@ export type PropagationOutcome =
   | "skipped_idp_error"
   | "skipped_timeout"
   | "skipped_error";
+
+/** The event each outcome is logged as (docs/log-events.md). */
+const OUTCOME_EVENT: Record<PropagationOutcome, PluginEvent> = {
+  propagated: "oauth2_bearer_propagated",
+  skipped_header_present: "oauth2_bearer_propagation_skipped_header_present",
+  skipped_login_required: "oauth2_bearer_propagation_skipped_login_required",
+  skipped_idp_unreachable: "oauth2_bearer_propagation_skipped_idp_unreachable",
+  skipped_idp_error: "oauth2_bearer_propagation_skipped_idp_error",
+  skipped_timeout: "oauth2_bearer_propagation_skipped_timeout",
+  skipped_error: "oauth2_bearer_propagation_skipped_error",
+};
 
 type ProviderEntry = { options?: Record<string, unknown> } & Record<string, unknown>;
 
@@ -65,29 +69,23 @@ export async function propagateBearers(input: {
   config: Config;
   providers: Record<string, ProviderConfig>;
   engine: TokenEngine;
-  logger: Logger<PluginEvent | string>;
+  logger: PluginLogger;
 }): Promise<Record<string, PropagationOutcome>> {
   const { config, engine, logger } = input;
   const entries = Object.values(input.providers).map(
     async (provider): Promise<[string, PropagationOutcome]> => {
       const options = providerOptions(config, provider.id);
-      if (hasAuthorization(options.headers)) {
-        logger.emit("oauth2_bearer_propagation_skipped_header_present", { provider: provider.id });
-        return [provider.id, "skipped_header_present"];
-      }
+      const emit = (
+        outcome: PropagationOutcome,
+        fields: Record<string, unknown> = {},
+      ): [string, PropagationOutcome] => {
+        logger.emit(OUTCOME_EVENT[outcome], { provider: provider.id, ...fields });
+        return [provider.id, outcome];
+      };
+      if (hasAuthorization(options.headers)) return emit("skipped_header_present");
       options.apiKey ??= PLACEHOLDER_API_KEY;
       options.fetch = bearerFetch({ engine, provider, logger });
 
-      const emit = (outcome: PropagationOutcome, fields: Record<string, unknown>) => {
-        logger.emit(
-          `oauth2_bearer_${outcome === "propagated" ? "propagated" : `propagation_${outcome}`}`,
-          {
-            provider: provider.id,
-            ...fields,
-          },
-        );
-        return [provider.id, outcome] as [string, PropagationOutcome];
-      };
       try {
         const result = await within(
           engine.ensureAccessToken(provider, { interactive: false }),

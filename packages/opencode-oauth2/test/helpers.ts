@@ -17,7 +17,7 @@ export async function tempEngine(
 ) {
   const cacheDir = await mkdtemp(join(tmpdir(), "plugin-"));
   const records: LogRecord[] = [];
-  const logger = createLogger<string>({
+  const logger = createLogger({
     sink: (r) => records.push(r),
     level: "debug",
     events: PLUGIN_EVENTS,

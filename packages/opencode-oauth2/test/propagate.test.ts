@@ -1,6 +1,7 @@
 import { confidentialClient, publicNativeClient, startIdp } from "@vymalo/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { PLACEHOLDER_API_KEY, propagateBearers } from "../src/propagate.js";
+import { PLACEHOLDER_API_KEY } from "../src/constants.js";
+import { propagateBearers } from "../src/propagate.js";
 import { events, providerFor, tempEngine } from "./helpers.js";
 
 const cleanups: (() => Promise<unknown>)[] = [];

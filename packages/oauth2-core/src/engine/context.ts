@@ -29,7 +29,7 @@ export type EnsureResult =
 /** What the engine's parts share: the store, the logger and the injected clock/fetch/env. */
 export interface EngineContext {
   readonly store: TokenStore;
-  readonly logger: Logger<CoreEvent | string>;
+  readonly logger: Logger<CoreEvent>;
   readonly fetch: FetchLike | undefined;
   readonly now: () => number;
   readonly openBrowser: BrowserOpener;

@@ -2,7 +2,7 @@ import { readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod/mini";
 import { AUTH_FLOWS, type ProviderConfig, type ResolvedClient } from "../config/schema.js";
-import type { Logger } from "../log.js";
+import type { CoreEvent, Logger } from "../log.js";
 import { ensurePrivateDir, FILE_MODE, writeFileAtomic } from "./atomic-file.js";
 import { type LockLease, type LockOptions, withFileLock } from "./lock.js";
 import { fileSafe } from "./paths.js";
@@ -81,7 +81,7 @@ export type ReadResult =
 
 export interface TokenStoreOptions {
   dir: string;
-  logger: Logger;
+  logger: Logger<CoreEvent>;
   /** The cross-process lock's timings (tests shorten staleMs). */
   lock?: LockOptions | undefined;
 }
@@ -93,7 +93,7 @@ export interface TokenStoreOptions {
  */
 export class TokenStore {
   readonly dir: string;
-  private readonly logger: Logger;
+  private readonly logger: Logger<CoreEvent>;
   private readonly lockOptions: LockOptions;
 
   constructor(options: TokenStoreOptions) {

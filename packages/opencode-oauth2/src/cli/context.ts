@@ -32,9 +32,7 @@ export interface ContextOptions {
 
 export function createContext(options: ContextOptions): CliContext {
   // Engine log records (never tokens: the logger drops secret fields) only with --verbose.
-  const logger = createLogger(
-    options.verbose ? { sink: stderrSink, level: "debug" } : {},
-  );
+  const logger = createLogger(options.verbose ? { sink: stderrSink, level: "debug" } : {});
   let config: Promise<LoadedConfig> | undefined;
   let engine: TokenEngine | undefined;
   return {

@@ -5,7 +5,7 @@ import {
   type ProviderConfig,
   type StoredToken,
 } from "@vymalo/oauth2-core";
-import { PLACEHOLDER_API_KEY } from "../propagate.js";
+import { PLACEHOLDER_API_KEY } from "../constants.js";
 import type { Command } from "./command.js";
 import { type CliContext, requireProvider } from "./context.js";
 import { CliFailure, EXIT, UsageError } from "./errors.js";
