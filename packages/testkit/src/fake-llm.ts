@@ -1,27 +1,35 @@
-import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import {
+  type ChatCompletionBody,
+  completionBody,
+  completionEvents,
+  flattenHeaders,
+  openAiError,
+  parseJson,
+  readBody,
+  sendJson,
+} from "./fake-llm-wire.js";
+
+export type { ChatCompletionBody } from "./fake-llm-wire.js";
 
 /** Verifies a bearer token; resolves with its claims, rejects (throws) when the token is not accepted. */
 export type TokenVerifier = (token: string) => Promise<Record<string, unknown>>;
 
-/** The parsed body of a `POST /v1/chat/completions` request, as far as the fake looks at it. */
-export interface ChatCompletionBody {
-  model?: string;
-  stream?: boolean;
-  stream_options?: { include_usage?: boolean };
-  messages?: Array<{ role?: string; content?: unknown }>;
-  tools?: unknown[];
-  [key: string]: unknown;
-}
-
 export interface FakeLlmOptions {
-  /** Accepts or rejects the bearer token of every request (throw to reject → 401). */
-  verify: TokenVerifier;
+  /**
+   * Accepts or rejects the bearer token of every request (throw to reject → 401). Without it
+   * the fake is an open upstream: every request is served, with or without a token.
+   */
+  verify?: TokenVerifier;
   /** Model ids listed by `GET /v1/models`. Default `["demo-model"]`. */
   models?: string[];
   /** The assistant text of every completion, or a function of the request body. */
   answer?: string | ((body: ChatCompletionBody) => string);
+  /** Paths the fake receives but never answers (a client's timeout must end the request). */
+  hangPaths?: string[];
+  /** Pause between two streamed events, so each arrives as its own chunk. Default 5 ms. */
+  streamDelayMs?: number;
 }
 
 /** One request the fake received, in arrival order. */
@@ -29,6 +37,8 @@ export interface FakeLlmRequest {
   method: string;
   /** Path without the query string, e.g. `/v1/chat/completions`. */
   path: string;
+  /** The query string with its `?`, or `""`. */
+  search: string;
   /** Lower-cased request headers (multi-valued headers joined with `, `). */
   headers: Record<string, string>;
   /** The raw `Authorization` header, when present. */
@@ -37,14 +47,18 @@ export interface FakeLlmRequest {
   token?: string;
   /** What `verify` resolved with, when it accepted the token. */
   claims?: Record<string, unknown>;
-  /** Whether `verify` accepted the token (a forced 401 keeps `valid: true`). */
+  /** Whether the request was accepted: by `verify`, or always without it (a forced 401 keeps `valid: true`). */
   valid: boolean;
   /** The status code the fake answered with. */
   status: number;
   /** `Date.now()` when the request arrived. */
   at: number;
+  /** The request body as received (`""` when there was none). */
+  rawBody: string;
   /** The parsed JSON body (or the raw text when it was not JSON). */
   body?: unknown;
+  /** The body the fake answered with, byte for byte (a stream's events once it has ended). */
+  response?: string;
   /** Set when the 401 was forced by `failNextWith401`. */
   forced401?: boolean;
 }
@@ -57,6 +71,8 @@ export interface FakeLlm {
   readonly port: number;
   /** Every request received so far (mutable array; `clearRequests()` empties it). */
   readonly requests: FakeLlmRequest[];
+  /** Whether the last stream has written its final event. */
+  readonly streamFinished: boolean;
   /** Only the `POST /v1/chat/completions` requests. */
   chatRequests(): FakeLlmRequest[];
   /** Answers the next `n` requests with 401 even when their token is valid. */
@@ -65,43 +81,86 @@ export interface FakeLlm {
   pendingForced401(): number;
   /** Changes the answer text of later completions. */
   setAnswer(answer: string | ((body: ChatCompletionBody) => string)): void;
+  /**
+   * Pauses the next streams after their first word until the returned function is called, to
+   * prove a proxy passes events on as they come instead of buffering the body.
+   */
+  holdAfterFirstWord(): () => void;
   clearRequests(): void;
   close(): Promise<void>;
 }
 
 export const DEFAULT_FAKE_ANSWER = "Hello from the fake model.";
 
-const MAX_BODY_BYTES = 10 * 1024 * 1024;
-
 /**
- * Starts a small OpenAI-compatible model server on 127.0.0.1 that requires
- * `Authorization: Bearer <token>` on every request and checks the token with `verify`.
- * Routes: `GET /v1/models`, `POST /v1/chat/completions` (streaming SSE and plain JSON).
+ * Starts a small OpenAI-compatible model server on 127.0.0.1 that records every request and,
+ * given `verify`, requires `Authorization: Bearer <token>` and checks the token with it.
+ * Routes: `GET /v1/models`, `GET /v1/models/<id>`, `POST /v1/chat/completions` (streaming SSE,
+ * one event per write, and plain JSON).
  */
-export async function startFakeLlm(options: FakeLlmOptions): Promise<FakeLlm> {
+export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLlm> {
   const models = options.models?.length ? [...options.models] : ["demo-model"];
+  const hangPaths = new Set(options.hangPaths ?? []);
+  const streamDelayMs = options.streamDelayMs ?? 5;
   let answer: string | ((body: ChatCompletionBody) => string) =
     options.answer ?? DEFAULT_FAKE_ANSWER;
   let forced401 = 0;
+  let hold: Promise<void> | undefined;
+  let streamFinished = false;
   const requests: FakeLlmRequest[] = [];
   const created = Math.floor(Date.now() / 1000);
+  const modelObject = (id: string) => ({ id, object: "model", created, owned_by: "fake-llm" });
+
+  const stream = async (res: ServerResponse, events: string[], record: FakeLlmRequest) => {
+    streamFinished = false;
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+    });
+    const held = hold;
+    for (const [index, event] of events.entries()) {
+      if (index > 0) await new Promise((resolve) => setTimeout(resolve, streamDelayMs));
+      // Event 0 is the role, event 1 the first word.
+      if (index === 2 && held) await held;
+      res.write(event);
+    }
+    res.end();
+    record.response = events.join("");
+    streamFinished = true;
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const at = Date.now();
     const method = req.method ?? "GET";
-    const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname.replace(/\/+$/, "") || "/";
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const path = url.pathname.replace(/\/+$/, "") || "/";
     const headers = flattenHeaders(req);
-    const raw = await readBody(req);
-    const record: FakeLlmRequest = { method, path, headers, valid: false, status: 0, at };
-    if (raw.length > 0) record.body = parseJson(raw);
+    const rawBody = await readBody(req);
+    const record: FakeLlmRequest = {
+      method,
+      path,
+      search: url.search,
+      headers,
+      valid: options.verify === undefined,
+      status: 0,
+      at,
+      rawBody,
+    };
+    if (rawBody.length > 0) record.body = parseJson(rawBody);
     requests.push(record);
+    if (hangPaths.has(path)) return;
+    const answerJson = (status: number, payload: unknown, extra?: Record<string, string>) => {
+      record.status = status;
+      record.response = sendJson(res, status, payload, extra);
+    };
 
     const authorization = headers.authorization;
     if (authorization !== undefined) record.authorization = authorization;
     const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
     const token = match?.[1];
-    if (token !== undefined) {
-      record.token = token;
+    if (token !== undefined) record.token = token;
+    if (token !== undefined && options.verify) {
       try {
         record.claims = await options.verify(token);
         record.valid = true;
@@ -119,9 +178,7 @@ export async function startFakeLlm(options: FakeLlmOptions): Promise<FakeLlm> {
         : record.valid
           ? "Token rejected (forced by the test)."
           : "Invalid bearer token.";
-      record.status = 401;
-      sendJson(
-        res,
+      answerJson(
         401,
         { error: { message, type: "invalid_request_error", param: null, code: "invalid_token" } },
         { "www-authenticate": 'Bearer error="invalid_token"' },
@@ -130,54 +187,40 @@ export async function startFakeLlm(options: FakeLlmOptions): Promise<FakeLlm> {
     }
 
     if (method === "GET" && path === "/v1/models") {
-      record.status = 200;
-      sendJson(res, 200, {
-        object: "list",
-        data: models.map((id) => ({ id, object: "model", created, owned_by: "fake-llm" })),
-      });
+      answerJson(200, { object: "list", data: models.map(modelObject) });
+      return;
+    }
+
+    if (method === "GET" && path.startsWith("/v1/models/")) {
+      const id = decodeURIComponent(path.slice("/v1/models/".length));
+      if (models.includes(id)) answerJson(200, modelObject(id));
+      else answerJson(404, openAiError(`The model '${id}' does not exist.`, "model_not_found"));
       return;
     }
 
     if (method === "POST" && path === "/v1/chat/completions") {
       const body = record.body;
-      if (!isObject(body)) {
-        record.status = 400;
-        sendJson(res, 400, openAiError("Request body must be a JSON object.", "invalid_body"));
+      if (typeof body !== "object" || body === null || Array.isArray(body)) {
+        answerJson(400, openAiError("Request body must be a JSON object.", "invalid_body"));
         return;
       }
       const chat = body as ChatCompletionBody;
       const model = typeof chat.model === "string" ? chat.model : (models[0] ?? "demo-model");
       if (!models.includes(model)) {
-        record.status = 404;
-        sendJson(res, 404, openAiError(`The model '${model}' does not exist.`, "model_not_found"));
+        answerJson(404, openAiError(`The model '${model}' does not exist.`, "model_not_found"));
         return;
       }
       const text = typeof answer === "function" ? answer(chat) : answer;
-      record.status = 200;
       if (chat.stream === true) {
-        streamCompletion(res, model, text, chat, promptTokens(chat));
+        record.status = 200;
+        await stream(res, completionEvents(model, text, chat), record);
       } else {
-        sendJson(res, 200, {
-          id: `chatcmpl-${randomUUID()}`,
-          object: "chat.completion",
-          created: Math.floor(Date.now() / 1000),
-          model,
-          choices: [
-            {
-              index: 0,
-              message: { role: "assistant", content: text },
-              logprobs: null,
-              finish_reason: "stop",
-            },
-          ],
-          usage: usage(promptTokens(chat), text),
-        });
+        answerJson(200, completionBody(model, text, chat));
       }
       return;
     }
 
-    record.status = 404;
-    sendJson(res, 404, openAiError(`No route for ${method} ${path}.`, "not_found"));
+    answerJson(404, openAiError(`No route for ${method} ${path}.`, "not_found"));
   };
 
   const server = createServer((req, res) => {
@@ -201,6 +244,9 @@ export async function startFakeLlm(options: FakeLlmOptions): Promise<FakeLlm> {
     origin,
     port,
     requests,
+    get streamFinished() {
+      return streamFinished;
+    },
     chatRequests: () =>
       requests.filter((r) => r.method === "POST" && r.path === "/v1/chat/completions"),
     failNextWith401(n = 1) {
@@ -209,6 +255,16 @@ export async function startFakeLlm(options: FakeLlmOptions): Promise<FakeLlm> {
     pendingForced401: () => forced401,
     setAnswer(next) {
       answer = next;
+    },
+    holdAfterFirstWord() {
+      let release!: () => void;
+      hold = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return () => {
+        hold = undefined;
+        release();
+      };
     },
     clearRequests() {
       requests.length = 0;
@@ -219,114 +275,4 @@ export async function startFakeLlm(options: FakeLlmOptions): Promise<FakeLlm> {
         server.closeAllConnections();
       }),
   };
-}
-
-function streamCompletion(
-  res: ServerResponse,
-  model: string,
-  text: string,
-  body: ChatCompletionBody,
-  prompt: number,
-): void {
-  res.writeHead(200, {
-    "content-type": "text/event-stream; charset=utf-8",
-    "cache-control": "no-cache",
-    connection: "keep-alive",
-  });
-  const id = `chatcmpl-${randomUUID()}`;
-  const createdAt = Math.floor(Date.now() / 1000);
-  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
-    `data: ${JSON.stringify({
-      id,
-      object: "chat.completion.chunk",
-      created: createdAt,
-      model,
-      system_fingerprint: null,
-      choices,
-      ...extra,
-    })}\n\n`;
-  let out = chunk([
-    { index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null },
-  ]);
-  for (const piece of splitWords(text)) {
-    out += chunk([{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }]);
-  }
-  out += chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }]);
-  if (body.stream_options?.include_usage === true) {
-    out += chunk([], { usage: usage(prompt, text) });
-  }
-  out += "data: [DONE]\n\n";
-  res.end(out);
-}
-
-/** Splits text into word-sized pieces that concatenate back to the original. */
-function splitWords(text: string): string[] {
-  const pieces = text.match(/\S+\s*|\s+/g);
-  return pieces ?? [text];
-}
-
-function usage(prompt: number, text: string) {
-  const completion = splitWords(text).length;
-  return {
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: prompt + completion,
-  };
-}
-
-function promptTokens(body: ChatCompletionBody): number {
-  const json = JSON.stringify(body.messages ?? []);
-  return Math.max(1, Math.ceil(json.length / 4));
-}
-
-function openAiError(message: string, code: string) {
-  return { error: { message, type: "invalid_request_error", param: null, code } };
-}
-
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  payload: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const body = JSON.stringify(payload);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(body),
-    ...headers,
-  });
-  res.end(body);
-}
-
-function flattenHeaders(req: IncomingMessage): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
-    out[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  return out;
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > MAX_BODY_BYTES) throw new Error("request body too large");
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function parseJson(raw: string): unknown {
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    return raw;
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

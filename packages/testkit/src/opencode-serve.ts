@@ -1,8 +1,7 @@
-import { spawn } from "node:child_process";
 import { createServer } from "node:net";
+import { startChild } from "./child.js";
 import { opencodeBinPath } from "./opencode-binary.js";
 import type { OpencodeHome } from "./opencode-home.js";
-import { killGroup } from "./process-group.js";
 
 /** Finds a free TCP port on 127.0.0.1 (binds port 0 on a throwaway server). */
 export function getFreePort(): Promise<number> {
@@ -49,23 +48,18 @@ export async function startOpencodeServe(
   const hostname = options.hostname ?? "127.0.0.1";
   const port = options.port ?? (await getFreePort());
   const url = `http://${hostname}:${port}`;
-  const child = spawn(
+  const running = startChild(
     opencodeBinPath(),
     ["serve", "--port", String(port), "--hostname", hostname, ...(options.args ?? [])],
     {
       cwd: home.projectDir,
       env: { ...home.env, ...options.extraEnv },
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-      windowsHide: true,
+      processGroup: true,
     },
   );
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout?.on("data", (chunk: Buffer) => out.push(chunk));
-  child.stderr?.on("data", (chunk: Buffer) => err.push(chunk));
-  const stdout = () => Buffer.concat(out).toString("utf8");
-  const stderr = () => Buffer.concat(err).toString("utf8");
+  const { child } = running;
+  const stdout = () => running.output().stdout;
+  const stderr = () => running.output().stderr;
   let exited = false;
   const exitPromise = new Promise<void>((resolveExit) => {
     child.once("exit", () => {
@@ -77,15 +71,17 @@ export async function startOpencodeServe(
       resolveExit();
     });
   });
+  // A spawn error is seen through `exited`; `done` must not reject unhandled.
+  running.done.catch(() => {});
 
   const close = async () => {
     if (!exited) {
-      killGroup(child, "SIGTERM");
-      const hard = setTimeout(() => killGroup(child, "SIGKILL"), 5_000);
+      running.kill("SIGTERM");
+      const hard = setTimeout(() => running.kill("SIGKILL"), 5_000);
       await exitPromise;
       clearTimeout(hard);
     }
-    killGroup(child, "SIGKILL");
+    running.kill("SIGKILL");
   };
 
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
