@@ -57,6 +57,29 @@ describe("provider config", () => {
     expect(parsed.config.loginClient.clientSecret).toBeUndefined();
   });
 
+  it("resolves the login flow and the headless flow once, from authFlow and headlessFlow", () => {
+    const flows = (raw: Record<string, unknown>) => {
+      const parsed = parseProviderConfig("corp", { ...base, ...raw });
+      if (!("config" in parsed)) throw new Error(JSON.stringify(parsed.issues));
+      return { login: parsed.config.loginFlow, headless: parsed.config.headlessFlow };
+    };
+    expect(flows({ authFlow: "device_code" })).toEqual({
+      login: "device_code",
+      headless: undefined,
+    });
+    expect(
+      flows({
+        clientSecret: "s3cret",
+        authFlow: "device_code",
+        headlessFlow: "client_credentials",
+      }),
+    ).toEqual({ login: "device_code", headless: "client_credentials" });
+    expect(flows({ clientSecret: "s3cret", authFlow: "client_credentials" })).toEqual({
+      login: undefined,
+      headless: "client_credentials",
+    });
+  });
+
   it("names provider, field, expectation and fix for a wrong type", () => {
     const [issue, ...rest] = issuesOf({ ...base, scopes: 42 });
     expect(rest).toHaveLength(0);

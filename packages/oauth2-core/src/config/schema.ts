@@ -379,12 +379,27 @@ export interface ProviderConfig extends ProviderOAuth2Options {
   client: ResolvedClient;
   /** Used by authorization_code and device_code: `interactiveClient` when set, else `client`. */
   loginClient: ResolvedClient;
+  /** The flow a user logs in with: `authFlow` when it is interactive; none when it needs no user. */
+  loginFlow: InteractiveFlow | undefined;
+  /**
+   * The grant used without a user: `authFlow` when it is headless, else the configured
+   * `headlessFlow` (the CI fallback of an interactive provider), else none.
+   */
+  headlessFlow: HeadlessFlow | undefined;
 }
 
+/** Resolves the clients and flows once, here, so no caller derives them again. */
 export function toProviderConfig(id: string, options: ProviderOAuth2Options): ProviderConfig {
   const client = resolveClient(options);
   const loginClient = options.interactiveClient ? resolveClient(options.interactiveClient) : client;
-  return { ...options, id, client, loginClient };
+  return {
+    ...options,
+    id,
+    client,
+    loginClient,
+    loginFlow: isInteractiveFlow(options.authFlow) ? options.authFlow : undefined,
+    headlessFlow: isInteractiveFlow(options.authFlow) ? options.headlessFlow : options.authFlow,
+  };
 }
 
 export const PluginOptionsSchema = z.looseObject({

@@ -1,5 +1,5 @@
 import type * as client from "openid-client";
-import { type InteractiveFlow, isInteractiveFlow, type ProviderConfig } from "../config/schema.js";
+import type { InteractiveFlow, ProviderConfig } from "../config/schema.js";
 import { toStoredToken } from "../flows/token-response.js";
 import { fingerprint } from "../log.js";
 import { type PendingLogin, startInteractiveLogin } from "../login.js";
@@ -37,9 +37,8 @@ export async function startLogin(
   provider: ProviderConfig,
   options: { flow?: InteractiveFlow; signal?: AbortSignal } = {},
 ): Promise<StartedLogin> {
-  const flow =
-    options.flow ??
-    (isInteractiveFlow(provider.authFlow) ? provider.authFlow : "authorization_code");
+  // A provider that needs no user still logs in by browser when asked to.
+  const flow = options.flow ?? provider.loginFlow ?? "authorization_code";
   ctx.logger.emit("oauth2_login_started", {
     provider: provider.id,
     flow,

@@ -1,4 +1,4 @@
-import { type HeadlessFlow, isInteractiveFlow, type ProviderConfig } from "../config/schema.js";
+import type { HeadlessFlow, ProviderConfig } from "../config/schema.js";
 import { loginCommand, loginHint, OAuth2Error } from "../errors.js";
 import { clientCredentials } from "../flows/client-credentials.js";
 import { refresh } from "../flows/refresh.js";
@@ -16,9 +16,6 @@ import {
   writeToken,
 } from "./context.js";
 import { configurationFor } from "./discovery.js";
-
-const headlessFlowOf = (p: ProviderConfig): HeadlessFlow | undefined =>
-  isInteractiveFlow(p.authFlow) ? p.headlessFlow : p.authFlow;
 
 /** A refreshed token not yet written, and the refresh token it cost. */
 interface Carried {
@@ -90,7 +87,7 @@ async function renewOnce(
     if (refreshed) return refreshed;
     reason = "refresh_rejected";
   }
-  const headless = headlessFlowOf(provider);
+  const headless = provider.headlessFlow;
   if (headless) return okResult(await runHeadless(ctx, provider, headless), "headless");
   return {
     status: "login_required",

@@ -1,6 +1,5 @@
 import {
   type InteractiveFlow,
-  isInteractiveFlow,
   isOAuth2Error,
   type ProviderConfig,
   type StoredToken,
@@ -155,8 +154,8 @@ without a user: login fetches its token now.`,
       if (printKey) process.stdout.write(`${PLACEHOLDER_API_KEY}\n`);
       return EXIT.ok;
     };
-    const explicit = parseFlow(values.flow);
-    if (!explicit && !isInteractiveFlow(provider.authFlow)) {
+    const flow = parseFlow(values.flow) ?? provider.loginFlow;
+    if (!flow) {
       const result = await ctx.engine().ensureAccessToken(provider);
       if (result.status !== "ok") throw new CliFailure(result.message, EXIT.loginRequired);
       const expiry =
@@ -168,8 +167,6 @@ without a user: login fetches its token now.`,
       );
       return finish();
     }
-    const flow =
-      explicit ?? (isInteractiveFlow(provider.authFlow) ? provider.authFlow : "authorization_code");
     try {
       const token = await interactiveLogin(ctx, provider, flow, values["no-browser"] !== true);
       reportSuccess(ctx, provider, token);

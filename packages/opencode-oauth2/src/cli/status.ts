@@ -41,9 +41,7 @@ function statusOf(provider: ProviderConfig, read: ReadResult, now: number): Prov
     clientId: provider.loginClient.clientId,
     scopes: provider.scopes,
   };
-  const headless =
-    Boolean(provider.headlessFlow) ||
-    !["authorization_code", "device_code"].includes(provider.authFlow);
+  const headless = provider.headlessFlow !== undefined;
   if (read.kind !== "ok") {
     return {
       ...base,

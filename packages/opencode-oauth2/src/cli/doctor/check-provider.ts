@@ -25,10 +25,9 @@ import { checkAudience } from "./token-audience.js";
 /** The flows to check: the login flow (or `--flow`) and the headless one. */
 function flowsOf(provider: ProviderConfig, override: InteractiveFlow | undefined): AuthFlow[] {
   const flows: AuthFlow[] = [];
-  const login = override ?? (isInteractiveFlow(provider.authFlow) ? provider.authFlow : undefined);
+  const login = override ?? provider.loginFlow;
   if (login) flows.push(login);
-  const headless = isInteractiveFlow(provider.authFlow) ? provider.headlessFlow : provider.authFlow;
-  if (headless) flows.push(headless);
+  if (provider.headlessFlow) flows.push(provider.headlessFlow);
   return flows;
 }
 

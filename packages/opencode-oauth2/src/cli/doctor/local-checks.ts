@@ -1,7 +1,6 @@
 import { stat } from "node:fs/promises";
 import { createServer } from "node:net";
 import {
-  isInteractiveFlow,
   loginCommand,
   type ProviderConfig,
   type ReadResult,
@@ -71,7 +70,7 @@ export async function checkCachedToken(
       ),
     );
   }
-  const headless = !isInteractiveFlow(provider.authFlow) || Boolean(provider.headlessFlow);
+  const headless = provider.headlessFlow !== undefined;
   if (read.kind === "foreign") {
     const { issuer, clientId } = read.token.binding;
     findings.push(
@@ -84,10 +83,7 @@ export async function checkCachedToken(
   } else if (read.kind === "absent") {
     findings.push(
       headless
-        ? ok(
-            "cached token",
-            `none yet; ${provider.authFlow === "client_credentials" || provider.headlessFlow === "client_credentials" ? "client_credentials" : "token_exchange"} mints one on demand`,
-          )
+        ? ok("cached token", `none yet; ${provider.headlessFlow} mints one on demand`)
         : warn("cached token", "not logged in.", `log in: ${loginCommand(provider.id)}`),
     );
   } else {

@@ -1,5 +1,4 @@
 import {
-  isInteractiveFlow,
   loginCommand,
   type ProviderConfig,
   peekJwtClaims,
@@ -40,7 +39,7 @@ export function checkAudience(provider: ProviderConfig, read: ReadResult): Findi
       ),
     ];
   }
-  const next = isInteractiveFlow(provider.authFlow)
+  const next = provider.loginFlow
     ? `log in again: ${loginCommand(provider.id)}`
     : `drop the cached token: opencode-oauth2 logout ${provider.id}`;
   return [
