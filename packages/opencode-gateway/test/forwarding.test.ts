@@ -3,7 +3,7 @@ import { type BuiltGateway, startBuiltGateway } from "./fixtures/built-gateway.j
 import { AUDIENCE, CLI_CLIENT, testConfig } from "./fixtures/gateway.js";
 import { type IssuerStub, startIssuerStub } from "./fixtures/issuer-stub.js";
 import { rawRequest } from "./fixtures/raw-http.js";
-import { startUpstream, type UpstreamStub } from "./fixtures/upstream-stub.js";
+import { startUpstream, type Upstream } from "./fixtures/upstream.js";
 
 /**
  * What the upstream learns about the client comes from the gateway, not from the client:
@@ -14,7 +14,7 @@ import { startUpstream, type UpstreamStub } from "./fixtures/upstream-stub.js";
  */
 
 let idp: IssuerStub;
-let upstream: UpstreamStub;
+let upstream: Upstream;
 let direct: BuiltGateway;
 let behindLb: BuiltGateway;
 let byHops: BuiltGateway;

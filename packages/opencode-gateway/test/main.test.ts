@@ -1,23 +1,19 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listeningPort, runGatewayBin } from "./fixtures/built-gateway.js";
 import { AUDIENCE, CLI_CLIENT, testConfig } from "./fixtures/gateway.js";
 import { type IssuerStub, startIssuerStub } from "./fixtures/issuer-stub.js";
-import { startUpstream, UPSTREAM_SSE_BODY, type UpstreamStub } from "./fixtures/upstream-stub.js";
+import { startUpstream, type Upstream } from "./fixtures/upstream.js";
 
 /** The `opencode-gateway` bin as built (turbo builds before `test`): config, start, shutdown. */
 
-const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 let dir: string;
 let idp: IssuerStub;
-let upstream: UpstreamStub;
+let upstream: Upstream;
 
 beforeAll(async () => {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`pnpm build\` first`);
   dir = await mkdtemp(join(tmpdir(), "gateway-main-"));
   idp = await startIssuerStub();
   upstream = await startUpstream();
@@ -28,39 +24,20 @@ afterAll(async () => {
 });
 
 function run(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [MAIN, ...args], {
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => {
-    stdout += d;
-  });
-  child.stderr.on("data", (d) => {
-    stderr += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
-  return { child, exited, out: () => stdout, err: () => stderr };
+  const running = runGatewayBin(args, env);
+  return {
+    running,
+    child: running.child,
+    exited: running.done.then((r) => r.code),
+    out: () => running.output().stdout,
+    err: () => running.output().stderr,
+  };
 }
 
 async function configFile(name: string, content: unknown): Promise<string> {
   const file = join(dir, name);
   await writeFile(file, JSON.stringify(content));
   return file;
-}
-
-function listeningPort(child: ChildProcess, err: () => string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const line = err()
-        .split("\n")
-        .find((l) => l.includes('"event":"gateway_listening"'));
-      if (line) resolve((JSON.parse(line) as { port: number }).port);
-    };
-    child.stderr?.on("data", check);
-    child.on("exit", () => reject(new Error(`exited before listening:\n${err()}`)));
-  });
 }
 
 describe("opencode-gateway (bin)", () => {
@@ -97,12 +74,12 @@ describe("opencode-gateway (bin)", () => {
       ),
     );
     const proc = run(["--config", file]);
-    const port = await listeningPort(proc.child, proc.err);
+    const port = await listeningPort(proc.running);
     const base = `http://127.0.0.1:${port}`;
     expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: "ok" });
 
     const token = await idp.sign({ iss: idp.issuer, aud: AUDIENCE, azp: CLI_CLIENT });
-    const release = upstream.holdAfterFirstChunk();
+    const release = upstream.holdAfterFirstWord();
     const response = await fetch(`${base}/v1/chat/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
@@ -118,7 +95,8 @@ describe("opencode-gateway (bin)", () => {
     for (let r = await reader.read(); !r.done; r = await reader.read()) {
       text += new TextDecoder().decode(r.value);
     }
-    expect(text).toBe(UPSTREAM_SSE_BODY);
+    expect(text).toBe(upstream.requests.at(-1)?.response);
+    expect(text).toContain('"content":"upstream."');
     expect(await proc.exited).toBe(0);
     expect(proc.err()).toContain('"event":"gateway_shutting_down"');
     expect(proc.err()).not.toContain(token);

@@ -10,12 +10,12 @@ import {
   testConfig,
 } from "./fixtures/gateway.js";
 import { type IssuerStub, startIssuerStub } from "./fixtures/issuer-stub.js";
-import { startUpstream, type UpstreamStub } from "./fixtures/upstream-stub.js";
+import { startUpstream, UPSTREAM_ANSWER, type Upstream } from "./fixtures/upstream.js";
 
 /** What reaches the upstream, what comes back, and what happens when the upstream fails. */
 
 let idp: IssuerStub;
-let upstream: UpstreamStub;
+let upstream: Upstream;
 let gw: RunningGateway;
 let demo: RunningGateway;
 let token: string;
@@ -95,10 +95,10 @@ describe("the request the upstream gets", () => {
       body,
     });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({
-      choices: [{ message: { content: "Streamed by the upstream." } }],
-    });
-    expect(upstream.requests[0]?.body).toBe(body);
+    const answer = await response.text();
+    expect(answer).toBe(upstream.requests[0]?.response);
+    expect(JSON.parse(answer).choices[0].message.content).toBe(UPSTREAM_ANSWER);
+    expect(upstream.requests[0]?.rawBody).toBe(body);
     expect(upstream.requests[0]?.headers["content-type"]).toBe("application/json");
   });
 

@@ -1,7 +1,7 @@
 import { confidentialClient, publicNativeClient, startIdp, type TestIdp } from "@vymalo/testkit";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type RunningGateway, readChunks, startGateway, testConfig } from "./fixtures/gateway.js";
-import { startUpstream, UPSTREAM_SSE_BODY, type UpstreamStub } from "./fixtures/upstream-stub.js";
+import { startUpstream, type Upstream } from "./fixtures/upstream.js";
 
 /**
  * Against the real oidc-provider of @vymalo/testkit: discovery and JWKS from the IdP itself, an
@@ -17,7 +17,7 @@ const BACKEND = { id: "llm-backend", secret: "backend-secret" };
 const GATEWAY_CLIENT = { id: "llm-gateway", secret: "gateway-secret" };
 
 let idp: TestIdp;
-let upstream: UpstreamStub;
+let upstream: Upstream;
 let gw: RunningGateway;
 
 beforeAll(async () => {
@@ -104,7 +104,7 @@ describe("a real IdP's tokens", () => {
     expect(claims.client_id).toBe(BACKEND.id);
     const response = await chat(token);
     expect(response.status).toBe(200);
-    expect((await readChunks(response)).join("")).toBe(UPSTREAM_SSE_BODY);
+    expect((await readChunks(response)).join("")).toBe(upstream.requests[0]?.response);
     expect(upstream.requests).toHaveLength(1);
     expect(upstream.requests[0]?.headers.authorization).toBeUndefined();
   });
@@ -146,7 +146,7 @@ describe("a real IdP's tokens", () => {
     expect(token.split(".")).toHaveLength(1);
     const response = await chat(token);
     expect(response.status).toBe(200);
-    expect((await readChunks(response)).join("")).toBe(UPSTREAM_SSE_BODY);
+    expect((await readChunks(response)).join("")).toBe(upstream.requests[0]?.response);
     expect(upstream.requests).toHaveLength(1);
   });
 

@@ -5,7 +5,7 @@ import { type BuiltGateway, startBuiltGateway } from "./fixtures/built-gateway.j
 import { AUDIENCE, CLI_CLIENT, testConfig } from "./fixtures/gateway.js";
 import { type IssuerStub, startIssuerStub } from "./fixtures/issuer-stub.js";
 import { rawRequest } from "./fixtures/raw-http.js";
-import { startUpstream, type UpstreamStub } from "./fixtures/upstream-stub.js";
+import { startUpstream, type Upstream } from "./fixtures/upstream.js";
 
 /**
  * Request bodies through the built gateway: curl's `Expect: 100-continue` (sent for bodies over
@@ -15,7 +15,7 @@ import { startUpstream, type UpstreamStub } from "./fixtures/upstream-stub.js";
 
 const MiB = 1024 * 1024;
 let idp: IssuerStub;
-let upstream: UpstreamStub;
+let upstream: Upstream;
 let gw: BuiltGateway;
 let small: BuiltGateway;
 let token: string;
@@ -78,7 +78,7 @@ describe("Expect: 100-continue", () => {
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.body)).toMatchObject({ choices: [{ message: {} }] });
     expect(upstream.requests).toHaveLength(1);
-    expect(upstream.requests[0]?.body.length).toBe(body.length);
+    expect(upstream.requests[0]?.rawBody.length).toBe(body.length);
     expect(upstream.requests[0]?.headers.expect).toBeUndefined();
   });
 
@@ -111,7 +111,7 @@ describe("the body size limit", () => {
     const body = chatBody(MiB);
     const answer = await rawRequest(small.url, { ...chat, headers: authed(), body, chunked: true });
     expect(answer.status).toBe(200);
-    expect(upstream.requests[0]?.body.length).toBe(MiB);
+    expect(upstream.requests[0]?.rawBody.length).toBe(MiB);
   });
 
   it("refuses a chunked body one byte over the limit with 413; the upstream gets no whole request", async () => {

@@ -8,7 +8,7 @@ import { parseConfig } from "../src/index.js";
 import { type BuiltGateway, MAIN, startBuiltGateway } from "./fixtures/built-gateway.js";
 import { AUDIENCE, CLI_CLIENT, testConfig, WEB_CLIENT } from "./fixtures/gateway.js";
 import { type IssuerStub, startIssuerStub } from "./fixtures/issuer-stub.js";
-import { startUpstream, type UpstreamStub } from "./fixtures/upstream-stub.js";
+import { startUpstream, type Upstream } from "./fixtures/upstream.js";
 
 /**
  * Only access tokens from now pass: a validly signed token issued in the future, an ID token
@@ -18,7 +18,7 @@ import { startUpstream, type UpstreamStub } from "./fixtures/upstream-stub.js";
  */
 
 let idp: IssuerStub;
-let upstream: UpstreamStub;
+let upstream: Upstream;
 let gw: BuiltGateway;
 let strict: BuiltGateway;
 let lenient: BuiltGateway;

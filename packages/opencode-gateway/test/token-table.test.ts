@@ -10,7 +10,7 @@ import {
   WEB_CLIENT,
 } from "./fixtures/gateway.js";
 import { type IssuerStub, makeKey, startIssuerStub } from "./fixtures/issuer-stub.js";
-import { startUpstream, UPSTREAM_SSE_BODY, type UpstreamStub } from "./fixtures/upstream-stub.js";
+import { startUpstream, type Upstream } from "./fixtures/upstream.js";
 
 /**
  * Every bad token is refused with 401/403 and an RFC 6750 header, and never reaches the
@@ -18,7 +18,7 @@ import { startUpstream, UPSTREAM_SSE_BODY, type UpstreamStub } from "./fixtures/
  */
 
 let idp: IssuerStub;
-let upstream: UpstreamStub;
+let upstream: Upstream;
 let gw: RunningGateway;
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -258,23 +258,30 @@ describe("valid tokens pass and stream", () => {
     expect(response.headers.get("content-type")).toContain("text/event-stream");
     const chunks = await readChunks(response);
     expect(chunks.length).toBeGreaterThan(2);
-    expect(chunks.join("")).toBe(UPSTREAM_SSE_BODY);
+    expect(chunks.join("")).toBe(upstream.requests[0]?.response);
     expect(upstream.requests).toHaveLength(1);
     // The user's token stays at the gateway; the upstream sees its own key.
     expect(upstream.requests[0]?.headers.authorization).toBe("Bearer upstream-secret");
   });
 
   it("passes chunks on before the upstream has finished (no buffering)", async () => {
-    const release = upstream.holdAfterFirstChunk();
+    const release = upstream.holdAfterFirstWord();
     const response = await chat(await bearer(good()));
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-    const first = await reader.read();
-    expect(new TextDecoder().decode(first.value)).toContain("Streamed");
+    const decoder = new TextDecoder();
+    // The first word arrives while the upstream holds the rest of its stream.
+    let head = "";
+    while (!head.includes("Streamed")) {
+      const r = await reader.read();
+      if (r.done) break;
+      head += decoder.decode(r.value, { stream: true });
+    }
+    expect(head).toContain("Streamed");
     expect(upstream.streamFinished).toBe(false);
     release();
     let rest = "";
     for (let r = await reader.read(); !r.done; r = await reader.read()) {
-      rest += new TextDecoder().decode(r.value);
+      rest += decoder.decode(r.value, { stream: true });
     }
     expect(rest).toContain("data: [DONE]");
     expect(upstream.streamFinished).toBe(true);
