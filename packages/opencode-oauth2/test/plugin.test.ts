@@ -292,3 +292,11 @@ describe("the config hook", () => {
     expect(providers.svc?.options.fetch).toBeUndefined();
   });
 });
+
+describe("the plugin entry", () => {
+  it("exports functions only: opencode skips a plugin module with any other export", async () => {
+    const entry: Record<string, unknown> = await import("../src/index.js");
+    const kinds = Object.entries(entry).map(([name, value]) => [name, typeof value]);
+    expect(kinds).toEqual([["OAuth2Plugin", "function"]]);
+  });
+});
