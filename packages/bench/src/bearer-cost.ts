@@ -1,6 +1,4 @@
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -9,7 +7,7 @@ import {
   silentLogger,
   TokenEngine,
 } from "@vymalo/opencode-oauth2/lib";
-import { confidentialClient, startIdp } from "@vymalo/testkit";
+import { confidentialClient, startFakeLlm, startIdp } from "@vymalo/testkit";
 import { formatMs, median, since } from "./stats.js";
 import type { Figure } from "./table.js";
 
@@ -30,14 +28,9 @@ export async function bearerCost(requests: number): Promise<Figure[]> {
     accessTokenTtl: 3600,
   });
   const cacheDir = await mkdtemp(join(tmpdir(), "bench-bearer-"));
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat/completions`;
+  // The testkit's fake model server, open (no verifier): both sides pay the same per request.
+  const server = await startFakeLlm();
+  const url = `${server.baseURL}/chat/completions`;
   try {
     const parsed = parseProviderConfig("corp", {
       issuer: idp.issuer,
@@ -100,10 +93,7 @@ export async function bearerCost(requests: number): Promise<Figure[]> {
       },
     ];
   } finally {
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await server.close();
     await idp.close();
     await rm(cacheDir, { recursive: true, force: true });
   }

@@ -1,11 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { fingerprint, parseProviderConfig, TokenEngine } from "@vymalo/oauth2-core";
-import { publicNativeClient, startIdp, TestBrowser } from "@vymalo/testkit";
+import { publicNativeClient, startChild, startIdp, TestBrowser } from "@vymalo/testkit";
 import type { Figure } from "./table.js";
 
 const WORKER = fileURLToPath(new URL("./ensure-worker.js", import.meta.url));
@@ -19,10 +18,16 @@ interface WorkerReply {
 }
 
 function startWorker(env: NodeJS.ProcessEnv) {
-  const child: ChildProcess = spawn(process.execPath, [WORKER], {
+  const running = startChild(process.execPath, [WORKER], {
     env: { ...process.env, ...env },
-    stdio: ["pipe", "pipe", "inherit"],
+    stdin: { open: true },
   });
+  const { child } = running;
+  // A worker that dies fails the bench with what it printed, instead of leaving it waiting.
+  const exited = running.done.then((r): never => {
+    throw new Error(`ensure worker exited (${r.code ?? r.signal}):\n${r.stderr.slice(-2000)}`);
+  });
+  exited.catch(() => {});
   const replies: WorkerReply[] = [];
   const waiting: Array<(reply: WorkerReply) => void> = [];
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
@@ -35,11 +40,14 @@ function startWorker(env: NodeJS.ProcessEnv) {
     child,
     go: () => child.stdin?.write("go\n"),
     next: () =>
-      new Promise<WorkerReply>((resolve) => {
-        const queued = replies.shift();
-        if (queued) resolve(queued);
-        else waiting.push(resolve);
-      }),
+      Promise.race([
+        new Promise<WorkerReply>((resolve) => {
+          const queued = replies.shift();
+          if (queued) resolve(queued);
+          else waiting.push(resolve);
+        }),
+        exited,
+      ]),
   };
 }
 

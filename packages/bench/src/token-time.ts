@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -7,6 +6,7 @@ import {
   headlessClient,
   headlessProviderConfig,
   type OpencodeHome,
+  startChild,
   startIdp,
 } from "@vymalo/testkit";
 import { formatMs, interleave, median, pairedRatio } from "./stats.js";
@@ -25,21 +25,10 @@ const EAGER_COMMANDS = `${["login", "logout", "status", "doctor"]
   .join("\n")}\n`;
 
 /** Wall time of one process, from spawn to exit; throws when it fails. */
-function timed(argv: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, argv, { env, cwd, stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      const ms = performance.now() - started;
-      if (code === 0) resolve(ms);
-      else reject(new Error(`${argv.join(" ")} exited ${code}:\n${stderr.slice(-2000)}`));
-    });
-  });
+async function timed(argv: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+  const result = await startChild(process.execPath, argv, { env, cwd }).done;
+  if (result.code === 0) return result.durationMs;
+  throw new Error(`${argv.join(" ")} exited ${result.code}:\n${result.stderr.slice(-2000)}`);
 }
 
 /**

@@ -25,8 +25,11 @@ export interface RunningChild {
 export interface StartChildOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
-  /** Written to stdin, then stdin is closed. Without it stdin is `/dev/null`. */
-  stdin?: string;
+  /**
+   * Written to stdin, then stdin is closed; `{ open: true }` leaves `child.stdin` open for the caller to
+   * write to (a worker that takes commands line by line). Without it stdin is `/dev/null`.
+   */
+  stdin?: string | { open: true };
   /** Called with all of stderr so far, on every chunk (to react to a prompt or a code). */
   onStderr?: (stderr: string) => void;
   /** Called with stdout and stderr so far, interleaved, on every chunk of either. */
@@ -78,7 +81,7 @@ export function startChild(
     options.onStderr?.(stderr);
     options.onOutput?.(all);
   });
-  if (options.stdin !== undefined && child.stdin) {
+  if (typeof options.stdin === "string" && child.stdin) {
     child.stdin.on("error", () => {});
     child.stdin.end(options.stdin);
   }
