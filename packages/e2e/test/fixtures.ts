@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import {
   createOpencodeHome,
@@ -6,6 +5,7 @@ import {
   type OpencodeConfig,
   type OpencodeHome,
   opencodeBinPath,
+  startChild,
   startFakeLlm,
   type TestIdp,
 } from "@vymalo/testkit";
@@ -58,34 +58,21 @@ export function allValid(llm: FakeLlm): boolean {
  * Runs opencode and lets the test react to its output while it runs (for logins that wait on
  * the user). Resolves with the exit code and everything printed.
  */
-export function runInteractive(
+export async function runInteractive(
   h: OpencodeHome,
   args: string[],
   onOutput: (text: string) => void,
   timeoutMs = 60_000,
 ): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(opencodeBinPath(), args, {
-      cwd: h.projectDir,
-      env: h.env,
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
-    let output = "";
-    const take = (chunk: Buffer) => {
-      output += chunk.toString();
-      onOutput(output);
-    };
-    child.stdout.on("data", take);
-    child.stderr.on("data", take);
-    const timer = setTimeout(() => {
-      if (child.pid) process.kill(-child.pid, "SIGKILL");
-      reject(new Error(`opencode ${args.join(" ")} timed out; output:\n${output}`));
-    }, timeoutMs);
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
+  const running = startChild(opencodeBinPath(), args, {
+    cwd: h.projectDir,
+    env: h.env,
+    processGroup: true,
+    onOutput,
+    timeoutMs,
   });
+  const result = await running.done;
+  const output = running.output().all;
+  if (result.timedOut) throw new Error(`opencode ${args.join(" ")} timed out; output:\n${output}`);
+  return { code: result.code, output };
 }

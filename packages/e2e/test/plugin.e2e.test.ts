@@ -146,14 +146,20 @@ describe("the oauth2 plugin inside the real opencode", () => {
       });
       // Log records on stderr: opencode may exit before its log file is flushed.
       const result = await runOpencode(h, ["models", "down", "--print-logs"], {
-        timeoutMs: 60_000,
+        timeoutMs: 90_000,
       });
+      // Bounded by httpTimeoutMs, not by the IdP: the hanging IdP never answers, so a start
+      // that ends by itself (the runner did not kill it) was ended by the bound.
+      expect(result.timedOut, result.stderr).toBe(false);
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toContain("down/demo-model");
-      // Bounded by httpTimeoutMs (1.5 s) on top of opencode's own start (~4–6 s), not by the IdP.
-      expect(result.durationMs).toBeLessThan(20_000);
-      expect(result.stderr).toContain("oauth2_bearer_propagation_skipped_idp_unreachable");
-      expect(result.stderr).toContain("oauth2_bearer_propagation_skipped_timeout");
+      expect(result.stderr).toMatch(
+        /oauth2_bearer_propagation_skipped_idp_unreachable .*provider[=:"\s]+"?down\b/,
+      );
+      // The bound that ended it is the configured one.
+      expect(result.stderr).toMatch(
+        /oauth2_bearer_propagation_skipped_timeout .*provider[=:"\s]+"?hanging\b.*timeoutMs[=:"\s]+1500\b|oauth2_bearer_propagation_skipped_timeout .*timeoutMs[=:"\s]+1500\b.*provider[=:"\s]+"?hanging\b/,
+      );
       expect(result.stderr).toMatch(
         /oauth2_login_required .*command="opencode-oauth2 login human"/,
       );
