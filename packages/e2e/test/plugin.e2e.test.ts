@@ -168,7 +168,8 @@ describe("the oauth2 plugin inside the real opencode", () => {
     } finally {
       await hanging.close();
     }
-  });
+    // A start held until the runner's 90 s limit must fail on the assertion, not the timeout.
+  }, 180_000);
 
   it("opencode auth login with the device method, approved over HTTP, then a request succeeds", async () => {
     const idp = await startIdp({ clients: [publicNativeClient("opencode-cli")] });
