@@ -3,10 +3,10 @@ import type { InteractiveFlow, ProviderConfig } from "./config/schema.js";
 import { type EngineContext, type EnsureResult, okResult } from "./engine/context.js";
 import type { LogoutResult } from "./engine/forget.js";
 import type { EnsureOptions, StartedLogin } from "./engine/interactive.js";
+import type { FetchLike } from "./fetch.js";
 import { isFresh } from "./flows/token-response.js";
 import { type CoreEvent, createLogger, type Logger } from "./log.js";
 import { type BrowserOpener, systemBrowserOpener } from "./loopback/browser.js";
-import type { FetchLike } from "./oidc/configuration.js";
 import { defaultCacheDir } from "./store/paths.js";
 import { type ReadResult, type StoredToken, TokenStore } from "./store/token-store.js";
 

@@ -86,7 +86,7 @@ describe("authorization code + PKCE with a public native client", () => {
     // A proxy that corrupts the verifier on its way to the token endpoint.
     const engine = h.engine({
       fetch: async (url, init) => {
-        if (init.body instanceof URLSearchParams && init.body.has("code_verifier")) {
+        if (init?.body instanceof URLSearchParams && init.body.has("code_verifier")) {
           init.body.set("code_verifier", "x".repeat(43));
         }
         return fetch(url, init);
@@ -105,7 +105,7 @@ describe("authorization code + PKCE with a public native client", () => {
     const engine = h.engine({
       fetch: async (url, init) => {
         if (
-          init.body instanceof URLSearchParams &&
+          init?.body instanceof URLSearchParams &&
           init.body.get("grant_type") === "authorization_code"
         ) {
           if (!firstExchange) firstExchange = new URLSearchParams(init.body);

@@ -10,7 +10,8 @@ import {
   collectProviders,
   parseProviderConfig,
 } from "../src/config/collect.js";
-import { isLoopbackHttp, type ProviderConfig, type ResolvedClient } from "../src/config/schema.js";
+import { isLoopbackHttp } from "../src/config/rules.js";
+import type { ProviderConfig, ResolvedClient } from "../src/config/schema.js";
 
 /** Bounded and fast: ~300–600 runs per property, a fixed seed per run is printed on failure. */
 const RUNS = { numRuns: 400 } as const;

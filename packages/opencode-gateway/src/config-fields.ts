@@ -1,4 +1,4 @@
-import { isLoopbackHttp } from "@vymalo/oauth2-core";
+import { fieldHelp, isSecureUrl, SECURE_URL_ERROR, splitList } from "@vymalo/oauth2-core";
 import { z } from "zod";
 
 /**
@@ -6,13 +6,7 @@ import { z } from "zod";
  * given as arrays or strings, the algorithm allow-list. Each carries its own error messages.
  */
 
-export type FieldHelp = {
-  description: string;
-  example?: string;
-};
-
-export const help = (description: string, example?: string): FieldHelp =>
-  example === undefined ? { description } : { description, example };
+export { type FieldHelp, fieldHelp as help } from "@vymalo/oauth2-core";
 
 /** Asymmetric algorithms a JWKS can verify. HS* (shared secret) and `none` are never accepted. */
 export const ASYMMETRIC_ALGORITHMS = [
@@ -40,10 +34,8 @@ export const secureUrl = (description: string, example: string) =>
   z
     .string({ error: expected("a URL string") })
     .refine((value) => URL.canParse(value), { error: "expected an absolute URL" })
-    .refine((value) => value.startsWith("https://") || isLoopbackHttp(value), {
-      error: "expected an https:// URL (plain http is only allowed on 127.0.0.1/localhost)",
-    })
-    .meta(help(description, example));
+    .refine(isSecureUrl, { error: SECURE_URL_ERROR })
+    .meta(fieldHelp(description, example));
 
 export const httpUrl = (description: string, example: string) =>
   z
@@ -51,7 +43,7 @@ export const httpUrl = (description: string, example: string) =>
     .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), {
       error: "expected an absolute http:// or https:// URL",
     })
-    .meta(help(description, example));
+    .meta(fieldHelp(description, example));
 
 export const nonEmpty = (what: string) =>
   z.string({ error: `expected ${what} (a string)` }).min(1, { error: "must not be empty" });
@@ -81,7 +73,4 @@ export const stringList = (what: string) =>
     .union([z.array(nonEmpty(what)), z.string()], {
       error: expected(`an array of ${what}s or a space/comma separated string`),
     })
-    .transform((value) => {
-      const list = Array.isArray(value) ? value : value.split(/[\s,]+/);
-      return [...new Set(list.map((s) => s.trim()).filter(Boolean))];
-    });
+    .transform(splitList);

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { isRecord, type JsonObject, splitList } from "@vymalo/oauth2-core";
 import type { GatewayConfig } from "./config.js";
 import { GatewayConfigError, parseConfig } from "./config-parse.js";
 
@@ -11,7 +12,7 @@ import { GatewayConfigError, parseConfig } from "./config-parse.js";
 type Parse = (raw: string) => unknown;
 
 const asString: Parse = (raw) => raw;
-const asList: Parse = (raw) => raw.split(/[\s,]+/).filter(Boolean);
+const asList: Parse = splitList;
 /** Digits become a number (a port, a hop count); anything else stays a string. */
 const asInteger: Parse = (raw) => (/^\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw);
 
@@ -35,11 +36,6 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; parse: Pa
   { env: "OPENCODE_GATEWAY_TRUST_PROXY", path: "listen.trustProxy", parse: asInteger },
 ];
 
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-
 /**
  * Returns a copy of `raw` with the overrides set in `env` applied (later entries win, so
  * OPENCODE_GATEWAY_PORT beats PORT), and which env var set which path. Setting
@@ -50,8 +46,8 @@ export function applyEnvOverrides(
   env: NodeJS.ProcessEnv,
 ): { config: unknown; envSources: Map<string, string> } {
   const envSources = new Map<string, string>();
-  if (!isObject(raw)) return { config: raw, envSources };
-  const config: Json = structuredClone(raw);
+  if (!isRecord(raw)) return { config: raw, envSources };
+  const config: JsonObject = structuredClone(raw);
   for (const { env: name, path, parse } of ENV_OVERRIDES) {
     const value = env[name];
     if (value === undefined || value.trim() === "") continue;
@@ -59,8 +55,8 @@ export function applyEnvOverrides(
     const last = keys.pop() as string;
     let node = config;
     for (const key of keys) {
-      if (!isObject(node[key])) node[key] = {};
-      node = node[key] as Json;
+      if (!isRecord(node[key])) node[key] = {};
+      node = node[key] as JsonObject;
     }
     node[last] = parse(value.trim());
     if (path === "upstream.baseURL") delete node.demo;
@@ -81,7 +77,14 @@ export async function loadConfig(
       text = await readFile(file, "utf8");
     } catch (error) {
       throw new GatewayConfigError(
-        [{ field: "", message: `cannot read ${file}: ${(error as Error).message}` }],
+        [
+          {
+            field: "",
+            location: "(config)",
+            expected: `cannot read ${file}: ${(error as Error).message}`,
+            fix: "",
+          },
+        ],
         file,
       );
     }
@@ -89,7 +92,14 @@ export async function loadConfig(
       raw = JSON.parse(text);
     } catch (error) {
       throw new GatewayConfigError(
-        [{ field: "", message: `not valid JSON: ${(error as Error).message}` }],
+        [
+          {
+            field: "",
+            location: "(config)",
+            expected: `not valid JSON: ${(error as Error).message}`,
+            fix: "",
+          },
+        ],
         file,
       );
     }

@@ -1,4 +1,4 @@
-import { isLoopbackHttp } from "@vymalo/oauth2-core";
+import { type FetchLike, isLoopbackHttp } from "@vymalo/oauth2-core";
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -29,7 +29,7 @@ import {
  * one each.
  */
 
-export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+export type { FetchLike };
 
 /** The keys cannot be had right now (discovery or JWKS unreachable): the gateway answers 503. */
 export class KeySourceUnavailable extends Error {

@@ -2,6 +2,7 @@ import {
   type CollectedProviders,
   collectManagedProviders,
   findOAuth2PluginOptions,
+  isRecord,
   type LocalConfigSource,
   type TokenEngine,
 } from "@vymalo/oauth2-core";
@@ -50,9 +51,6 @@ export interface ProviderReport {
   discovery?: LoadSource | undefined;
   merge?: MergeResult | undefined;
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 const hasOwnOptions = (meta: unknown): meta is Record<string, unknown> =>
   isRecord(meta) && Object.keys(meta).some((key) => key.startsWith("modelsInfo"));

@@ -1,6 +1,7 @@
+import type { FetchLike } from "@vymalo/oauth2-core";
 import { isModelsInfoError, type ModelsInfoError, modelsInfoError } from "./errors.js";
 
-export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+export type { FetchLike };
 
 /** Where the bearer comes from: the shared token engine for managed providers. */
 export interface BearerSource {

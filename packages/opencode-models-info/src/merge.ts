@@ -1,3 +1,4 @@
+import { isRecord, type JsonObject } from "@vymalo/oauth2-core";
 import type { ModelPatch } from "./map.js";
 
 /**
@@ -45,10 +46,7 @@ export function overwrites(list: OverwriteList, path: ModelFieldPath): boolean {
   return Boolean(list?.some((field) => path === field || path.startsWith(`${field}.`)));
 }
 
-type Json = Record<string, unknown>;
-
-const isRecord = (value: unknown): value is Json =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
+type Json = JsonObject;
 
 function getPath(model: Json, path: ModelFieldPath): unknown {
   const [head, leaf] = path.split(".") as [string, string | undefined];

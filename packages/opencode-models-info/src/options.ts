@@ -1,4 +1,4 @@
-import { parseWithMessages } from "@vymalo/oauth2-core";
+import { type FieldIssue, parseWithMessages } from "@vymalo/oauth2-core";
 import * as z from "@vymalo/oauth2-core/zod";
 import { modelsInfoError } from "./errors.js";
 import { MODEL_FIELD_PATHS, MODEL_FIELDS } from "./merge.js";
@@ -39,21 +39,14 @@ export type ModelsInfoOptions = z.output<typeof ModelsInfoOptionsSchema>;
 
 const KNOWN_KEYS = new Set(Object.keys(ModelsInfoOptionsSchema.shape));
 
-export interface OptionsIssue {
-  field: string;
-  location: string;
-  expected: string;
-  fix: string;
-}
-
 /** The options of one provider, or the issues that stop it (each naming where to fix it). */
 export function parseModelsInfoOptions(
   providerId: string,
   meta: Record<string, unknown>,
-): { options: ModelsInfoOptions } | { issues: OptionsIssue[] } {
+): { options: ModelsInfoOptions } | { issues: FieldIssue[] } {
   const base = `provider.${providerId}.options.meta`;
   const own = Object.fromEntries(Object.entries(meta).filter(([k]) => k.startsWith("modelsInfo")));
-  const issues: OptionsIssue[] = Object.keys(own)
+  const issues: FieldIssue[] = Object.keys(own)
     .filter((key) => !KNOWN_KEYS.has(key))
     .map((key) => ({
       field: key,

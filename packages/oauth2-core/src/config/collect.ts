@@ -1,25 +1,17 @@
-import * as z from "zod/mini";
+import type * as z from "zod/mini";
+import { type FieldIssue, nearestHelpAt } from "./field-help.js";
 import { isRecord } from "./json.js";
 import { parseWithMessages } from "./messages.js";
 import {
-  type FieldHelp,
   PluginOptionsSchema,
   type ProviderConfig,
   ProviderOAuth2Schema,
   toProviderConfig,
 } from "./schema.js";
 
-/** One invalid field, with enough to fix it without reading any docs. */
-export interface ConfigIssue {
+/** An invalid field of a provider's oauth2 block (field: the path inside the block). */
+export interface ConfigIssue extends FieldIssue {
   providerId: string;
-  /** Dotted path inside the oauth2 block, e.g. `scopes` or `endpoints.token`. */
-  field: string;
-  /** Where the user wrote it, e.g. `provider.corp.options.oauth2.scopes`. */
-  location: string;
-  /** What was expected (the validation message). */
-  expected: string;
-  /** How to fix it. */
-  fix: string;
   /** The whole thing as one line. */
   message: string;
 }
@@ -36,47 +28,12 @@ export interface OpencodeConfigLike {
     | undefined;
 }
 
-interface SchemaNode {
-  _zod: { def: { shape?: Record<string, SchemaNode>; innerType?: SchemaNode; in?: SchemaNode } };
-}
-
-/** The node and what it wraps: optional → default → pipe → … → the base type. */
-function unwrapChain(node: SchemaNode): SchemaNode[] {
-  const chain: SchemaNode[] = [];
-  for (let current: SchemaNode | undefined = node; current && chain.length < 8; ) {
-    chain.push(current);
-    current = current._zod.def.innerType ?? current._zod.def.in;
-  }
-  return chain;
-}
-
-/** The registered help of the field at `path` (or of its nearest parent field that has one). */
-function helpAt(path: PropertyKey[]): FieldHelp | undefined {
-  let node: SchemaNode | undefined = ProviderOAuth2Schema as unknown as SchemaNode;
-  let nearest: FieldHelp | undefined;
-  for (const key of path) {
-    const objectNode: SchemaNode | undefined = unwrapChain(node).find((n) => n._zod.def.shape);
-    const shape: Record<string, SchemaNode> | undefined = objectNode?._zod.def.shape;
-    // Own fields only: an unknown key such as "constructor" or "__proto__" is not a schema node.
-    node = shape && Object.hasOwn(shape, String(key)) ? shape[String(key)] : undefined;
-    if (!node) break;
-    for (const n of unwrapChain(node)) {
-      const meta = z.globalRegistry.get(n as unknown as z.ZodMiniType) as FieldHelp | undefined;
-      if (meta?.description) {
-        nearest = meta;
-        break;
-      }
-    }
-  }
-  return nearest;
-}
-
 function describeIssue(providerId: string, base: string, issue: z.core.$ZodIssue): ConfigIssue {
   const unknownKeys = issue.code === "unrecognized_keys" ? issue.keys : [];
   const path = [...issue.path, ...(unknownKeys.length === 1 ? unknownKeys : [])];
   const field = path.map(String).join(".") || "(oauth2 block)";
   const location = path.length ? `${base}.${field}` : base;
-  const fieldHelp = helpAt(path);
+  const fieldHelp = nearestHelpAt(ProviderOAuth2Schema, path);
   let expected = issue.message;
   let fix: string;
   if (issue.code === "unrecognized_keys") {

@@ -1,5 +1,7 @@
 import * as z from "zod/mini";
+import { fieldHelp } from "./field-help.js";
 import { milliseconds, timerMs, wholeNumber } from "./numbers.js";
+import { isSecureUrl, SECURE_URL_ERROR, splitList } from "./rules.js";
 
 /**
  * The provider's oauth2 config: ONE zod schema. Its TypeScript types are inferred from it, both
@@ -8,13 +10,6 @@ import { milliseconds, timerMs, wholeNumber } from "./numbers.js";
  * zod/mini: opencode imports the plugins at every start, and mini's functions tree-shake out of
  * the bundled plugin entries, while classic zod's methods cannot.
  */
-
-export type FieldHelp = {
-  /** What the field is, shown when it is wrong. */
-  description: string;
-  /** A valid example value. */
-  example?: string;
-};
 
 export const AUTH_FLOWS = [
   "authorization_code",
@@ -32,42 +27,20 @@ export type HeadlessFlow = (typeof HEADLESS_FLOWS)[number];
 export const isInteractiveFlow = (flow: AuthFlow): flow is InteractiveFlow =>
   (INTERACTIVE_FLOWS as readonly string[]).includes(flow);
 
-const LOOPBACK_HOSTS = new Set(["localhost", "[::1]", "::1"]);
-
-/**
- * Plain http is only acceptable on the loopback interface (tests, the demo, local IdPs):
- * 127.0.0.0/8, ::1 and localhost. The URL parser has already turned `127.1` or `0x7f.1` into
- * dotted decimal.
- */
-export function isLoopbackHttp(url: string): boolean {
-  try {
-    const parsed = new URL(url);
-    const host = parsed.hostname;
-    return (
-      parsed.protocol === "http:" &&
-      (LOOPBACK_HOSTS.has(host) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host))
-    );
-  } catch {
-    return false;
-  }
-}
-
 /** Attaches a field's help to its schema node, where collect.ts finds it for error messages. */
 const withHelp = <T extends z.ZodMiniType>(schema: T, description: string, example?: string): T => {
-  const help: FieldHelp = example === undefined ? { description } : { description, example };
-  z.globalRegistry.add(schema, help);
+  z.globalRegistry.add(schema, fieldHelp(description, example));
   return schema;
 };
 
 const httpsUrl = (description: string, example: string) =>
   withHelp(
-    z.string({ error: "expected a URL string" }).check(
-      z.url({ error: "expected an absolute URL" }),
-      z.refine((value) => value.startsWith("https://") || isLoopbackHttp(value), {
-        error:
-          "expected an https:// URL (plain http is only allowed on loopback: 127.0.0.0/8, ::1, localhost)",
-      }),
-    ),
+    z
+      .string({ error: "expected a URL string" })
+      .check(
+        z.url({ error: "expected an absolute URL" }),
+        z.refine(isSecureUrl, { error: SECURE_URL_ERROR }),
+      ),
     description,
     example,
   );
@@ -77,10 +50,7 @@ const scopeList = z.pipe(
     error:
       'expected an array of scopes or a space/comma separated string, e.g. "openid offline_access"',
   }),
-  z.transform((value: string | string[]) => {
-    const list = Array.isArray(value) ? value : value.split(/[\s,]+/);
-    return [...new Set(list.map((s) => s.trim()).filter(Boolean))];
-  }),
+  z.transform(splitList),
 );
 
 export const clientFields = {

@@ -1,7 +1,7 @@
 import { OAuth2Error } from "../errors.js";
+import type { FetchLike } from "../fetch.js";
 import type { CoreEvent, Logger } from "../log.js";
 import type { BrowserOpener } from "../loopback/browser.js";
-import type { FetchLike } from "../oidc/configuration.js";
 import type { StoredToken, TokenStore } from "../store/token-store.js";
 
 export type LoginRequiredReason = "no_token" | "expired" | "refresh_rejected" | "foreign_token";

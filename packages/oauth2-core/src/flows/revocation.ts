@@ -1,7 +1,7 @@
 import * as client from "openid-client";
 import type { ProviderConfig, ResolvedClient } from "../config/schema.js";
 import { OAuth2Error } from "../errors.js";
-import type { FetchLike } from "../oidc/configuration.js";
+import type { FetchLike } from "../fetch.js";
 import { clientOf, toOAuth2Error } from "../oidc/protocol-errors.js";
 import type { StoredToken } from "../store/token-store.js";
 

@@ -1,10 +1,10 @@
 import * as client from "openid-client";
-import { isLoopbackHttp, type ProviderConfig, type ResolvedClient } from "../config/schema.js";
+import { isLoopbackHttp } from "../config/rules.js";
+import type { ProviderConfig, ResolvedClient } from "../config/schema.js";
 import { OAuth2Error } from "../errors.js";
+import type { FetchLike } from "../fetch.js";
 import { capturingFetch } from "./idp-answer.js";
 import { toOAuth2Error } from "./protocol-errors.js";
-
-export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
 /**
  * Server metadata per issuer (and endpoint overrides), cached for the life of the process: a

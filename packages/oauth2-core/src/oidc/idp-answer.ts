@@ -1,5 +1,5 @@
 import type { IdpAnswer, IdpEndpoint } from "../errors.js";
-import type { FetchLike } from "./configuration.js";
+import type { FetchLike } from "../fetch.js";
 
 /** How much of an unexpected body is read (the rest is left to openid-client) and shown. */
 const READ_LIMIT_BYTES = 8 * 1024;
