@@ -8,8 +8,8 @@ import {
   TokenEngine,
 } from "@vymalo/opencode-oauth2/lib";
 import { confidentialClient, startFakeLlm, startIdp } from "@vymalo/testkit";
-import { formatMs, median, since } from "./stats.js";
-import type { Figure } from "./table.js";
+import { formatMs, since } from "./stats.js";
+import { type Figure, medianRatioFigure } from "./table.js";
 
 const BODY = JSON.stringify({
   model: "demo-model",
@@ -82,15 +82,13 @@ export async function bearerCost(requests: number): Promise<Figure[]> {
       }
     }
     if (idp.tokenRequests.length !== grants) throw new Error("the token was re-minted mid-run");
-    const bearer = median(a);
-    const fixed = median(b);
     return [
-      {
-        name: "per-request cost, bearerFetch (valid cached token) / fixed header",
-        value: bearer / fixed,
-        kind: "ratio",
-        detail: `${formatMs(bearer)} / ${formatMs(fixed)} per request (+${formatMs(bearer - fixed)}), ${requests}+${requests} interleaved`,
-      },
+      medianRatioFigure(
+        "per-request cost, bearerFetch (valid cached token) / fixed header",
+        { a, b },
+        (bearer, fixed) =>
+          ` per request (+${formatMs(bearer - fixed)}), ${requests}+${requests} interleaved`,
+      ),
     ];
   } finally {
     await server.close();

@@ -10,8 +10,8 @@ import {
   TokenEngine,
 } from "@vymalo/opencode-oauth2/lib";
 import { confidentialClient, startIdp, type TestIdp } from "@vymalo/testkit";
-import { formatMs, interleave, median, since } from "./stats.js";
-import type { Figure } from "./table.js";
+import { interleave, since } from "./stats.js";
+import { type Figure, medianRatioFigure } from "./table.js";
 
 const TOKEN_DELAY_MS = 500;
 
@@ -74,16 +74,13 @@ export async function propagation(runs: number): Promise<Figure[]> {
     if (grants - grantsBefore !== runs * 5) {
       throw new Error(`expected ${runs * 5} token requests, the IdPs saw ${grants - grantsBefore}`);
     }
-    const four = median(fourTimes);
-    const one = median(oneTimes);
     return [
-      {
-        name: "config-time propagation, 4 providers / 1 provider (IdP answers in 500 ms)",
-        value: four / one,
-        kind: "ratio",
-        goal: { op: "≤", target: 1.2 },
-        detail: `${formatMs(four)} / ${formatMs(one)}, ${runs}+${runs} rounds interleaved, empty caches each round`,
-      },
+      medianRatioFigure(
+        "config-time propagation, 4 providers / 1 provider (IdP answers in 500 ms)",
+        { a: fourTimes, b: oneTimes },
+        () => `, ${runs}+${runs} rounds interleaved, empty caches each round`,
+        { op: "≤", target: 1.2 },
+      ),
     ];
   } finally {
     await Promise.all(idps.map((idp) => idp.close()));

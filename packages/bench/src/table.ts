@@ -1,3 +1,5 @@
+import { formatMs, median } from "./stats.js";
+
 /** One line of the results table. */
 export interface Figure {
   /** What was measured, e.g. "opencode start, both plugins / no-op plugin". */
@@ -37,4 +39,25 @@ export function renderTable(figures: readonly Figure[]): string {
   const line = (cells: string[]) =>
     `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(" | ")} |`;
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+/**
+ * A figure that is the ratio of two samples' medians; its detail starts with both medians
+ * (`a / b`) and goes on with `context(a, b)`.
+ */
+export function medianRatioFigure(
+  name: string,
+  samples: { a: readonly number[]; b: readonly number[] },
+  context: (a: number, b: number) => string,
+  goal?: Figure["goal"],
+): Figure {
+  const a = median(samples.a);
+  const b = median(samples.b);
+  return {
+    name,
+    value: a / b,
+    kind: "ratio",
+    goal,
+    detail: `${formatMs(a)} / ${formatMs(b)}${context(a, b)}`,
+  };
 }
