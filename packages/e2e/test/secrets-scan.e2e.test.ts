@@ -140,7 +140,7 @@ function listen(target: TestIdp): void {
 
 /** The engine's fetch, seeing every request body and response on its way (flows.test.ts style). */
 function intercepting(rewrite?: (body: URLSearchParams) => void): FetchLike {
-  return async (url, init) => {
+  return async (url, init = {}) => {
     const headers = new Headers(init.headers);
     if (init.body instanceof URLSearchParams) {
       fromRequest(init.body, headers.get("authorization") ?? undefined);
