@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { type BuiltGateway, startBuiltGateway } from "./fixtures/built-gateway.js";
-import { AUDIENCE, CLI_CLIENT, testConfig } from "./fixtures/gateway.js";
+import { cliToken, testConfig } from "./fixtures/gateway.js";
 import { type IssuerStub, startIssuerStub } from "./fixtures/issuer-stub.js";
+import { closeAfterAll, forgetUpstreamRequests } from "./fixtures/lifecycle.js";
 import { rawRequest } from "./fixtures/raw-http.js";
 import { startUpstream, type Upstream } from "./fixtures/upstream.js";
 
@@ -36,16 +37,10 @@ beforeAll(async () => {
     startBuiltGateway(config(listen(1))),
     startBuiltGateway(config(listen(["10.0.0.0/8"]))),
   ]);
-  token = await idp.sign({ iss: idp.issuer, aud: AUDIENCE, azp: CLI_CLIENT, sub: "frank" });
+  token = await cliToken(idp, "frank");
 });
-afterAll(async () => {
-  await Promise.all([direct, behindLb, byHops, otherLb].map((g) => g?.close()));
-  await upstream?.close();
-  await idp?.close();
-});
-beforeEach(() => {
-  upstream.requests.length = 0;
-});
+closeAfterAll(() => ({ gateways: [direct, behindLb, byHops, otherLb], upstream, idp }));
+forgetUpstreamRequests(() => upstream);
 
 const SPOOFED = {
   "x-forwarded-for": "6.6.6.6",

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listeningPort, runGatewayBin } from "./fixtures/built-gateway.js";
-import { AUDIENCE, CLI_CLIENT, testConfig } from "./fixtures/gateway.js";
+import { cliToken, testConfig } from "./fixtures/gateway.js";
 import { type IssuerStub, startIssuerStub } from "./fixtures/issuer-stub.js";
 import { startUpstream, type Upstream } from "./fixtures/upstream.js";
 
@@ -78,7 +78,7 @@ describe("opencode-gateway (bin)", () => {
     const base = `http://127.0.0.1:${port}`;
     expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: "ok" });
 
-    const token = await idp.sign({ iss: idp.issuer, aud: AUDIENCE, azp: CLI_CLIENT });
+    const token = await cliToken(idp);
     const release = upstream.holdAfterFirstWord();
     const response = await fetch(`${base}/v1/chat/completions`, {
       method: "POST",

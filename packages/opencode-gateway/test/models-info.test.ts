@@ -1,13 +1,14 @@
 import { parseModelsDocument, toOpencodeModel } from "@vymalo/opencode-models-info/lib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
-  AUDIENCE,
   CLI_CLIENT,
+  cliToken,
   type RunningGateway,
   startGateway,
   testConfig,
 } from "./fixtures/gateway.js";
 import { type IssuerStub, startIssuerStub } from "./fixtures/issuer-stub.js";
+import { closeAfterAll } from "./fixtures/lifecycle.js";
 
 /**
  * `GET /v1/models-info`: the OpenRouter `/models` shape built from the config, read here by the
@@ -25,13 +26,9 @@ beforeAll(async () => {
   const config = testConfig(idp.issuer, { demo: true });
   gw = await startGateway(config);
   second = await startGateway(config);
-  token = await idp.sign({ iss: idp.issuer, aud: AUDIENCE, azp: CLI_CLIENT, sub: "bob" });
+  token = await cliToken(idp, "bob");
 });
-afterAll(async () => {
-  await gw?.close();
-  await second?.close();
-  await idp?.close();
-});
+closeAfterAll(() => ({ gateways: [gw, second], idp }));
 
 const get = (base: string, headers: Record<string, string> = {}) =>
   fetch(`${base}/v1/models-info`, { headers: { authorization: `Bearer ${token}`, ...headers } });

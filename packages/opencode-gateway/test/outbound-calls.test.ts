@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type BuiltGateway, startBuiltGateway } from "./fixtures/built-gateway.js";
-import { AUDIENCE, CLI_CLIENT, testConfig } from "./fixtures/gateway.js";
-import { type IssuerStub, startIssuerStub } from "./fixtures/issuer-stub.js";
+import { AUDIENCE, CLI_CLIENT, cliToken, testConfig } from "./fixtures/gateway.js";
+import { issuerPerTest } from "./fixtures/lifecycle.js";
 
 /**
  * Requests nobody authenticated must not buy outbound calls to the IdP: the same junk token
@@ -10,25 +10,15 @@ import { type IssuerStub, startIssuerStub } from "./fixtures/issuer-stub.js";
  * IdP, through the built gateway.
  */
 
-let idp: IssuerStub;
-let gw: BuiltGateway | undefined;
-
-beforeEach(async () => {
-  idp = await startIssuerStub();
-});
-afterEach(async () => {
-  await gw?.close();
-  gw = undefined;
-  await idp.close();
-});
+const t = issuerPerTest<BuiltGateway>();
 
 const withIntrospection = (extra: Record<string, unknown> = {}) =>
   testConfig(
-    idp.issuer,
+    t.idp.issuer,
     { demo: true },
     {
       introspection: {
-        endpoint: idp.introspectionEndpoint,
+        endpoint: t.idp.introspectionEndpoint,
         clientId: "llm-gateway",
         clientSecret: "s3cret",
         ...extra,
@@ -37,7 +27,7 @@ const withIntrospection = (extra: Record<string, unknown> = {}) =>
   );
 
 const get = async (token: string) => {
-  const response = await fetch(`${gw?.url}/v1/models`, {
+  const response = await fetch(`${t.gw?.url}/v1/models`, {
     headers: { authorization: `Bearer ${token}` },
   });
   const body = (await response.json()) as { error?: { reason: string } };
@@ -47,84 +37,86 @@ const get = async (token: string) => {
 /** A JWT-shaped string naming a key the issuer never published; its signature is junk. */
 const unknownKid = (i: number) => {
   const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
-  return `${part({ alg: "RS256", kid: `made-up-${i}` })}.${part({ iss: idp.issuer })}.c2ln`;
+  return `${part({ alg: "RS256", kid: `made-up-${i}` })}.${part({ iss: t.idp.issuer })}.c2ln`;
 };
 
 describe("introspection answers are remembered", () => {
   it("100 requests with the same junk token cost at most one introspection", async () => {
-    gw = await startBuiltGateway(withIntrospection());
+    t.gw = await startBuiltGateway(withIntrospection());
     for (let i = 0; i < 100; i++) {
       expect(await get("junk")).toEqual({ status: 401, reason: "inactive" });
     }
-    expect(idp.counts.introspection).toBe(1);
+    expect(t.idp.counts.introspection).toBe(1);
   });
 
   it("concurrent requests with one new token share one introspection", async () => {
-    gw = await startBuiltGateway(withIntrospection());
+    t.gw = await startBuiltGateway(withIntrospection());
     const answers = await Promise.all(Array.from({ length: 50 }, () => get("junk-2")));
     expect(answers.every((a) => a.status === 401)).toBe(true);
-    expect(idp.counts.introspection).toBe(1);
+    expect(t.idp.counts.introspection).toBe(1);
   });
 
   it("an active token is introspected once and then served from memory until its exp", async () => {
-    idp.setIntrospection({
+    t.idp.setIntrospection({
       status: 200,
       body: {
         active: true,
-        iss: idp.issuer,
+        iss: t.idp.issuer,
         aud: AUDIENCE,
         client_id: CLI_CLIENT,
         token_type: "Bearer",
         exp: Math.floor(Date.now() / 1000) + 300,
       },
     });
-    gw = await startBuiltGateway(withIntrospection());
+    t.gw = await startBuiltGateway(withIntrospection());
     for (let i = 0; i < 20; i++) expect((await get("opaque-good")).status).toBe(200);
-    expect(idp.counts.introspection).toBe(1);
+    expect(t.idp.counts.introspection).toBe(1);
   });
 
   it("with the endpoint failing, distinct junk tokens cost a bounded number of calls", async () => {
-    idp.setIntrospection({ status: 500, body: { error: "server_error" } });
-    gw = await startBuiltGateway(withIntrospection({ maxRequestsPerSec: 2 }));
+    t.idp.setIntrospection({ status: 500, body: { error: "server_error" } });
+    t.gw = await startBuiltGateway(withIntrospection({ maxRequestsPerSec: 2 }));
     const started = Date.now();
     for (let i = 0; i < 100; i++) {
       expect(await get(`junk-${i}`)).toEqual({ status: 503, reason: "introspection_unavailable" });
     }
     // A burst of 2, then 2 per second: far fewer than one per request.
     const seconds = (Date.now() - started) / 1000;
-    expect(idp.counts.introspection).toBeLessThanOrEqual(2 + Math.ceil(2 * seconds));
-    expect(gw.logs().map((r) => r.event)).toContain("gateway_outbound_budget_exhausted");
+    expect(t.idp.counts.introspection).toBeLessThanOrEqual(2 + Math.ceil(2 * seconds));
+    expect(t.gw.logs().map((r) => r.event)).toContain("gateway_outbound_budget_exhausted");
   });
 });
 
 describe("key fetches while the IdP fails", () => {
   it("discovery failing: 50 unknown-kid tokens cost a few discovery fetches", async () => {
-    idp.setDown(true);
-    gw = await startBuiltGateway(testConfig(idp.issuer, { demo: true }));
+    t.idp.setDown(true);
+    t.gw = await startBuiltGateway(testConfig(t.idp.issuer, { demo: true }));
     for (let i = 0; i < 50; i++) {
       expect(await get(unknownKid(i))).toEqual({ status: 503, reason: "keys_unavailable" });
     }
-    expect(idp.counts.discovery).toBeLessThanOrEqual(3);
+    expect(t.idp.counts.discovery).toBeLessThanOrEqual(3);
   });
 
   it("JWKS failing: 50 unknown-kid tokens cost a few JWKS fetches", async () => {
-    idp.setDown(true);
-    gw = await startBuiltGateway(testConfig(idp.issuer, { demo: true }, { jwksUri: idp.jwksUri }));
+    t.idp.setDown(true);
+    t.gw = await startBuiltGateway(
+      testConfig(t.idp.issuer, { demo: true }, { jwksUri: t.idp.jwksUri }),
+    );
     for (let i = 0; i < 50; i++) {
       expect(await get(unknownKid(i))).toEqual({ status: 503, reason: "keys_unavailable" });
     }
-    expect(idp.counts.jwks).toBeLessThanOrEqual(4);
+    expect(t.idp.counts.jwks).toBeLessThanOrEqual(4);
   });
 
   it("JWKS failing after a good fetch: valid tokens pass on the last good keys, unknown kids cost a few fetches", async () => {
-    gw = await startBuiltGateway(testConfig(idp.issuer, { demo: true }));
-    const token = await idp.sign({ iss: idp.issuer, aud: AUDIENCE, azp: CLI_CLIENT });
+    t.gw = await startBuiltGateway(testConfig(t.idp.issuer, { demo: true }));
+    const token = await cliToken(t.idp);
     expect((await get(token)).status).toBe(200);
-    idp.setDown(true);
+    t.idp.setDown(true);
     for (let i = 0; i < 50; i++) {
       expect(await get(unknownKid(i))).toEqual({ status: 401, reason: "unknown_key" });
       expect((await get(token)).status).toBe(200);
     }
-    expect(idp.counts.jwks).toBeLessThanOrEqual(4);
+    expect(t.idp.counts.jwks).toBeLessThanOrEqual(4);
   });
 });

@@ -1,15 +1,15 @@
 import { request as httpRequest } from "node:http";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { DEMO_PREFIX } from "../src/index.js";
 import {
-  AUDIENCE,
-  CLI_CLIENT,
+  cliToken,
   type RunningGateway,
   readChunks,
   startGateway,
   testConfig,
 } from "./fixtures/gateway.js";
 import { type IssuerStub, startIssuerStub } from "./fixtures/issuer-stub.js";
+import { closeAfterAll, forgetUpstreamRequests } from "./fixtures/lifecycle.js";
 import { startUpstream, UPSTREAM_ANSWER, type Upstream } from "./fixtures/upstream.js";
 
 /** What reaches the upstream, what comes back, and what happens when the upstream fails. */
@@ -32,17 +32,10 @@ beforeAll(async () => {
     }),
   );
   demo = await startGateway(testConfig(idp.issuer, { demo: true }));
-  token = await idp.sign({ iss: idp.issuer, aud: AUDIENCE, azp: CLI_CLIENT, sub: "carol" });
+  token = await cliToken(idp, "carol");
 });
-afterAll(async () => {
-  await gw?.close();
-  await demo?.close();
-  await upstream?.close();
-  await idp?.close();
-});
-beforeEach(() => {
-  upstream.requests.length = 0;
-});
+closeAfterAll(() => ({ gateways: [gw, demo], upstream, idp }));
+forgetUpstreamRequests(() => upstream);
 
 /** node:http as the client, so hop-by-hop headers fetch would refuse can be sent. */
 function rawGet(url: string, headers: Record<string, string>): Promise<number> {

@@ -1,6 +1,7 @@
 import { confidentialClient, publicNativeClient, startIdp, type TestIdp } from "@vymalo/testkit";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { type RunningGateway, readChunks, startGateway, testConfig } from "./fixtures/gateway.js";
+import { closeAfterAll, forgetUpstreamRequests } from "./fixtures/lifecycle.js";
 import { startUpstream, type Upstream } from "./fixtures/upstream.js";
 
 /**
@@ -49,14 +50,8 @@ beforeAll(async () => {
     ),
   );
 });
-afterAll(async () => {
-  await gw?.close();
-  await upstream?.close();
-  await idp?.close();
-});
-beforeEach(() => {
-  upstream.requests.length = 0;
-});
+closeAfterAll(() => ({ gateways: [gw], upstream, idp }));
+forgetUpstreamRequests(() => upstream);
 
 async function clientCredentialsToken(scope: string): Promise<string> {
   const response = await fetch(idp.tokenEndpoint, {

@@ -1,9 +1,10 @@
 import type { AddressInfo } from "node:net";
 import { createServer } from "node:net";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { type BuiltGateway, startBuiltGateway } from "./fixtures/built-gateway.js";
-import { AUDIENCE, CLI_CLIENT, testConfig } from "./fixtures/gateway.js";
+import { cliToken, testConfig } from "./fixtures/gateway.js";
 import { type IssuerStub, startIssuerStub } from "./fixtures/issuer-stub.js";
+import { closeAfterAll, forgetUpstreamRequests } from "./fixtures/lifecycle.js";
 import { rawRequest } from "./fixtures/raw-http.js";
 import { startUpstream, type Upstream } from "./fixtures/upstream.js";
 
@@ -33,16 +34,10 @@ beforeAll(async () => {
       ),
     ),
   ]);
-  token = await idp.sign({ iss: idp.issuer, aud: AUDIENCE, azp: CLI_CLIENT, sub: "erin" });
+  token = await cliToken(idp, "erin");
 });
-afterAll(async () => {
-  await Promise.all([gw?.close(), small?.close()]);
-  await upstream?.close();
-  await idp?.close();
-});
-beforeEach(() => {
-  upstream.requests.length = 0;
-});
+closeAfterAll(() => ({ gateways: [gw, small], upstream, idp }));
+forgetUpstreamRequests(() => upstream);
 
 /** A chat completion request whose JSON is exactly `size` bytes. */
 function chatBody(size: number): Buffer {

@@ -3,11 +3,12 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { JWTPayload } from "jose";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../src/index.js";
 import { type BuiltGateway, MAIN, startBuiltGateway } from "./fixtures/built-gateway.js";
 import { AUDIENCE, CLI_CLIENT, testConfig, WEB_CLIENT } from "./fixtures/gateway.js";
 import { type IssuerStub, startIssuerStub } from "./fixtures/issuer-stub.js";
+import { closeAfterAll, forgetUpstreamRequests } from "./fixtures/lifecycle.js";
 import { startUpstream, type Upstream } from "./fixtures/upstream.js";
 
 /**
@@ -35,14 +36,8 @@ beforeAll(async () => {
     ),
   ]);
 });
-afterAll(async () => {
-  await Promise.all([gw?.close(), strict?.close(), lenient?.close()]);
-  await upstream?.close();
-  await idp?.close();
-});
-beforeEach(() => {
-  upstream.requests.length = 0;
-});
+closeAfterAll(() => ({ gateways: [gw, strict, lenient], upstream, idp }));
+forgetUpstreamRequests(() => upstream);
 
 const now = () => Math.floor(Date.now() / 1000);
 const access = (): JWTPayload => ({ iss: idp.issuer, aud: AUDIENCE, azp: CLI_CLIENT, sub: "gina" });

@@ -1,5 +1,5 @@
 import { type JWTPayload, SignJWT, UnsecuredJWT } from "jose";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   AUDIENCE,
   CLI_CLIENT,
@@ -10,6 +10,7 @@ import {
   WEB_CLIENT,
 } from "./fixtures/gateway.js";
 import { type IssuerStub, makeKey, startIssuerStub } from "./fixtures/issuer-stub.js";
+import { closeAfterAll, forgetUpstreamRequests } from "./fixtures/lifecycle.js";
 import { startUpstream, type Upstream } from "./fixtures/upstream.js";
 
 /**
@@ -42,14 +43,8 @@ beforeAll(async () => {
     ),
   );
 });
-afterAll(async () => {
-  await gw?.close();
-  await upstream?.close();
-  await idp?.close();
-});
-beforeEach(() => {
-  upstream.requests.length = 0;
-});
+closeAfterAll(() => ({ gateways: [gw], upstream, idp }));
+forgetUpstreamRequests(() => upstream);
 
 const chat = (authorization: string | undefined, stream = true) =>
   fetch(`${gw.url}/v1/chat/completions`, {
