@@ -188,8 +188,3 @@ export function isOAuth2Error(value: unknown): value is OAuth2Error {
 export function loginCommand(providerId: string): string {
   return `opencode-oauth2 login ${providerId}`;
 }
-
-/** How to log in, in words, for messages shown inside opencode. */
-export function loginHint(providerId: string): string {
-  return `run \`opencode auth login\` and choose "${providerId}", or \`${loginCommand(providerId)}\``;
-}

@@ -7,6 +7,7 @@ export { isFresh, peekJwtClaims } from "./flows/token-response.js";
 export * from "./log.js";
 export type { PendingLogin } from "./login.js";
 export { type BrowserOpener, openerCommand, systemBrowserOpener } from "./loopback/browser.js";
+export * from "./opencode/index.js";
 export { DIR_MODE, ensurePrivateDir, FILE_MODE, writeFileAtomic } from "./store/atomic-file.js";
 export { defaultCacheDir } from "./store/paths.js";
 export * from "./store/token-store.js";

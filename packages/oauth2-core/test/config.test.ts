@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { collectProviders, parseProviderConfig } from "../src/config/collect.js";
+import { parseProviderConfig } from "../src/config/parse.js";
+import { collectProviders } from "../src/opencode/collect.js";
 
 const base = { issuer: "https://idp.example.com/realms/corp", clientId: "opencode-cli" };
 
@@ -172,7 +173,7 @@ describe("collectProviders (both shapes)", () => {
 
 describe("collectFromOpencodeConfig", () => {
   it("finds the oauth2 plugin options in the plugin array, by package name or file URL", async () => {
-    const { collectFromOpencodeConfig } = await import("../src/config/collect.js");
+    const { collectFromOpencodeConfig } = await import("../src/opencode/collect.js");
     for (const spec of [
       "@vymalo/opencode-oauth2",
       "file:///work/packages/opencode-oauth2/dist/index.js",

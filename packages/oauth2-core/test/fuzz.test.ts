@@ -4,14 +4,10 @@
 // engine relies on (no secret on a public client, https or loopback issuer, timers that fit).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  type ConfigIssue,
-  collectFromOpencodeConfig,
-  collectProviders,
-  parseProviderConfig,
-} from "../src/config/collect.js";
+import { type ConfigIssue, parseProviderConfig } from "../src/config/parse.js";
 import { isLoopbackHttp } from "../src/config/rules.js";
 import type { ProviderConfig, ResolvedClient } from "../src/config/schema.js";
+import { collectFromOpencodeConfig, collectProviders } from "../src/opencode/collect.js";
 
 /** Bounded and fast: ~300–600 runs per property, a fixed seed per run is printed on failure. */
 const RUNS = { numRuns: 400 } as const;

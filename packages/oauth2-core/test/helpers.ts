@@ -8,7 +8,7 @@ import {
   TestBrowser,
   type TestIdp,
 } from "@vymalo/testkit";
-import { parseProviderConfig } from "../src/config/collect.js";
+import { parseProviderConfig } from "../src/config/parse.js";
 import type { ProviderConfig } from "../src/config/schema.js";
 import { type EngineOptions, TokenEngine } from "../src/engine.js";
 import { OAuth2Error } from "../src/errors.js";

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { INLINE_CONFIG_SOURCE, loadLocalConfig } from "../src/config/local-sources.js";
+import { INLINE_CONFIG_SOURCE, loadLocalConfig } from "../src/opencode/local-sources.js";
 
 let root: string | undefined;
 afterEach(async () => {

@@ -2,9 +2,9 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { loadLocalConfig } from "../src/config/local-sources.js";
-import { manifestIssues, unpublishableFields } from "../src/config/publishable.js";
-import { collectManagedProviders, remoteFieldIssues } from "../src/config/remote-fields.js";
+import { loadLocalConfig } from "../src/opencode/local-sources.js";
+import { manifestIssues, unpublishableFields } from "../src/opencode/publishable.js";
+import { collectManagedProviders, remoteFieldIssues } from "../src/opencode/remote-fields.js";
 
 const REMOTE_IDP = "https://idp.remote.example";
 const OWN_IDP = "https://idp.mine.example";

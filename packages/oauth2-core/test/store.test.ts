@@ -2,7 +2,7 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseProviderConfig } from "../src/config/collect.js";
+import { parseProviderConfig } from "../src/config/parse.js";
 import type { ProviderConfig } from "../src/config/schema.js";
 import { createLogger, type LogRecord } from "../src/log.js";
 import { defaultCacheDir, fileSafe } from "../src/store/paths.js";

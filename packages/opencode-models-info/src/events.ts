@@ -5,6 +5,9 @@ import type { CoreEvent, Logger, LogLevel } from "@vymalo/oauth2-core";
  * one (a test keeps the two in step). Failure events carry `error_code`, `status`, `detail` and
  * `fix` from {@link ModelsInfoError}.
  */
+/** The service name the plugin logs under in opencode's log. */
+export const SERVICE = "opencode-models-info";
+
 export const MODELS_INFO_EVENTS = {
   models_info_plugin_loaded: "info",
   models_info_options_invalid: "error",

@@ -1,3 +1,4 @@
+export { opencodeSink } from "@vymalo/oauth2-core";
 export {
   type ApplyDeps,
   applyModelsInfo,
@@ -19,7 +20,7 @@ export {
   type ModelsInfoErrorCode,
   modelsInfoError,
 } from "./errors.js";
-export { MODELS_INFO_EVENTS, type ModelsInfoEvent } from "./events.js";
+export { MODELS_INFO_EVENTS, type ModelsInfoEvent, SERVICE } from "./events.js";
 export {
   type BearerSource,
   deadline,
@@ -45,7 +46,6 @@ export {
   mergeProviderModels,
   overwrites,
 } from "./merge.js";
-export { opencodeSink, SERVICE } from "./opencode-log.js";
 export {
   AUTH_MODES,
   DEFAULT_TIMEOUT_MS,

@@ -6,14 +6,14 @@ import {
   type LocalConfigSource,
   type LogLevel,
   type LogSink,
+  opencodeSink,
   pluginLogLevel,
   TokenEngine,
 } from "@vymalo/oauth2-core";
 import { type ApplyDeps, applyModelsInfo, type ConfigLike } from "./apply.js";
 import { ModelsInfoCache } from "./cache.js";
-import { MODELS_INFO_EVENTS, type ModelsInfoLogger } from "./events.js";
+import { MODELS_INFO_EVENTS, type ModelsInfoLogger, SERVICE } from "./events.js";
 import type { FetchLike } from "./fetch.js";
-import { opencodeSink } from "./opencode-log.js";
 
 /** What varies, injectable for tests; every field has a production default. */
 export interface ModelsInfoPluginDeps {
@@ -41,7 +41,7 @@ export interface ModelsInfoPluginDeps {
 export function createModelsInfoPlugin(deps: ModelsInfoPluginDeps = {}): Plugin {
   return async (input) => {
     const logger = createLogger({
-      sink: deps.sink ?? opencodeSink(input.client),
+      sink: deps.sink ?? opencodeSink(input.client, SERVICE),
       level: deps.logLevel ?? pluginLogLevel(undefined),
       events: MODELS_INFO_EVENTS,
     });

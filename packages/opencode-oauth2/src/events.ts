@@ -1,6 +1,9 @@
 import type { CoreEvent, Logger, LogLevel } from "@vymalo/oauth2-core";
 
 /** Log events of the opencode adapter, on top of the core's (see docs/log-events.md). */
+/** The service name the plugin logs under in opencode's log. */
+export const SERVICE = "opencode-oauth2";
+
 export const PLUGIN_EVENTS = {
   oauth2_plugin_loaded: "info",
   oauth2_bearer_propagated: "info",

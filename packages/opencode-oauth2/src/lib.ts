@@ -3,7 +3,6 @@ export * from "@vymalo/oauth2-core/protocol";
 export { authMethods, BROWSER_METHOD_LABEL, DEVICE_METHOD_LABEL } from "./auth-methods.js";
 export { bearerFetch } from "./bearer-fetch.js";
 export { PLACEHOLDER_API_KEY } from "./constants.js";
-export { PLUGIN_EVENTS, type PluginEvent, type PluginLogger } from "./events.js";
-export { opencodeSink, SERVICE } from "./opencode-log.js";
+export { PLUGIN_EVENTS, type PluginEvent, type PluginLogger, SERVICE } from "./events.js";
 export { createOAuth2Plugin, OAuth2Plugin, type OAuth2PluginDeps } from "./plugin.js";
 export { type PropagationOutcome, propagateBearers } from "./propagate.js";

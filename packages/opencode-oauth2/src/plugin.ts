@@ -5,6 +5,7 @@ import {
   type LocalConfigSource,
   type LogLevel,
   type LogSink,
+  opencodeSink,
   type ProviderConfig,
   pluginLogLevel,
   TokenEngine,
@@ -12,8 +13,7 @@ import {
 import { authMethods } from "./auth-methods.js";
 import { bearerFetch } from "./bearer-fetch.js";
 import { PLACEHOLDER_API_KEY } from "./constants.js";
-import { PLUGIN_EVENTS, type PluginLogger } from "./events.js";
-import { opencodeSink } from "./opencode-log.js";
+import { PLUGIN_EVENTS, type PluginLogger, SERVICE } from "./events.js";
 import { propagateBearers } from "./propagate.js";
 
 /** What varies, injectable for tests; every field has a production default. */
@@ -40,7 +40,7 @@ export interface OAuth2PluginDeps {
 export function createOAuth2Plugin(deps: OAuth2PluginDeps = {}): Plugin {
   return async (input, options) => {
     const logger = createLogger({
-      sink: deps.sink ?? opencodeSink(input.client),
+      sink: deps.sink ?? opencodeSink(input.client, SERVICE),
       level: deps.logLevel ?? pluginLogLevel(options?.logLevel),
       events: PLUGIN_EVENTS,
     });

@@ -1,11 +1,12 @@
 import type { HeadlessFlow, ProviderConfig } from "../config/schema.js";
-import { loginCommand, loginHint, OAuth2Error } from "../errors.js";
+import { loginCommand, OAuth2Error } from "../errors.js";
 import { clientCredentials } from "../flows/client-credentials.js";
 import { refresh } from "../flows/refresh.js";
 import { tokenExchange } from "../flows/token-exchange.js";
 import { isFresh, toStoredToken } from "../flows/token-response.js";
 import { fingerprint } from "../log.js";
 import { toOAuth2Error } from "../oidc/protocol-errors.js";
+import { loginHint } from "../opencode/login-hint.js";
 import type { LockLease } from "../store/lock.js";
 import { clientForToken, type StoredToken } from "../store/token-store.js";
 import {

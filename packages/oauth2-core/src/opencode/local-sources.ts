@@ -2,7 +2,7 @@ import { readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { ParseError } from "jsonc-parser";
-import { isRecord, type JsonObject } from "./json.js";
+import { isRecord, type JsonObject } from "../config/json.js";
 
 /**
  * opencode's config as this machine supplies it, read the way opencode (1.18) reads it: the CLI

@@ -1,13 +1,12 @@
+import { isRecord } from "../config/json.js";
+import { type ConfigIssue, configIssue } from "../config/parse.js";
+import { INTERACTIVE_FLOWS, type ProviderOAuth2Input } from "../config/schema.js";
 import {
-  type ConfigIssue,
-  configIssue,
   findOAuth2PluginOptions,
   type OpencodeConfigLike,
   type RawOAuth2Block,
   rawOAuth2Blocks,
 } from "./collect.js";
-import { isRecord } from "./json.js";
-import { INTERACTIVE_FLOWS, type ProviderOAuth2Input } from "./schema.js";
 
 /**
  * What a remote party may set in a provider's oauth2 block: a `.well-known/opencode` manifest

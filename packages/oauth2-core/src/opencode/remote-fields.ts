@@ -1,17 +1,16 @@
+import { isRecord } from "../config/json.js";
+import { type ConfigIssue, configIssue } from "../config/parse.js";
+import { HEADLESS_FLOWS } from "../config/schema.js";
 import {
   type CollectedProviders,
-  type ConfigIssue,
   collectProviders,
-  configIssue,
   findOAuth2PluginOptions,
   type OpencodeConfigLike,
   type RawOAuth2Block,
   rawOAuth2Blocks,
 } from "./collect.js";
-import { isRecord } from "./json.js";
 import { loadLocalConfig } from "./local-sources.js";
 import { fieldLocation, unpublishableFields } from "./publishable.js";
-import { HEADLESS_FLOWS } from "./schema.js";
 
 /**
  * The config opencode hands a plugin is every layer merged, and the lowest layer may be remote:

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { confidentialClient, startChild, startIdp, type TestIdp } from "@vymalo/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseProviderConfig } from "../../src/config/collect.js";
+import { parseProviderConfig } from "../../src/config/parse.js";
 import { TokenEngine } from "../../src/engine.js";
 import { createLogger, type LogRecord } from "../../src/log.js";
 import { StoredTokenSchema } from "../../src/store/token-store.js";
