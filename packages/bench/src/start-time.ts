@@ -5,6 +5,7 @@ import {
   confidentialClient,
   createOpencodeHome,
   type OpencodeHome,
+  routerModel,
   runOpencode,
   startIdp,
   startModelsServer,
@@ -53,14 +54,14 @@ export const TimedModelsInfoPlugin = timed(ModelsInfoPlugin);
 
 const DOCUMENT = {
   data: [
-    {
-      id: "demo-model",
-      name: "Demo model",
-      context_length: 131072,
-      top_provider: { context_length: 131072, max_completion_tokens: 8192 },
-      pricing: { prompt: "0.000001", completion: "0.000002" },
-      supported_parameters: ["tools", "temperature"],
-    },
+    routerModel(
+      "demo-model",
+      { name: "Demo model", contextLength: 131072, maxOutput: 8192 },
+      {
+        pricing: { prompt: "0.000001", completion: "0.000002" },
+        supported_parameters: ["tools", "temperature"],
+      },
+    ),
   ],
 };
 

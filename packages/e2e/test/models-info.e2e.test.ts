@@ -6,6 +6,7 @@ import {
   type FakeLlm,
   type ModelsServer,
   type OpencodeHome,
+  routerModel,
   runOpencode,
   startIdp,
   startModelsServer,
@@ -22,15 +23,15 @@ import {
 
 const DOCUMENT = {
   data: [
-    {
-      id: "demo-model",
-      name: "Demo (from the endpoint)",
-      context_length: 131072,
-      top_provider: { context_length: 131072, max_completion_tokens: 8192 },
-      pricing: { prompt: "0.0000012", completion: "0.0000036", input_cache_read: "0.0000003" },
-      architecture: { input_modalities: ["text", "image"], output_modalities: ["text"] },
-      supported_parameters: ["tools", "temperature", "reasoning"],
-    },
+    routerModel(
+      "demo-model",
+      { name: "Demo (from the endpoint)", contextLength: 131072, maxOutput: 8192 },
+      {
+        pricing: { prompt: "0.0000012", completion: "0.0000036", input_cache_read: "0.0000003" },
+        architecture: { input_modalities: ["text", "image"], output_modalities: ["text"] },
+        supported_parameters: ["tools", "temperature", "reasoning"],
+      },
+    ),
   ],
 };
 

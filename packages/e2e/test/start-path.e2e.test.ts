@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import {
   confidentialClient,
   type ModelsServer,
+  routerModel,
   startIdp,
   startModelsServer,
   type TestIdp,
@@ -23,14 +24,7 @@ const here = fileURLToPath(new URL("./start-path/", import.meta.url));
 const PROTOCOL_PACKAGES = ["openid-client", "oauth4webapi", "proper-lockfile"];
 
 const DOCUMENT = {
-  data: [
-    {
-      id: "demo-model",
-      name: "Demo",
-      context_length: 65536,
-      top_provider: { context_length: 65536, max_completion_tokens: 4096 },
-    },
-  ],
+  data: [routerModel("demo-model", { name: "Demo", contextLength: 65536, maxOutput: 4096 })],
 };
 
 let idp: TestIdp;
