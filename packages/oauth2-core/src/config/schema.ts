@@ -5,10 +5,10 @@ import { isSecureUrl, SECURE_URL_ERROR, splitList } from "./rules.js";
 
 /**
  * The provider's oauth2 config: ONE zod schema. Its TypeScript types are inferred from it, both
- * config shapes are normalised into it (see collect.ts) and the help text of every field lives
- * here, registered in zod's global registry, where error messages read it. It is written with
- * zod/mini: opencode imports the plugins at every start, and mini's functions tree-shake out of
- * the bundled plugin entries, while classic zod's methods cannot.
+ * config shapes are normalised into it (see opencode/collect.ts) and the help text of every
+ * field lives here, registered in zod's global registry, where error messages read it. It is
+ * written with zod/mini: opencode imports the plugins at every start, and mini's functions
+ * tree-shake out of the bundled plugin entries, while classic zod's methods cannot.
  */
 
 export const AUTH_FLOWS = [
@@ -27,7 +27,7 @@ export type HeadlessFlow = (typeof HEADLESS_FLOWS)[number];
 export const isInteractiveFlow = (flow: AuthFlow): flow is InteractiveFlow =>
   (INTERACTIVE_FLOWS as readonly string[]).includes(flow);
 
-/** Attaches a field's help to its schema node, where collect.ts finds it for error messages. */
+/** Attaches a field's help to its schema node, where parse.ts finds it for error messages. */
 const withHelp = <T extends z.ZodMiniType>(schema: T, description: string, example?: string): T => {
   z.globalRegistry.add(schema, fieldHelp(description, example));
   return schema;
