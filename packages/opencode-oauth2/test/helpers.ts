@@ -1,6 +1,4 @@
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type IncomingHttpHeaders } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -10,6 +8,7 @@ import {
   parseProviderConfig,
   TokenEngine,
 } from "@vymalo/oauth2-core";
+import { startFakeLlm } from "@vymalo/testkit";
 import { PLUGIN_EVENTS } from "../src/events.js";
 
 export async function tempEngine(
@@ -46,41 +45,22 @@ export function providerFor(id: string, raw: Record<string, unknown>): ProviderC
   return parsed.config;
 }
 
-/** A tiny resource server: records Authorization headers, answers 401 on demand. */
+/**
+ * The model server a provider's requests go to: the testkit's fake LLM, open to any token (it
+ * records the Authorization header the bearer fetch set), answering 401 on demand.
+ */
 export async function startResourceServer() {
-  const seen: IncomingHttpHeaders[] = [];
-  const bodies: string[] = [];
-  let unauthorizedLeft = 0;
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk) => {
-      body += chunk;
-    });
-    req.on("end", () => {
-      seen.push(req.headers);
-      bodies.push(body);
-      if (unauthorizedLeft > 0) {
-        unauthorizedLeft -= 1;
-        res.writeHead(401, { "www-authenticate": 'Bearer error="invalid_token"' }).end();
-        return;
-      }
-      res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat/completions`;
+  const llm = await startFakeLlm({ models: ["m"] });
   return {
-    url,
-    seen,
-    bodies,
-    failNext(n: number) {
-      unauthorizedLeft = n;
+    url: `${llm.baseURL}/chat/completions`,
+    get seen() {
+      return llm.requests.map((r) => r.headers);
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    get bodies() {
+      return llm.requests.map((r) => r.rawBody);
+    },
+    failNext: (n: number) => llm.failNextWith401(n),
+    close: () => llm.close(),
   };
 }
 
