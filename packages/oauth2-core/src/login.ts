@@ -1,29 +1,12 @@
 import type * as client from "openid-client";
 import type { InteractiveFlow, ProviderConfig } from "./config/schema.js";
-import { startBrowserLogin } from "./flows/authorization-code.js";
-import { startDeviceLogin } from "./flows/device-code.js";
+import { type BrowserLogin, startBrowserLogin } from "./flows/authorization-code.js";
+import { type DeviceLogin, startDeviceLogin } from "./flows/device-code.js";
 
 /** A login that has started and waits for the user. */
 export type PendingLogin =
-  | {
-      kind: "browser";
-      providerId: string;
-      url: string;
-      redirectUri: string;
-      /** Settles with the token response once the user finished in the browser. */
-      result: Promise<client.TokenEndpointResponse>;
-      cancel(): void;
-    }
-  | {
-      kind: "device";
-      providerId: string;
-      verificationUri: string;
-      verificationUriComplete?: string | undefined;
-      userCode: string;
-      expiresAt: number;
-      result: Promise<client.TokenEndpointResponse>;
-      cancel(): void;
-    };
+  | ({ kind: "browser"; providerId: string } & BrowserLogin)
+  | ({ kind: "device"; providerId: string } & DeviceLogin);
 
 export interface StartLoginOptions {
   flow: InteractiveFlow;
