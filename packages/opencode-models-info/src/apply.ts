@@ -109,6 +109,10 @@ function jobsFrom(config: ConfigLike, logger: ModelsInfoLogger): Job[] {
   return jobs;
 }
 
+/**
+ * One provider, in steps: resolve the document's URL, plan where the model list comes from
+ * (discovery.ts), load both under one deadline, and merge what came into the provider's models.
+ */
 async function applyToProvider(
   { id, entry, options }: Job,
   collected: CollectedProviders,
