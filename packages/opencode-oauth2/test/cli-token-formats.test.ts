@@ -2,7 +2,7 @@
 // header to a model server that verifies the token, sh evaluates the env line, kubectl runs the
 // command as its exec credential plugin against an HTTPS API server, and git reads the
 // credential-helper answer through `git credential fill`.
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type FakeLlm, startChild, startFakeLlm } from "@vymalo/testkit";
 import { afterEach, describe, expect, it } from "vitest";
@@ -158,11 +158,19 @@ describe("token --format exec-credential, run by kubectl", () => {
       kind: "ExecCredential",
       status: { token: expect.stringMatching(JWT) },
     });
-    // RFC 3339, the token's own expiry to the second.
-    const claims = await h.idp.verifyAccessToken(credential.status.token);
+    // RFC 3339 in whole seconds (rounded down), of the expiry the cache holds for this token.
+    const cached = JSON.parse(await readFile(h.tokenFile("corp"), "utf8")) as {
+      accessToken: string;
+      expiresAt: number;
+    };
+    expect(cached.accessToken).toBe(credential.status.token);
     expect(credential.status.expirationTimestamp).toBe(
-      new Date(Number(claims.exp) * 1000).toISOString().replace(".000Z", "Z"),
+      new Date(Math.floor(cached.expiresAt / 1000) * 1000).toISOString().replace(".000Z", "Z"),
     );
+    // That expiry is the token's own: the cache counts expires_in from the answer's arrival, the
+    // IdP from its issue, so they agree to within the second it took.
+    const claims = await h.idp.verifyAccessToken(credential.status.token);
+    expect(Math.abs(cached.expiresAt / 1000 - Number(claims.exp))).toBeLessThanOrEqual(2);
     const bare = await h.run(["token", "corp", "--format", "exec-credential"]);
     expect(JSON.parse(bare.stdout).apiVersion).toBe("client.authentication.k8s.io/v1beta1");
 
