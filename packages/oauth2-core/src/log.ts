@@ -135,7 +135,9 @@ export function createLogger<C extends EventCatalogue = Record<never, LogLevel>>
   >;
   return {
     emit(event, fields = {}) {
-      const level = catalogue[event];
+      // Only untyped (JavaScript) callers can name an event in no catalogue: log it loudly
+      // rather than at a level nobody chose.
+      const level: LogLevel = catalogue[event] ?? "error";
       if (LEVEL_RANK[level] < min) return;
       const clean = scrub(fields) as Record<string, unknown>;
       for (const key of Object.keys(clean)) if (clean[key] === undefined) delete clean[key];
