@@ -1,10 +1,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { fingerprint, parseProviderConfig, TokenEngine } from "@vymalo/oauth2-core";
-import { publicNativeClient, startChild, startIdp, TestBrowser } from "@vymalo/testkit";
+import { publicNativeClient, startIdp, startLineWorker, TestBrowser } from "@vymalo/testkit";
 import type { Figure } from "./table.js";
 
 const WORKER = fileURLToPath(new URL("./ensure-worker.js", import.meta.url));
@@ -18,37 +17,9 @@ interface WorkerReply {
 }
 
 function startWorker(env: NodeJS.ProcessEnv) {
-  const running = startChild(process.execPath, [WORKER], {
+  return startLineWorker<WorkerReply>(process.execPath, [WORKER], {
     env: { ...process.env, ...env },
-    stdin: { open: true },
   });
-  const { child } = running;
-  // A worker that dies fails the bench with what it printed, instead of leaving it waiting.
-  const exited = running.done.then((r): never => {
-    throw new Error(`ensure worker exited (${r.code ?? r.signal}):\n${r.stderr.slice(-2000)}`);
-  });
-  exited.catch(() => {});
-  const replies: WorkerReply[] = [];
-  const waiting: Array<(reply: WorkerReply) => void> = [];
-  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-    const reply = JSON.parse(line) as WorkerReply;
-    const waiter = waiting.shift();
-    if (waiter) waiter(reply);
-    else replies.push(reply);
-  });
-  return {
-    child,
-    go: () => child.stdin?.write("go\n"),
-    next: () =>
-      Promise.race([
-        new Promise<WorkerReply>((resolve) => {
-          const queued = replies.shift();
-          if (queued) resolve(queued);
-          else waiting.push(resolve);
-        }),
-        exited,
-      ]),
-  };
 }
 
 /**
@@ -114,7 +85,7 @@ export async function singleFlight(rounds: number): Promise<Figure[]> {
     for (let round = 0; round < rounds; round += 1) {
       await expire();
       const before = idp.countGrants("refresh_token");
-      for (const worker of workers) worker.go();
+      for (const worker of workers) worker.send("go");
       const replies = await Promise.all(workers.map((w) => w.next()));
       const tokens = new Set(replies.flatMap((r) => r.tokens ?? []));
       const ok = replies.reduce((n, r) => n + (r.ok ?? 0), 0);
@@ -143,10 +114,7 @@ export async function singleFlight(rounds: number): Promise<Figure[]> {
       },
     ];
   } finally {
-    for (const worker of workers) {
-      worker.child.stdin?.end();
-      worker.child.kill("SIGKILL");
-    }
+    for (const worker of workers) worker.stop();
     await idp.close();
     await rm(cacheDir, { recursive: true, force: true });
   }

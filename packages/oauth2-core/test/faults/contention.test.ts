@@ -2,10 +2,8 @@
 // token is expired and all 4 race on it at once. The file lock must make it one refresh per
 // round across processes — a rotated-away refresh token spent twice would be `invalid_grant`
 // and, for the loser, a forced re-login.
-import { type ChildProcess, spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { publicNativeClient } from "@vymalo/testkit";
+import { type LineWorker, publicNativeClient, startLineWorker } from "@vymalo/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProviderConfig } from "../../src/config/schema.js";
 import type { TokenEngine } from "../../src/engine.js";
@@ -27,11 +25,7 @@ interface Reply {
   events?: string[];
 }
 
-interface Racer {
-  child: ChildProcess;
-  next(): Promise<Reply>;
-  send(line: string): void;
-}
+type Racer = LineWorker<Reply>;
 
 let h: Harness;
 let engine: TokenEngine;
@@ -39,32 +33,9 @@ let provider: ProviderConfig;
 const racers: Racer[] = [];
 
 function startRacer(): Racer {
-  const child = spawn(process.execPath, [RACER], {
+  return startLineWorker<Reply>(process.execPath, [RACER], {
     env: { ...process.env, ISSUER: h.idp.issuer, CACHE_DIR: h.cacheDir },
-    stdio: ["pipe", "pipe", "inherit"],
   });
-  const queue: Reply[] = [];
-  const waiting: Array<(reply: Reply) => void> = [];
-  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-    const reply = JSON.parse(line) as Reply;
-    const waiter = waiting.shift();
-    if (waiter) waiter(reply);
-    else queue.push(reply);
-  });
-  return {
-    child,
-    send: (line) => child.stdin?.write(`${line}\n`),
-    next: () =>
-      new Promise<Reply>((resolve, reject) => {
-        const queued = queue.shift();
-        if (queued) return resolve(queued);
-        const timer = setTimeout(() => reject(new Error("racer did not answer in 15 s")), 15_000);
-        waiting.push((reply) => {
-          clearTimeout(timer);
-          resolve(reply);
-        });
-      }),
-  };
 }
 
 beforeAll(async () => {
@@ -81,13 +52,12 @@ beforeAll(async () => {
   });
   await engine.login(provider);
   for (let i = 0; i < PROCESSES; i += 1) racers.push(startRacer());
-  for (const racer of racers) expect(await racer.next()).toEqual({ ready: true });
+  for (const racer of racers) expect(await racer.next(15_000)).toEqual({ ready: true });
 });
 
 afterAll(async () => {
   for (const racer of racers) {
-    racer.child.stdin?.end();
-    racer.child.kill("SIGKILL");
+    racer.stop();
   }
   await h?.close();
 });
@@ -102,7 +72,7 @@ describe("4 processes × 25 refreshes on a rotating refresh token", () => {
       // Expire the current token (what a 401 does), then let all 4 race on it at once.
       expect(await engine.invalidate(provider, cached.token.accessToken)).toBe(true);
       for (const racer of racers) racer.send(String(round));
-      const replies = await Promise.all(racers.map((racer) => racer.next()));
+      const replies = await Promise.all(racers.map((racer) => racer.next(15_000)));
       rounds.push(replies);
 
       for (const reply of replies) {
