@@ -1,6 +1,5 @@
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { confidentialClient } from "@vymalo/testkit";
+import { confidentialClient, startChild } from "@vymalo/testkit";
 import { afterEach, describe, expect, it } from "vitest";
 import { OAuth2Error } from "../src/errors.js";
 import { refresh } from "../src/flows/refresh.js";
@@ -109,21 +108,13 @@ describe("refresh", () => {
     if (cached.kind !== "ok") throw new Error("no token");
     await engine.invalidate(provider, cached.token.accessToken);
     const worker = fileURLToPath(new URL("./fixtures/ensure-worker.mjs", import.meta.url));
-    const run = () =>
-      new Promise<string>((resolve, reject) => {
-        const child = spawn(process.execPath, [worker], {
-          env: { ...process.env, ISSUER: h.idp.issuer, CACHE_DIR: h.cacheDir },
-          stdio: ["ignore", "pipe", "inherit"],
-        });
-        let out = "";
-        child.stdout.on("data", (chunk) => {
-          out += chunk;
-        });
-        child.on("error", reject);
-        child.on("exit", (code) =>
-          code === 0 ? resolve(out.trim()) : reject(new Error(`worker exited ${code}`)),
-        );
-      });
+    const run = async () => {
+      const result = await startChild(process.execPath, [worker], {
+        env: { ...process.env, ISSUER: h.idp.issuer, CACHE_DIR: h.cacheDir },
+      }).done;
+      if (result.code !== 0) throw new Error(`worker exited ${result.code}: ${result.stderr}`);
+      return result.stdout.trim();
+    };
     const [a, b] = await Promise.all([run(), run()]);
     expect(h.idp.countGrants("refresh_token")).toBe(1);
     expect(h.idp.grantErrors).toEqual([]);
