@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
-import { startChild } from "./child.js";
+import { type ChildResult, startChild } from "./child.js";
 
 /** A child process driven line by line: a line on its stdin, a JSON line back on its stdout. */
 export interface LineWorker<Reply> {
@@ -14,6 +14,10 @@ export interface LineWorker<Reply> {
   next(timeoutMs?: number): Promise<Reply>;
   /** Closes its stdin and kills it. */
   stop(): void;
+  /** Everything printed so far. */
+  output(): { stdout: string; stderr: string };
+  /** Settles when it has exited and its output is closed. */
+  done: Promise<ChildResult>;
 }
 
 /** Starts `command args…` (see `startChild`) with an open stdin, reading its stdout as JSON lines. */
@@ -58,5 +62,7 @@ export function startLineWorker<Reply>(
       child.stdin?.end();
       running.kill("SIGKILL");
     },
+    output: () => running.output(),
+    done: running.done,
   };
 }

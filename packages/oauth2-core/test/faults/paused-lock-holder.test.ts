@@ -3,9 +3,8 @@
 // refresh token. When the first one resumes it must not crash (an uncaught ECOMPROMISED from
 // proper-lockfile's timer did), must not spend the refresh token again, and must re-read the
 // cache: it ends with the other process's token.
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { startLineWorker } from "@vymalo/testkit";
 import { afterEach, describe, expect, it } from "vitest";
 import { fingerprint } from "../../src/log.js";
 import { eventsNamed, type Harness, loggedIn } from "../helpers.js";
@@ -38,37 +37,15 @@ interface Line {
 }
 
 function startPaused(issuer: string, cacheDir: string) {
-  const child = spawn(process.execPath, [PAUSED], {
+  const worker = startLineWorker<Line>(process.execPath, [PAUSED], {
     env: { ...process.env, ISSUER: issuer, CACHE_DIR: cacheDir, LOCK_STALE_MS: String(STALE_MS) },
-    stdio: ["pipe", "pipe", "pipe"],
   });
-  stopped.push(child.pid as number);
-  let stderr = "";
-  child.stderr.on("data", (chunk) => {
-    stderr += chunk;
-  });
-  const lines: Line[] = [];
-  const waiters: Array<(line: Line) => void> = [];
-  createInterface({ input: child.stdout }).on("line", (text) => {
-    const line = JSON.parse(text) as Line;
-    const waiter = waiters.shift();
-    if (waiter) waiter(line);
-    else lines.push(line);
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  stopped.push(worker.child.pid as number);
   return {
-    child,
-    stderr: () => stderr,
-    exited,
-    next: () =>
-      new Promise<Line>((resolve, reject) => {
-        const queued = lines.shift();
-        if (queued) return resolve(queued);
-        waiters.push(resolve);
-        void exited.then((code) =>
-          reject(new Error(`exited ${code} without answering: ${stderr}`)),
-        );
-      }),
+    child: worker.child,
+    stderr: () => worker.output().stderr,
+    exited: worker.done.then((r) => r.code),
+    next: () => worker.next(),
   };
 }
 
@@ -89,7 +66,7 @@ describe("a lock holder paused past the stale time", () => {
     if (other.status !== "ok") return;
 
     paused.child.kill("SIGCONT");
-    paused.child.stdin.write("go\n");
+    paused.child.stdin?.write("go\n");
     const outcome = await paused.next();
     expect(await paused.exited).toBe(0);
     expect(paused.stderr()).not.toMatch(/ECOMPROMISED|Unhandled|Error/);
