@@ -371,12 +371,3 @@ export function toProviderConfig(id: string, options: ProviderOAuth2Options): Pr
     headlessFlow: isInteractiveFlow(options.authFlow) ? options.headlessFlow : options.authFlow,
   };
 }
-
-export const PluginOptionsSchema = z.looseObject({
-  providers: withHelp(
-    z.optional(
-      z.record(z.string(), z.unknown(), { error: "expected an object keyed by provider id" }),
-    ),
-    "oauth2 settings per provider id; provider.<id>.options.oauth2 wins field by field.",
-  ),
-});

@@ -1,12 +1,23 @@
+import * as z from "zod/mini";
 import { isRecord } from "../config/json.js";
 import { parseWithMessages } from "../config/messages.js";
 import { type ConfigIssue, describeIssue, parseProviderConfig } from "../config/parse.js";
-import { PluginOptionsSchema, type ProviderConfig } from "../config/schema.js";
+import type { ProviderConfig } from "../config/schema.js";
 
 /**
  * opencode's two places for a provider's oauth2 settings, read into {@link ProviderConfig}s:
  * `provider.<id>.options.oauth2` and the oauth2 plugin's `providers` option.
  */
+
+/**
+ * The oauth2 plugin's own options in opencode's `plugin` array: `providers` holds oauth2
+ * settings per provider id; `provider.<id>.options.oauth2` wins field by field.
+ */
+export const PluginOptionsSchema = z.looseObject({
+  providers: z.optional(
+    z.record(z.string(), z.unknown(), { error: "expected an object keyed by provider id" }),
+  ),
+});
 
 export interface CollectedProviders {
   providers: Record<string, ProviderConfig>;
