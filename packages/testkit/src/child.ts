@@ -30,6 +30,8 @@ export interface StartChildOptions {
    * write to (a worker that takes commands line by line). Without it stdin is `/dev/null`.
    */
   stdin?: string | { open: true };
+  /** Called with all of stdout so far, on every chunk. */
+  onStdout?: (stdout: string) => void;
   /** Called with all of stderr so far, on every chunk (to react to a prompt or a code). */
   onStderr?: (stderr: string) => void;
   /** Called with stdout and stderr so far, interleaved, on every chunk of either. */
@@ -73,6 +75,7 @@ export function startChild(
   child.stdout?.on("data", (chunk: string) => {
     stdout += chunk;
     all += chunk;
+    options.onStdout?.(stdout);
     options.onOutput?.(all);
   });
   child.stderr?.on("data", (chunk: string) => {

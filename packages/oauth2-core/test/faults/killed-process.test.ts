@@ -4,7 +4,7 @@
 // killed while it holds a provider's lock — the next process takes the stale lock over and
 // gets its token within a bound, instead of waiting forever. The two run at once: (2) spends
 // most of its time waiting for the lock to turn stale.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -68,27 +68,21 @@ async function until(probe: () => boolean, timeoutMs: number, what: string): Pro
 
 /** Starts a writer, waits until it is writing, lets it run a random 0–60 ms, kills it with -9. */
 function spawnAndKill(cacheDir: string): Promise<NodeJS.Signals | null> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WRITER], {
-      env: { ...process.env, CACHE_DIR: cacheDir, ISSUER },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    children.add(child);
-    let stderr = "";
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    const watchdog = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    child.stdout.once("data", () => {
-      setTimeout(() => child.kill("SIGKILL"), Math.random() * 60);
-    });
-    child.on("error", reject);
-    child.on("exit", (code, signal) => {
-      clearTimeout(watchdog);
-      children.delete(child);
-      if (signal === "SIGKILL") resolve(signal);
-      else reject(new Error(`writer exited on its own (${code}): ${stderr}`));
-    });
+  let writing = false;
+  const running = startChild(process.execPath, [WRITER], {
+    env: { ...process.env, CACHE_DIR: cacheDir, ISSUER },
+    timeoutMs: 10_000,
+    onStdout: () => {
+      if (writing) return;
+      writing = true;
+      setTimeout(() => running.kill("SIGKILL"), Math.random() * 60);
+    },
+  });
+  children.add(running.child);
+  return running.done.then((result) => {
+    children.delete(running.child);
+    if (result.signal === "SIGKILL") return result.signal;
+    throw new Error(`writer exited on its own (${result.code}): ${result.stderr}`);
   });
 }
 
