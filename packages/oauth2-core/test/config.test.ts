@@ -119,6 +119,22 @@ describe("provider config", () => {
     expect(fields).toEqual(["subjectToken"]);
   });
 
+  it("with endpoints.token set (no discovery), asks for the endpoint the login flow starts at", () => {
+    const token = { token: "https://login.example.com/token" };
+    const browser = issuesOf({ ...base, endpoints: token });
+    expect(browser.map((i) => i.field)).toEqual(["endpoints.authorization"]);
+    expect(browser[0]?.expected).toMatch(/authorization_code needs endpoints\.authorization/);
+    const device = issuesOf({ ...base, authFlow: "device_code", endpoints: token });
+    expect(device.map((i) => i.field)).toEqual(["endpoints.deviceAuthorization"]);
+    const headless = {
+      ...base,
+      clientSecret: "x",
+      authFlow: "client_credentials",
+      endpoints: token,
+    };
+    expect("config" in parseProviderConfig("corp", headless)).toBe(true);
+  });
+
   it("refuses plain http except on loopback", () => {
     expect(issuesOf({ ...base, issuer: "http://idp.example.com" })[0]?.expected).toMatch(/https/);
     expect(

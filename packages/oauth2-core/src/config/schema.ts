@@ -119,6 +119,16 @@ export const EndpointsSchema = withHelp(
   "Endpoint overrides for IdPs without a discovery document; set `token` to skip discovery.",
 );
 
+/**
+ * With endpoints.token set, discovery is skipped: the endpoint each login flow starts at must
+ * then be configured too.
+ */
+const ENDPOINT_WITHOUT_DISCOVERY: Partial<Record<AuthFlow, keyof z.infer<typeof EndpointsSchema>>> =
+  {
+    authorization_code: "authorization",
+    device_code: "deviceAuthorization",
+  };
+
 export const SubjectTokenSchema = withHelp(
   z
     .strictObject({
@@ -292,28 +302,12 @@ export const ProviderOAuth2Schema = z
           });
         }
       }
-      if (
-        cfg.endpoints?.token &&
-        cfg.authFlow === "authorization_code" &&
-        !cfg.endpoints.authorization
-      ) {
+      const needed = cfg.endpoints?.token ? ENDPOINT_WITHOUT_DISCOVERY[cfg.authFlow] : undefined;
+      if (needed && !cfg.endpoints?.[needed]) {
         ctx.addIssue({
           code: "custom",
-          path: ["endpoints", "authorization"],
-          message:
-            "discovery is skipped because endpoints.token is set, so authorization_code needs endpoints.authorization",
-        });
-      }
-      if (
-        cfg.endpoints?.token &&
-        cfg.authFlow === "device_code" &&
-        !cfg.endpoints.deviceAuthorization
-      ) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["endpoints", "deviceAuthorization"],
-          message:
-            "discovery is skipped because endpoints.token is set, so device_code needs endpoints.deviceAuthorization",
+          path: ["endpoints", needed],
+          message: `discovery is skipped because endpoints.token is set, so ${cfg.authFlow} needs endpoints.${needed}`,
         });
       }
     }),

@@ -3,7 +3,7 @@ import type { InteractiveFlow, ProviderConfig } from "../config/schema.js";
 import { toStoredToken } from "../flows/token-response.js";
 import { fingerprint } from "../log.js";
 import { type PendingLogin, startInteractiveLogin } from "../login.js";
-import { toOAuth2Error } from "../oidc/protocol-errors.js";
+import { type ProtocolStep, toOAuth2Error } from "../oidc/protocol-errors.js";
 import type { StoredToken } from "../store/token-store.js";
 import { type EngineContext, writeToken } from "./context.js";
 import { configurationFor } from "./discovery.js";
@@ -39,6 +39,12 @@ export async function startLogin(
 ): Promise<StartedLogin> {
   // A provider that needs no user still logs in by browser when asked to.
   const flow = options.flow ?? provider.loginFlow ?? "authorization_code";
+  /** The error the login ends with, logged once. */
+  const failed = (err: unknown, step: ProtocolStep) => {
+    const error = toOAuth2Error(err, step, provider.id);
+    ctx.logger.emit("oauth2_login_failed", { flow, ...error.toLogFields() });
+    return error;
+  };
   ctx.logger.emit("oauth2_login_started", {
     provider: provider.id,
     flow,
@@ -58,13 +64,7 @@ export async function startLogin(
         }),
     });
   } catch (err) {
-    const error = toOAuth2Error(
-      err,
-      flow === "device_code" ? "device_authorization" : "authorization",
-      provider.id,
-    );
-    ctx.logger.emit("oauth2_login_failed", { flow, ...error.toLogFields() });
-    throw error;
+    throw failed(err, flow === "device_code" ? "device_authorization" : "authorization");
   }
   if (pending.kind === "device") {
     ctx.logger.emit("oauth2_device_code_issued", {
@@ -78,13 +78,7 @@ export async function startLogin(
     try {
       response = await pending.result;
     } catch (err) {
-      const error = toOAuth2Error(
-        err,
-        flow === "device_code" ? "device_poll" : "code_exchange",
-        provider.id,
-      );
-      ctx.logger.emit("oauth2_login_failed", { flow, ...error.toLogFields() });
-      throw error;
+      throw failed(err, flow === "device_code" ? "device_poll" : "code_exchange");
     }
     const token = toStoredToken({
       provider,
