@@ -103,6 +103,8 @@ export function isRoute(ctx: KitContext, method: string, path: string): boolean 
  */
 export function bareStatus(ctx: KitContext, status: number): void {
   ctx.respond = false;
+  // An inner quirk may have answered already; a second answer would throw in the server.
+  if (ctx.res.headersSent) return;
   for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name);
   ctx.res.writeHead(status, { "cache-control": "no-store", "content-length": "0" });
   ctx.res.end();

@@ -298,6 +298,22 @@ describe("quirks.exactRedirectUris", () => {
 });
 
 describe("quirks.publicClientRevocationRefused (Glewlwyd)", () => {
+  it("with emptyErrorBodies too, answers once: the IdP's server raises no error", async () => {
+    idp = await startIdp({
+      clients: [publicNativeClient(PUBLIC_ID)],
+      quirks: { publicClientRevocationRefused: true, emptyErrorBodies: true },
+    });
+    const serverErrors: unknown[] = [];
+    idp.provider.app.on("error", (err: unknown) => serverErrors.push(err));
+    const { refreshToken } = await publicLogin(idp);
+    const refused = await postRaw(idp.revocationEndpoint, {
+      token: refreshToken,
+      client_id: PUBLIC_ID,
+    });
+    expect(refused).toEqual({ status: 401, ...EMPTY });
+    expect(serverErrors).toEqual([]);
+  });
+
   it("answers a public client's revocation with an empty 401 and keeps the token", async () => {
     idp = await startIdp({
       clients: [publicNativeClient(PUBLIC_ID), confidentialClient(CONFIDENTIAL_ID, SECRET)],
