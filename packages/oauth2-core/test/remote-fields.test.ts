@@ -4,7 +4,11 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadLocalConfig } from "../src/opencode/local-sources.js";
 import { manifestIssues, unpublishableFields } from "../src/opencode/publishable.js";
-import { collectManagedProviders, remoteFieldIssues } from "../src/opencode/remote-fields.js";
+import {
+  collectManagedProviders,
+  remoteFieldIssues,
+  sharedLocalConfig,
+} from "../src/opencode/remote-fields.js";
 
 const REMOTE_IDP = "https://idp.remote.example";
 const OWN_IDP = "https://idp.mine.example";
@@ -180,5 +184,31 @@ describe("collectManagedProviders", () => {
       "provider.llm.options.oauth2.issuer",
     ]);
     expect(collected.issues[0]?.fix).toMatch(/your own opencode config/);
+  });
+
+  it("reads the local files once per process for both plugins, again for another directory", async () => {
+    dir = await mkdtemp(join(tmpdir(), "remote-fields-"));
+    const env = { HOME: join(dir, "home"), XDG_CONFIG_HOME: join(dir, "config") };
+    const file = join(dir, "project", "opencode.json");
+    await mkdir(join(dir, "project", ".git"), { recursive: true });
+    const write = (clientId: string) =>
+      writeFile(
+        file,
+        JSON.stringify({ provider: { mine: { options: { oauth2: { clientId } } } } }),
+      );
+    const clientOf = (config: object) =>
+      (config as { provider?: { mine?: { options?: { oauth2?: { clientId?: string } } } } })
+        .provider?.mine?.options?.oauth2?.clientId;
+    await write("first");
+    const cwd = join(dir, "project");
+    const first = await sharedLocalConfig(cwd, env);
+    await write("second");
+    // The second plugin's hook in the same process: the first read, not a second one.
+    expect(clientOf(await sharedLocalConfig(cwd, env))).toBe("first");
+    expect(await sharedLocalConfig(cwd, env)).toBe(first);
+    // Another config environment is another read.
+    expect(clientOf(await sharedLocalConfig(cwd, { ...env, OPENCODE_CONFIG_DIR: dir }))).toBe(
+      "second",
+    );
   });
 });

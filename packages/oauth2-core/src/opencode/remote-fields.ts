@@ -161,6 +161,31 @@ export function remoteFieldIssues(input: {
 export type LocalConfigSource = (handed: Config) => Promise<Config> | Config;
 
 /**
+ * The local config as read once per process: opencode runs the oauth2 and the models-info
+ * plugins' config hooks one after the other in one process, and both need it at start. The first
+ * read is shared (kept on globalThis, so two copies of this module share it too); a different
+ * working directory or config environment reads again.
+ */
+const LOCAL_READS = Symbol.for("@vymalo/oauth2-core:local-config-reads@1");
+
+export function sharedLocalConfig(cwd: string, env: NodeJS.ProcessEnv): Promise<Config> {
+  const scope = globalThis as { [LOCAL_READS]?: Map<string, Promise<Config>> };
+  scope[LOCAL_READS] ??= new Map();
+  const reads = scope[LOCAL_READS];
+  const relevant = Object.entries(env)
+    .filter(([name]) => /^(OPENCODE_|XDG_)|^(HOME|APPDATA|PROGRAMDATA|USERPROFILE)$/i.test(name))
+    .sort(([a], [b]) => a.localeCompare(b));
+  const key = JSON.stringify([cwd, relevant]);
+  let pending = reads.get(key);
+  if (!pending) {
+    pending = loadLocalConfig({ cwd, env }).then((local) => local.config as Config);
+    reads.set(key, pending);
+    pending.catch(() => reads.delete(key));
+  }
+  return pending;
+}
+
+/**
  * The providers a plugin may manage: {@link collectProviders} over what opencode hands it,
  * without any provider a remote layer set something for that it may not (each such field comes
  * back as an issue with its fix). Whatever of the local config cannot be read counts as
@@ -174,10 +199,7 @@ export async function collectManagedProviders(
   const collected = collectProviders(config, pluginOptions);
   if (Object.keys(collected.providers).length === 0) return collected;
   const read: LocalConfigSource =
-    options.localConfig ??
-    (async () =>
-      (await loadLocalConfig({ cwd: options.cwd ?? process.cwd(), env: process.env }))
-        .config as Config);
+    options.localConfig ?? (() => sharedLocalConfig(options.cwd ?? process.cwd(), process.env));
   let local: Config = {};
   try {
     local = await read(config);
