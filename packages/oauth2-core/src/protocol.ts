@@ -6,6 +6,7 @@ export { revokeWithAccessToken } from "./flows/revocation.js";
 export { readSubjectToken } from "./flows/token-exchange.js";
 export {
   basicEncodingChanges,
+  OTHER_SECRET_METHOD,
   type RefusedClient,
   refusedClientFix,
 } from "./oidc/client-refused.js";

@@ -15,7 +15,8 @@ export function basicEncodingChanges(clientId: string): string[] {
   return [...changed];
 }
 
-const OTHER_METHOD = {
+/** The other way of sending a client secret, to try when the IdP refuses one. */
+export const OTHER_SECRET_METHOD = {
   client_secret_basic: "client_secret_post",
   client_secret_post: "client_secret_basic",
 } as const;
@@ -32,7 +33,7 @@ export function refusedClientFix(client: RefusedClient | undefined): string {
   if (client.authMethod === "none") {
     return `check that the IdP knows client "${client.clientId}" and lets it use this grant without a secret (a public client: token endpoint authentication "none"); if the IdP registered it with a secret, set clientSecret`;
   }
-  const other = OTHER_METHOD[client.authMethod];
+  const other = OTHER_SECRET_METHOD[client.authMethod];
   let fix = `check clientSecret; if it is right, the IdP may not accept ${client.authMethod} for this client: set "clientAuthMethod": "${other}"`;
   const changed = basicEncodingChanges(client.clientId);
   if (client.authMethod === "client_secret_basic" && changed.length > 0) {

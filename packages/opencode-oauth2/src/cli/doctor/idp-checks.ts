@@ -4,7 +4,7 @@ import {
   type ProviderConfig,
   type ResolvedClient,
 } from "@vymalo/oauth2-core";
-import { serverMetadata } from "@vymalo/oauth2-core/protocol";
+import { OTHER_SECRET_METHOD, serverMetadata } from "@vymalo/oauth2-core/protocol";
 import type { ServerMetadata } from "openid-client";
 import { formatDuration } from "../human-time.js";
 import { error, type Finding, ok, warn } from "./finding.js";
@@ -158,11 +158,6 @@ export function checkPkce(provider: ProviderConfig, meta: ServerMetadata): Findi
         ),
       ];
 }
-
-const OTHER_SECRET_METHOD = {
-  client_secret_basic: "client_secret_post",
-  client_secret_post: "client_secret_basic",
-} as const;
 
 /** The client's token-endpoint authentication against token_endpoint_auth_methods_supported. */
 export function checkAuthMethod(
