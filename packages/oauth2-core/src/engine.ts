@@ -7,6 +7,7 @@ import type { FetchLike } from "./fetch.js";
 import { isFresh } from "./flows/token-response.js";
 import { type CoreEvent, createLogger, type Logger } from "./log.js";
 import { type BrowserOpener, systemBrowserOpener } from "./loopback/browser.js";
+import { processWideMap, singleFlight } from "./shared-promises.js";
 import { defaultCacheDir } from "./store/paths.js";
 import { type ReadResult, type StoredToken, TokenStore } from "./store/token-store.js";
 
@@ -22,12 +23,8 @@ export type { RevocationOutcome } from "./flows/revocation.js";
  * engine that asks while a renewal for the same provider config is pending joins it instead.
  * Kept on globalThis so that two copies of this module (two plugin installs) share it too.
  */
-const RENEWALS = Symbol.for("@vymalo/oauth2-core:renewals-in-flight@1");
-
 function renewalsInFlight(): Map<string, Promise<EnsureResult>> {
-  const scope = globalThis as { [RENEWALS]?: Map<string, Promise<EnsureResult>> };
-  scope[RENEWALS] ??= new Map();
-  return scope[RENEWALS];
+  return processWideMap("@vymalo/oauth2-core:renewals-in-flight@1");
 }
 
 /** Same cache, same provider id, same config (issuer, clients, secrets, scopes…). */
@@ -166,13 +163,4 @@ export class TokenEngine {
   cached(provider: ProviderConfig): Promise<ReadResult> {
     return this.store.read(provider);
   }
-}
-
-/** `fn()`, unless a call under the same key is still pending: then that call's promise. */
-function singleFlight<T>(inflight: Map<string, Promise<T>>, key: string, fn: () => Promise<T>) {
-  const existing = inflight.get(key);
-  if (existing) return existing;
-  const started = fn().finally(() => inflight.delete(key));
-  inflight.set(key, started);
-  return started;
 }

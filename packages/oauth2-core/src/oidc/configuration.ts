@@ -3,6 +3,7 @@ import { isLoopbackHttp } from "../config/rules.js";
 import type { ProviderConfig, ResolvedClient } from "../config/schema.js";
 import { OAuth2Error } from "../errors.js";
 import type { FetchLike } from "../fetch.js";
+import { memoizeUntilRejected } from "../shared-promises.js";
 import { capturingFetch } from "./idp-answer.js";
 import { toOAuth2Error } from "./protocol-errors.js";
 
@@ -82,15 +83,11 @@ export function serverMetadata(
 ): Promise<client.ServerMetadata> {
   const extra = overrides(provider);
   const key = JSON.stringify([provider.issuer, extra]);
-  let pending = metadataCache.get(key);
-  if (!pending) {
-    pending = provider.endpoints?.token
+  return memoizeUntilRejected(metadataCache, key, () =>
+    provider.endpoints?.token
       ? Promise.resolve({ issuer: provider.issuer, ...extra })
-      : discover(provider, fetchImpl).then((meta) => ({ ...meta, ...extra }));
-    metadataCache.set(key, pending);
-    pending.catch(() => metadataCache.delete(key));
-  }
-  return pending;
+      : discover(provider, fetchImpl).then((meta) => ({ ...meta, ...extra })),
+  );
 }
 
 /**

@@ -1,6 +1,7 @@
 import { isRecord } from "../config/json.js";
 import { type ConfigIssue, configIssue } from "../config/parse.js";
 import { HEADLESS_FLOWS } from "../config/schema.js";
+import { memoizeUntilRejected, processWideMap } from "../shared-promises.js";
 import {
   type CollectedProviders,
   collectProviders,
@@ -166,23 +167,15 @@ export type LocalConfigSource = (handed: Config) => Promise<Config> | Config;
  * read is shared (kept on globalThis, so two copies of this module share it too); a different
  * working directory or config environment reads again.
  */
-const LOCAL_READS = Symbol.for("@vymalo/oauth2-core:local-config-reads@1");
-
 export function sharedLocalConfig(cwd: string, env: NodeJS.ProcessEnv): Promise<Config> {
-  const scope = globalThis as { [LOCAL_READS]?: Map<string, Promise<Config>> };
-  scope[LOCAL_READS] ??= new Map();
-  const reads = scope[LOCAL_READS];
+  const reads = processWideMap<Promise<Config>>("@vymalo/oauth2-core:local-config-reads@1");
   const relevant = Object.entries(env)
     .filter(([name]) => /^(OPENCODE_|XDG_)|^(HOME|APPDATA|PROGRAMDATA|USERPROFILE)$/i.test(name))
     .sort(([a], [b]) => a.localeCompare(b));
   const key = JSON.stringify([cwd, relevant]);
-  let pending = reads.get(key);
-  if (!pending) {
-    pending = loadLocalConfig({ cwd, env }).then((local) => local.config as Config);
-    reads.set(key, pending);
-    pending.catch(() => reads.delete(key));
-  }
-  return pending;
+  return memoizeUntilRejected(reads, key, () =>
+    loadLocalConfig({ cwd, env }).then((local) => local.config as Config),
+  );
 }
 
 /**
