@@ -13,3 +13,4 @@ export * from "./opencode-home.js";
 export * from "./opencode-output.js";
 export * from "./opencode-run.js";
 export * from "./opencode-serve.js";
+export * from "./redis.js";
