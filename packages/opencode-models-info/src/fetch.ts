@@ -1,7 +1,18 @@
-import type { FetchLike } from "@vymalo/oauth2-core";
+import {
+  AnswerTooLarge,
+  describeBytes,
+  type FetchLike,
+  readTextBounded,
+} from "@vymalo/oauth2-core";
 import { isModelsInfoError, type ModelsInfoError, modelsInfoError } from "./errors.js";
 
 export type { FetchLike };
+
+/**
+ * OpenRouter's whole catalogue is about 1 MiB; a document many times that is not a model list
+ * but a broken or hostile endpoint, and is refused before it can fill opencode's memory.
+ */
+export const MAX_DOCUMENT_BYTES = 8 * 1024 * 1024;
 
 /** Where the bearer comes from: the shared token engine for managed providers. */
 export interface BearerSource {
@@ -79,9 +90,19 @@ export async function fetchJson(input: FetchJsonInput): Promise<FetchResult> {
   }
   let text: string;
   try {
-    text = await response.text();
+    text = await readTextBounded(response, MAX_DOCUMENT_BYTES);
   } catch (err) {
     if (input.signal.aborted && isModelsInfoError(input.signal.reason)) throw input.signal.reason;
+    if (err instanceof AnswerTooLarge) {
+      throw modelsInfoError(
+        "document_invalid",
+        `${url} sent more than ${describeBytes(MAX_DOCUMENT_BYTES)}, more than any model document; the rest was not read`,
+        {
+          status: response.status,
+          fix: "serve a smaller document: only the models of this provider",
+        },
+      );
+    }
     throw modelsInfoError("unreachable", `reading ${url} failed: ${String(err)}`, { cause: err });
   }
   let body: unknown;

@@ -36,6 +36,30 @@ describe("models-info when things go wrong (real IdP, real HTTP)", () => {
     expect((await fileState(file as string)).sha256).toBe(good.sha256);
   });
 
+  it("refuses a document that never ends at 8 MiB, long before the timeout, and keeps the good copy", async () => {
+    h = await harness();
+    const config = () => ({
+      provider: { corp: h.provider({ models: small(), meta: { modelsInfoTimeoutMs: 60_000 } }) },
+    });
+    await h.run(config());
+    const [file] = await cachedFiles(h.cacheDir);
+    const good = await fileState(file as string);
+
+    h.server.mode = "endless";
+    h.clock.now += DAY + 1;
+    const result = await h.run(config());
+    const [invalid] = h.events("models_info_document_invalid");
+    expect(invalid).toMatchObject({ provider: "corp", error_code: "document_invalid" });
+    expect(String(invalid?.detail)).toMatch(/more than 8 MiB/);
+    expect(String(invalid?.fix)).toMatch(/smaller|only the models/);
+    expect(h.events("models_info_fetch_failed_using_stale")).toHaveLength(1);
+    expect(result.provider.corp.models?.["team/small"]).toMatchObject({ limit: { output: 4096 } });
+    expect((await fileState(file as string)).sha256).toBe(good.sha256);
+    // The reader hung up: the server had queued a little past the limit, not the 60 s of a timeout.
+    await expect.poll(() => h.server.endlessBytesBeforeHangUp).toBeGreaterThan(8 * 1024 * 1024);
+    expect(h.server.endlessBytesBeforeHangUp).toBeLessThan(64 * 1024 * 1024);
+  });
+
   it("skips one bad entry with an event and merges the others", async () => {
     h = await harness();
     h.server.setDocument({

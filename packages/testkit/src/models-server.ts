@@ -16,9 +16,12 @@ export interface ModelsServer {
   /** Ids served at /v1/models. */
   setModelList(ids: string[]): void;
   /** How every next request is answered. */
-  mode: "ok" | "error500" | "malformed" | "slow";
+  /** `endless`: a 200 that streams JSON-looking bytes until the client hangs up. */
+  mode: "ok" | "error500" | "malformed" | "slow" | "endless";
   /** How long `slow` waits before answering. */
   slowMs: number;
+  /** How much an `endless` answer had queued when the client hung up (-1: never hung up). */
+  endlessBytesBeforeHangUp: number;
   /** Answer 401 to this token from now on. */
   revoke(token: string): void;
   close(): Promise<void>;
@@ -70,6 +73,7 @@ export async function startModelsServer(
     if (server.mode === "slow") await new Promise((r) => setTimeout(r, server.slowMs));
     if (server.mode === "error500") return send(500, JSON.stringify({ error: "boom" }));
     if (server.mode === "malformed") return send(200, '{"data": [ {"id": "a"');
+    if (server.mode === "endless") return streamEndlessly(res, record);
     const text =
       record.path === DOCUMENT_PATH ? documentText : record.path === LIST_PATH ? listText : "";
     if (!text) return send(404, JSON.stringify({ error: "not found" }));
@@ -77,6 +81,27 @@ export async function startModelsServer(
     if (record.ifNoneMatch === etag) return send(304, "", { etag });
     return send(200, text, { etag });
   };
+
+  const streamEndlessly = (res: ServerResponse, record: ServedRequest) =>
+    new Promise<void>((resolve) => {
+      record.status = 200;
+      res.writeHead(200, { "content-type": "application/json" });
+      const chunk = Buffer.from(`${'{"id":"team/filler","name":"filler"},'.repeat(1024)}`);
+      res.write('{"data":[');
+      let written = 0;
+      const more = () => {
+        while (!res.destroyed) {
+          written += chunk.byteLength;
+          if (!res.write(chunk)) return;
+        }
+      };
+      res.on("drain", more);
+      res.on("close", () => {
+        server.endlessBytesBeforeHangUp = written;
+        resolve();
+      });
+      more();
+    });
 
   const http = createServer((req, res) => {
     const record: ServedRequest = {
@@ -115,6 +140,7 @@ export async function startModelsServer(
     },
     mode: "ok",
     slowMs: 5000,
+    endlessBytesBeforeHangUp: -1,
     revoke: (token) => revoked.add(token),
     close: () =>
       new Promise<void>((resolve) => {
