@@ -4,6 +4,7 @@
 import { cpus, platform, release } from "node:os";
 import { parseArgs } from "node:util";
 import { bearerCost } from "./bearer-cost.js";
+import { gatewayFigures } from "./gateway-figure.js";
 import { propagation } from "./propagation.js";
 import { singleFlight } from "./single-flight.js";
 import { startTime } from "./start-time.js";
@@ -16,6 +17,7 @@ const SECTIONS: Record<string, () => Promise<Figure[]>> = {
   "single-flight": () => singleFlight(5),
   bearer: () => bearerCost(300),
   token: () => tokenTime(40),
+  gateway: () => gatewayFigures({ seconds: 3, rounds: 2, connections: 32 }),
 };
 
 const { values } = parseArgs({

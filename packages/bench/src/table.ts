@@ -9,7 +9,7 @@ export interface Figure {
   /** How the value is printed (ratios with 2 decimals, counts as integers). */
   kind: "ratio" | "count";
   /** The goal, e.g. { op: "≤", target: 1.05 }; undefined when the figure is only reported. */
-  goal?: { op: "≤" | "="; target: number } | undefined;
+  goal?: { op: "≤" | "≥" | "="; target: number } | undefined;
   /** Context for people (medians, sample sizes); never the result itself. */
   detail: string;
 }
@@ -21,7 +21,12 @@ export function verdict(figure: Figure): "ok" | "MISSED" | "-" {
   const { goal } = figure;
   if (!goal) return "-";
   const value = Number(show(figure.value, figure.kind));
-  const met = goal.op === "≤" ? value <= goal.target : value === goal.target;
+  const met =
+    goal.op === "≤"
+      ? value <= goal.target
+      : goal.op === "≥"
+        ? value >= goal.target
+        : value === goal.target;
   return met ? "ok" : "MISSED";
 }
 

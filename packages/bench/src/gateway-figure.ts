@@ -1,0 +1,202 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type RunningChild, startChild } from "@vymalo/testkit";
+import { startBenchIssuer } from "./gateway-issuer.js";
+import { type LoadResult, load } from "./gateway-load.js";
+import { median } from "./stats.js";
+import type { Figure } from "./table.js";
+
+/**
+ * The gateway under load, side by side with the same fast upstream called directly and through
+ * the plainest `node:http` reverse proxy (gateway-passthrough.ts), non-streaming and streaming:
+ * requests/s, p50 and p99 to the last byte, and the gateway's peak RSS. Each target is its own
+ * process; the gateway is the built bin, logging at its default level as users run it. Every
+ * request carries a valid RS256 token (the same one: a user's token is reused for its lifetime).
+ */
+
+const GATEWAY_BIN = fileURLToPath(
+  new URL("./main.js", import.meta.resolve("@vymalo/opencode-gateway")),
+);
+const UPSTREAM = fileURLToPath(new URL("./gateway-upstream.js", import.meta.url));
+const PASSTHROUGH = fileURLToPath(new URL("./gateway-passthrough.js", import.meta.url));
+const AUDIENCE = "https://llm.bench.test";
+const CLIENT = "opencode-cli";
+
+interface Target {
+  name: "gateway" | "pass-through" | "direct";
+  url: string;
+  pid: number | undefined;
+}
+
+/** Starts `args` with node and resolves with the first line it prints (a port). */
+function startWorker(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  let resolvePort!: (port: number) => void;
+  const port = new Promise<number>((resolve) => {
+    resolvePort = resolve;
+  });
+  const child: RunningChild = startChild(process.execPath, args, {
+    env,
+    onStdout: (out) => {
+      const line = /^(\d+)\n/.exec(out)?.[1];
+      if (line) resolvePort(Number(line));
+    },
+    onStderr: (err) => {
+      const listening = /"event":"gateway_listening"[^\n]*"port":(\d+)/.exec(err)?.[1];
+      if (listening) resolvePort(Number(listening));
+    },
+  });
+  const died = child.done.then((r) => {
+    throw new Error(`${args.join(" ")} exited (${r.code}) before listening:\n${r.stderr}`);
+  });
+  return { child, port: Promise.race([port, died]) };
+}
+
+const BODY = (stream: boolean) =>
+  JSON.stringify({
+    model: "bench-model",
+    messages: [
+      { role: "system", content: "You are a helpful assistant." },
+      { role: "user", content: "Say twenty words." },
+    ],
+    ...(stream ? { stream: true } : {}),
+  });
+
+export async function gatewayFigures(options: {
+  seconds: number;
+  rounds: number;
+  connections: number;
+}): Promise<Figure[]> {
+  const dir = await mkdtemp(join(tmpdir(), "bench-gateway-"));
+  const issuer = await startBenchIssuer();
+  const children: RunningChild[] = [];
+  try {
+    const upstream = startWorker([UPSTREAM]);
+    children.push(upstream.child);
+    const upstreamOrigin = `http://127.0.0.1:${await upstream.port}`;
+    const passthrough = startWorker([PASSTHROUGH, upstreamOrigin]);
+    children.push(passthrough.child);
+    const config = join(dir, "gateway.json");
+    await writeFile(
+      config,
+      JSON.stringify({
+        publicUrl: "http://127.0.0.1",
+        issuer: issuer.issuer,
+        audiences: [AUDIENCE],
+        upstream: { baseURL: `${upstreamOrigin}/v1` },
+        models: [{ id: "bench-model", context_length: 8192 }],
+        oauth2: { clientId: CLIENT },
+        listen: { host: "127.0.0.1", port: 0 },
+      }),
+    );
+    const gateway = startWorker([GATEWAY_BIN, "--config", config], {
+      PATH: process.env.PATH ?? "",
+    });
+    children.push(gateway.child);
+    const targets: Target[] = [
+      {
+        name: "gateway",
+        url: `http://127.0.0.1:${await gateway.port}`,
+        pid: gateway.child.child.pid,
+      },
+      {
+        name: "pass-through",
+        url: `http://127.0.0.1:${await passthrough.port}`,
+        pid: undefined,
+      },
+      { name: "direct", url: upstreamOrigin, pid: undefined },
+    ];
+    const headers = {
+      authorization: `Bearer ${issuer.token({ audience: AUDIENCE, client: CLIENT, sub: "bench-user" })}`,
+      "content-type": "application/json",
+    };
+    const refused = await fetch(`${targets[0]?.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { ...headers, authorization: "Bearer not.a.token" },
+      body: BODY(false),
+    });
+    if (refused.status !== 401)
+      throw new Error(`the gateway answered ${refused.status} to a bad token`);
+
+    const figures: Figure[] = [];
+    let peakRss = 0;
+    for (const stream of [false, true]) {
+      const runs = new Map<Target["name"], LoadResult[]>();
+      const spec = (target: Target, seconds: number) => ({
+        url: `${target.url}/v1/chat/completions`,
+        connections: options.connections,
+        seconds,
+        headers,
+        body: BODY(stream),
+        pid: target.pid,
+      });
+      for (const target of targets) await load(spec(target, 1));
+      for (let round = 0; round < options.rounds; round += 1) {
+        for (let i = 0; i < targets.length; i += 1) {
+          const target = targets[(round + i) % targets.length] as Target;
+          const result = await load(spec(target, options.seconds));
+          runs.set(target.name, [...(runs.get(target.name) ?? []), result]);
+          if (result.peakRssMiB !== undefined) peakRss = Math.max(peakRss, result.peakRssMiB);
+        }
+      }
+      figures.push(...modeFigures(stream ? "streaming" : "non-streaming", runs, options));
+    }
+    figures.push({
+      name: "gateway RSS under load, MiB (peak)",
+      value: peakRss,
+      kind: "count",
+      goal: { op: "≤", target: 100 },
+      detail: "VmRSS sampled every 100 ms during every gateway run",
+    });
+    return figures;
+  } finally {
+    for (const child of children) child.kill("SIGTERM");
+    await Promise.all(children.map((c) => c.done.catch(() => undefined)));
+    await issuer.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function modeFigures(
+  mode: string,
+  runs: Map<Target["name"], LoadResult[]>,
+  options: { seconds: number; rounds: number; connections: number },
+): Figure[] {
+  const of = (name: Target["name"]) => {
+    const list = runs.get(name) ?? [];
+    return {
+      rps: median(list.map((r) => r.reqPerSec)),
+      p50: median(list.map((r) => r.p50)),
+      p99: median(list.map((r) => r.p99)),
+    };
+  };
+  const gw = of("gateway");
+  const pt = of("pass-through");
+  const direct = of("direct");
+  const fmt = (t: { rps: number; p50: number; p99: number }) =>
+    `${Math.round(t.rps)} req/s, p50 ${t.p50} ms, p99 ${t.p99} ms`;
+  const samples = `${options.rounds}×${options.seconds} s each, ${options.connections} connections`;
+  return [
+    {
+      name: `gateway / pass-through, req/s, ${mode}`,
+      value: gw.rps / pt.rps,
+      kind: "ratio",
+      goal: { op: "≥", target: 0.9 },
+      detail: `gateway ${fmt(gw)}; pass-through ${fmt(pt)}; ${samples}`,
+    },
+    {
+      name: `  direct upstream / pass-through, req/s, ${mode}`,
+      value: direct.rps / pt.rps,
+      kind: "ratio",
+      detail: `direct ${fmt(direct)}`,
+    },
+    {
+      name: `gateway p99 / p50, ${mode}`,
+      value: gw.p99 / gw.p50,
+      kind: "ratio",
+      goal: { op: "≤", target: 2 },
+      detail: `pass-through: ${(pt.p99 / pt.p50).toFixed(2)}`,
+    },
+  ];
+}
