@@ -26,8 +26,11 @@ export type OAuth2ErrorCode =
   | "login_aborted"
   /** The loopback listener could not bind (e.g. `redirectPort` in use). */
   | "loopback_failed"
-  /** The subject token for token exchange could not be read. */
+  /** The subject token for token exchange (or jwt_bearer's assertion) could not be read, or
+   * has expired. */
   | "subject_token_unavailable"
+  /** The private key of `clientAssertion` (private_key_jwt) could not be read or does not fit. */
+  | "client_key_invalid"
   /** The token cache could not be read or written. */
   | "cache_failed";
 

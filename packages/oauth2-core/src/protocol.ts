@@ -3,7 +3,7 @@
 // which is what a plugin does at every opencode start, does not load the protocol stack.
 export { authorizationRequestParams } from "./flows/grant-params.js";
 export { revokeWithAccessToken } from "./flows/revocation.js";
-export { readSubjectToken } from "./flows/token-exchange.js";
+export { readSubjectToken, tokenSourceOf } from "./flows/token-source.js";
 export {
   basicEncodingChanges,
   OTHER_SECRET_METHOD,

@@ -14,3 +14,4 @@ export * from "./opencode-output.js";
 export * from "./opencode-run.js";
 export * from "./opencode-serve.js";
 export * from "./redis.js";
+export * from "./registry.js";

@@ -16,9 +16,10 @@ export const AUTH_FLOWS = [
   "device_code",
   "client_credentials",
   "token_exchange",
+  "jwt_bearer",
 ] as const;
 export const INTERACTIVE_FLOWS = ["authorization_code", "device_code"] as const;
-export const HEADLESS_FLOWS = ["client_credentials", "token_exchange"] as const;
+export const HEADLESS_FLOWS = ["client_credentials", "token_exchange", "jwt_bearer"] as const;
 
 export type AuthFlow = (typeof AUTH_FLOWS)[number];
 export type InteractiveFlow = (typeof INTERACTIVE_FLOWS)[number];
@@ -53,6 +54,75 @@ const scopeList = z.pipe(
   z.transform(splitList),
 );
 
+/** JWS algorithms a client assertion can be signed with (what openid-client can sign). */
+export const ASSERTION_ALGS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+] as const;
+export type AssertionAlg = (typeof ASSERTION_ALGS)[number];
+
+const localPath = (description: string, example: string) =>
+  withHelp(
+    z
+      .string({ error: "expected a file path" })
+      .check(z.minLength(1, { error: "must not be empty" })),
+    description,
+    example,
+  );
+
+export const ClientAssertionSchema = withHelp(
+  z.strictObject({
+    keyFile: localPath(
+      "The client's private key: a PEM file (PKCS#8, PKCS#1 or SEC1) or a JWK file (one private JWK, or a JWKS holding one). Read when a token is requested, never logged.",
+      '"/etc/opencode/ci-bot.key.pem"',
+    ),
+    certFile: withHelp(
+      z.optional(
+        z
+          .string({ error: "expected a file path" })
+          .check(z.minLength(1, { error: "must not be empty" })),
+      ),
+      "The key's X.509 certificate (PEM): its thumbprints are sent as x5t and x5t#S256, which Entra ID uses to find the key.",
+      '"/etc/opencode/ci-bot.crt.pem"',
+    ),
+    kid: withHelp(
+      z.optional(z.string().check(z.minLength(1, { error: "must not be empty" }))),
+      "Key id sent in the assertion's header. Default: the JWK's kid; none for a PEM key.",
+      '"ci-bot-2026"',
+    ),
+    alg: withHelp(
+      z.optional(z.enum(ASSERTION_ALGS, { error: `expected one of ${ASSERTION_ALGS.join(", ")}` })),
+      "Signing algorithm. Default: the JWK's alg, else RS256 for RSA, ES256/ES384/ES512 by curve, EdDSA for Ed25519.",
+      '"PS256"',
+    ),
+    audience: withHelp(
+      z._default(
+        z.enum(["token_endpoint", "issuer"], { error: 'expected "token_endpoint" or "issuer"' }),
+        "token_endpoint",
+      ),
+      "The assertion's aud: the token endpoint URL (Entra ID, Okta, Keycloak, OpenID Connect Core) or the issuer (RFC 7523bis, FAPI 2.0).",
+      '"issuer"',
+    ),
+  }),
+  "private_key_jwt (RFC 7523): the client signs a short-lived assertion with its own key instead of sending a secret.",
+  '{ "keyFile": "/etc/opencode/ci-bot.key.pem" }',
+);
+export type ClientAssertionOptions = z.output<typeof ClientAssertionSchema>;
+
+export const CLIENT_AUTH_METHODS = [
+  "client_secret_basic",
+  "client_secret_post",
+  "private_key_jwt",
+] as const;
+
 export const clientFields = {
   clientId: withHelp(
     z
@@ -80,12 +150,11 @@ export const clientFields = {
   ),
   clientAuthMethod: withHelp(
     z.optional(
-      z.enum(["client_secret_basic", "client_secret_post"], {
-        error: 'expected "client_secret_basic" or "client_secret_post"',
-      }),
+      z.enum(CLIENT_AUTH_METHODS, { error: `expected one of ${CLIENT_AUTH_METHODS.join(", ")}` }),
     ),
-    "How a confidential client sends its secret. Default client_secret_basic.",
+    "How a confidential client authenticates. Default: private_key_jwt with clientAssertion, else client_secret_basic.",
   ),
+  clientAssertion: z.optional(ClientAssertionSchema),
 };
 
 export const ClientSchema = z.strictObject(clientFields);
@@ -129,33 +198,119 @@ const ENDPOINT_WITHOUT_DISCOVERY: Partial<Record<AuthFlow, keyof z.infer<typeof 
     device_code: "deviceAuthorization",
   };
 
+/** Where CI platforms put a workload's token; see flows/token-source.ts. */
+export const TOKEN_SOURCES = ["file", "env", "github-actions", "kubernetes"] as const;
+export type TokenSourceKind = (typeof TOKEN_SOURCES)[number];
+/** Where a pod's projected service-account token is mounted by default. */
+export const KUBERNETES_TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
 export const SubjectTokenSchema = withHelp(
   z
     .strictObject({
+      source: withHelp(
+        z.optional(z.enum(TOKEN_SOURCES, { error: `expected one of ${TOKEN_SOURCES.join(", ")}` })),
+        "Where the token comes from: file, env, github-actions (the job's OIDC token; needs `permissions: id-token: write`) or kubernetes (the projected service-account token). Default: file or env, by which of them is set.",
+        '"github-actions"',
+      ),
       file: withHelp(
         z.optional(z.string().check(z.minLength(1))),
-        "File holding the subject token (re-read at every exchange).",
+        "File holding the token (re-read at every exchange). With source kubernetes it defaults to the pod's service-account token.",
         '"/var/run/secrets/kubernetes.io/serviceaccount/token"',
       ),
       env: withHelp(
         z.optional(z.string().check(z.minLength(1))),
-        "Environment variable holding the subject token.",
+        "Environment variable holding the token.",
         '"CI_JOB_JWT"',
+      ),
+      audience: withHelp(
+        z.optional(z.string().check(z.minLength(1))),
+        "With source github-actions: the `aud` GitHub puts in the job's token (what the IdP's trust for this repository expects). Default: GitHub's default audience.",
+        '"api://AzureADTokenExchange"',
       ),
       type: withHelp(
         z._default(z.string(), "urn:ietf:params:oauth:token-type:jwt"),
-        "subject_token_type sent with the exchange.",
+        "subject_token_type sent with token_exchange (jwt_bearer sends the token as `assertion`, without a type).",
         '"urn:ietf:params:oauth:token-type:jwt"',
       ),
     })
     .check(
-      z.refine((value) => Boolean(value.file) !== Boolean(value.env), {
-        error: "set exactly one of subjectToken.file or subjectToken.env",
+      z.superRefine((value, ctx) => {
+        const issue = (path: string, message: string) =>
+          ctx.addIssue({ code: "custom", path: [path], message });
+        const source = value.source;
+        if (source === undefined && Boolean(value.file) === Boolean(value.env)) {
+          issue(
+            value.file ? "env" : "file",
+            'set exactly one of subjectToken.file or subjectToken.env, or a "source": "github-actions" / "kubernetes"',
+          );
+        }
+        if (source === "file" && !value.file) issue("file", "source file needs subjectToken.file");
+        if (source === "env" && !value.env) issue("env", "source env needs subjectToken.env");
+        if (value.file && (source === "env" || source === "github-actions")) {
+          issue("file", `source ${source} reads no file: remove subjectToken.file`);
+        }
+        if (value.env && source !== undefined && source !== "env") {
+          issue("env", `source ${source} reads no environment variable: remove subjectToken.env`);
+        }
+        if (value.audience && source !== "github-actions") {
+          issue("audience", 'only source "github-actions" requests a token for an audience');
+        }
       }),
     ),
-  "Where token_exchange reads its subject token: a file or an env var.",
-  '{ "file": "/var/run/secrets/tokens/oidc" }',
+  "Where token_exchange reads its subject token and jwt_bearer its assertion: a file, an env var, the GitHub Actions OIDC endpoint or the Kubernetes service-account token.",
+  '{ "source": "github-actions", "audience": "https://login.example.com" }',
 );
+
+type ClientOutput = z.output<typeof ClientSchema>;
+
+/** What a confidential client authenticates with: a secret or a private key. */
+export const hasClientCredential = (
+  client: Pick<ClientOutput, "clientSecret" | "clientAssertion">,
+) => Boolean(client.clientSecret || client.clientAssertion);
+
+/** The pairs of clientAuthMethod, clientSecret and clientAssertion that cannot work. */
+function clientAuthIssues(
+  client: ClientOutput,
+  at: string[],
+  ctx: { addIssue(issue: { code: "custom"; path: string[]; message: string }): void },
+): void {
+  const method = client.clientAuthMethod;
+  const prefix = at.length ? `${at.join(".")}.` : "";
+  const issue = (field: string, message: string) =>
+    ctx.addIssue({ code: "custom", path: [...at, field], message });
+  if (method === "private_key_jwt" && !client.clientAssertion) {
+    issue(
+      "clientAssertion",
+      `private_key_jwt signs with a private key: set ${prefix}clientAssertion { "keyFile": … }`,
+    );
+  }
+  if (
+    client.clientAssertion &&
+    (method === "client_secret_basic" || method === "client_secret_post")
+  ) {
+    issue(
+      "clientAssertion",
+      `${method} sends a secret, not an assertion: remove ${prefix}clientAssertion, or set ${prefix}clientAuthMethod "private_key_jwt"`,
+    );
+  }
+  if (client.clientAssertion && client.clientType === "public") {
+    issue(
+      "clientAssertion",
+      `a public client does not authenticate: remove ${prefix}clientAssertion, or set ${prefix}clientType "confidential"`,
+    );
+  }
+  if (
+    client.clientAssertion &&
+    client.clientSecret &&
+    method !== "client_secret_basic" &&
+    method !== "client_secret_post"
+  ) {
+    issue(
+      "clientSecret",
+      `with clientAssertion the client authenticates with private_key_jwt and never sends ${prefix}clientSecret: remove it`,
+    );
+  }
+}
 
 export const ProviderOAuth2Schema = z
   .strictObject({
@@ -179,12 +334,12 @@ export const ProviderOAuth2Schema = z
         z.enum(AUTH_FLOWS, { error: `expected one of ${AUTH_FLOWS.join(", ")}` }),
         "authorization_code",
       ),
-      "The grant used to log in.",
+      "The grant used to log in (or, for client_credentials, token_exchange and jwt_bearer, to get a token without a user).",
       '"device_code"',
     ),
     headlessFlow: withHelp(
       z.optional(z.enum(HEADLESS_FLOWS, { error: `expected one of ${HEADLESS_FLOWS.join(", ")}` })),
-      "A grant used without a user when no interactive login is possible (CI): client_credentials or token_exchange with the confidential client.",
+      "A grant used without a user when no interactive login is possible (CI): client_credentials, token_exchange or jwt_bearer, with the top-level client.",
       '"client_credentials"',
     ),
     pkce: withHelp(
@@ -247,14 +402,17 @@ export const ProviderOAuth2Schema = z
   .check(
     z.superRefine((cfg, ctx) => {
       const requireConfidential = (flow: string, field: "authFlow" | "headlessFlow") => {
-        if (!cfg.clientSecret) {
+        if (!hasClientCredential(cfg)) {
           ctx.addIssue({
             code: "custom",
             path: ["clientSecret"],
-            message: `${field} "${flow}" needs a confidential client: set clientSecret`,
+            message: `${field} "${flow}" needs a confidential client: set clientSecret (or clientAssertion for private_key_jwt)`,
           });
         }
       };
+      clientAuthIssues(cfg, [], ctx);
+      if (cfg.interactiveClient)
+        clientAuthIssues(cfg.interactiveClient, ["interactiveClient"], ctx);
       if (cfg.clientType === "public" && cfg.clientSecret) {
         ctx.addIssue({
           code: "custom",
@@ -263,11 +421,12 @@ export const ProviderOAuth2Schema = z
             'a public client must not have a secret: remove clientSecret, or set clientType "confidential"',
         });
       }
-      if (cfg.clientType === "confidential" && !cfg.clientSecret) {
+      if (cfg.clientType === "confidential" && !hasClientCredential(cfg)) {
         ctx.addIssue({
           code: "custom",
           path: ["clientSecret"],
-          message: "a confidential client needs clientSecret",
+          message:
+            "a confidential client needs clientSecret (or clientAssertion for private_key_jwt)",
         });
       }
       if (cfg.interactiveClient?.clientType === "public" && cfg.interactiveClient.clientSecret) {
@@ -279,7 +438,7 @@ export const ProviderOAuth2Schema = z
       }
       if (
         cfg.interactiveClient?.clientType === "confidential" &&
-        !cfg.interactiveClient.clientSecret
+        !hasClientCredential(cfg.interactiveClient)
       ) {
         ctx.addIssue({
           code: "custom",
@@ -293,12 +452,11 @@ export const ProviderOAuth2Schema = z
       ] as const) {
         if (flow === "client_credentials" || flow === "token_exchange")
           requireConfidential(flow, field);
-        if (flow === "token_exchange" && !cfg.subjectToken) {
+        if ((flow === "token_exchange" || flow === "jwt_bearer") && !cfg.subjectToken) {
           ctx.addIssue({
             code: "custom",
             path: ["subjectToken"],
-            message:
-              'token_exchange needs a subject token: set subjectToken { "file": … } or { "env": … }',
+            message: `${flow} needs a ${flow === "jwt_bearer" ? "JWT assertion" : "subject token"}: set subjectToken { "file": … }, { "env": … } or { "source": "github-actions" | "kubernetes" }`,
           });
         }
       }
@@ -321,17 +479,25 @@ export interface ResolvedClient {
   clientId: string;
   clientSecret?: string | undefined;
   type: "public" | "confidential";
-  authMethod: "none" | "client_secret_basic" | "client_secret_post";
+  authMethod: "none" | (typeof CLIENT_AUTH_METHODS)[number];
+  /** With private_key_jwt: where the key is; the key itself is read when a token is requested. */
+  assertion?: ClientAssertionOptions | undefined;
 }
 
-export function resolveClient(input: z.output<typeof ClientSchema>): ResolvedClient {
-  const type = input.clientType ?? (input.clientSecret ? "confidential" : "public");
+export function resolveClient(input: ClientOutput): ResolvedClient {
+  const type = input.clientType ?? (hasClientCredential(input) ? "confidential" : "public");
+  const authMethod =
+    type === "public"
+      ? "none"
+      : (input.clientAuthMethod ??
+        (input.clientAssertion ? "private_key_jwt" : "client_secret_basic"));
   return {
     clientId: input.clientId,
     // A public client never sends a secret, whatever else the config says.
     clientSecret: type === "public" ? undefined : input.clientSecret,
     type,
-    authMethod: type === "public" ? "none" : (input.clientAuthMethod ?? "client_secret_basic"),
+    authMethod,
+    assertion: authMethod === "private_key_jwt" ? input.clientAssertion : undefined,
   };
 }
 

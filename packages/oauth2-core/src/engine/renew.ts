@@ -1,6 +1,7 @@
 import type { HeadlessFlow, ProviderConfig } from "../config/schema.js";
 import { loginCommand, OAuth2Error } from "../errors.js";
 import { clientCredentials } from "../flows/client-credentials.js";
+import { jwtBearer } from "../flows/jwt-bearer.js";
 import { refresh } from "../flows/refresh.js";
 import { tokenExchange } from "../flows/token-exchange.js";
 import { isFresh, toStoredToken } from "../flows/token-response.js";
@@ -179,7 +180,7 @@ async function tryRefresh(
   }
 }
 
-/** client_credentials or token_exchange with the provider's (confidential) client. */
+/** client_credentials, token_exchange or jwt_bearer with the provider's top-level client. */
 async function runHeadless(
   ctx: EngineContext,
   provider: ProviderConfig,
@@ -187,10 +188,13 @@ async function runHeadless(
 ): Promise<StoredToken> {
   try {
     const config = await configurationFor(ctx, provider, provider.client);
+    const source = { env: ctx.env, fetch: ctx.fetch, now: ctx.now };
     const response =
       flow === "client_credentials"
         ? await clientCredentials(provider, config)
-        : await tokenExchange(provider, config, ctx.env);
+        : flow === "jwt_bearer"
+          ? await jwtBearer(provider, config, source)
+          : await tokenExchange(provider, config, source);
     const token = toStoredToken({
       provider,
       client: provider.client,

@@ -30,6 +30,9 @@ export function refusedClientFix(client: RefusedClient | undefined): string {
   if (!client) {
     return 'check clientId and clientSecret, and try the other "clientAuthMethod" (client_secret_basic or client_secret_post)';
   }
+  if (client.authMethod === "private_key_jwt") {
+    return `check that the IdP has the public key of clientAssertion.keyFile registered for client "${client.clientId}" (its JWKS, or its certificate), with the same kid; that it accepts private_key_jwt and the assertion's alg; and the assertion's audience (clientAssertion.audience: "token_endpoint" or "issuer")`;
+  }
   if (client.authMethod === "none") {
     return `check that the IdP knows client "${client.clientId}" and lets it use this grant without a secret (a public client: token endpoint authentication "none"); if the IdP registered it with a secret, set clientSecret`;
   }
@@ -50,5 +53,6 @@ export function refusedClientMessage(
   label: string,
 ): string {
   const who = client ? `the client "${client.clientId}"` : "the client";
-  return `the IdP refused ${who} at the ${endpointLabel(answer.endpoint)} (${label}), without an OAuth error: wrong secret, or an authentication method it does not accept.`;
+  const what = client?.authMethod === "private_key_jwt" ? "a key it does not know" : "wrong secret";
+  return `the IdP refused ${who} at the ${endpointLabel(answer.endpoint)} (${label}), without an OAuth error: ${what}, or an authentication method it does not accept.`;
 }

@@ -3,6 +3,7 @@ import { isLoopbackHttp } from "../config/rules.js";
 import type { ProviderConfig, ResolvedClient } from "../config/schema.js";
 import { OAuth2Error } from "../errors.js";
 import type { FetchLike } from "../fetch.js";
+import { privateKeyJwtAuth } from "../flows/client-assertion.js";
 import { memoizeUntilRejected } from "../shared-promises.js";
 import { capturingFetch } from "./idp-answer.js";
 import { toOAuth2Error } from "./protocol-errors.js";
@@ -19,8 +20,19 @@ export function clearDiscoveryCache(): void {
   metadataCache.clear();
 }
 
-function authFor(resolved: ResolvedClient): client.ClientAuth {
+async function authFor(
+  provider: ProviderConfig,
+  resolved: ResolvedClient,
+  meta: client.ServerMetadata,
+): Promise<client.ClientAuth> {
   if (resolved.type === "public") return client.None();
+  if (resolved.authMethod === "private_key_jwt" && resolved.assertion) {
+    return privateKeyJwtAuth(resolved.assertion, {
+      providerId: provider.id,
+      issuer: meta.issuer,
+      tokenEndpoint: meta.token_endpoint,
+    });
+  }
   return resolved.authMethod === "client_secret_post"
     ? client.ClientSecretPost(resolved.clientSecret)
     : client.ClientSecretBasic(resolved.clientSecret);
@@ -105,7 +117,7 @@ export async function clientConfiguration(
     meta,
     resolved.clientId,
     { token_endpoint_auth_method: resolved.authMethod },
-    authFor(resolved),
+    await authFor(provider, resolved, meta),
   );
   config.timeout = Math.ceil(provider.httpTimeoutMs / 1000);
   if (isLoopbackHttp(provider.issuer)) client.allowInsecureRequests(config);

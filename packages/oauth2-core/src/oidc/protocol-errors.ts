@@ -20,6 +20,7 @@ export type ProtocolStep =
   | "refresh"
   | "client_credentials"
   | "token_exchange"
+  | "jwt_bearer"
   | "revocation";
 
 const STEP_LABEL: Record<ProtocolStep, string> = {
@@ -31,6 +32,7 @@ const STEP_LABEL: Record<ProtocolStep, string> = {
   refresh: "refreshing the access token",
   client_credentials: "the client-credentials grant",
   token_exchange: "the token-exchange grant",
+  jwt_bearer: "the JWT bearer grant",
   revocation: "revoking the refresh token",
 };
 
@@ -44,6 +46,7 @@ export const STEP_ENDPOINT: Record<ProtocolStep, IdpEndpoint> = {
   refresh: "token",
   client_credentials: "token",
   token_exchange: "token",
+  jwt_bearer: "token",
   revocation: "revocation",
 };
 
@@ -54,7 +57,9 @@ export function clientOf(config: Configuration): RefusedClient {
   return {
     clientId: meta.client_id,
     authMethod:
-      method === "none" || method === "client_secret_post" ? method : "client_secret_basic",
+      method === "none" || method === "client_secret_post" || method === "private_key_jwt"
+        ? method
+        : "client_secret_basic",
   };
 }
 
@@ -77,6 +82,7 @@ function fixFor(
   }
   switch (error) {
     case "invalid_client":
+      if (client?.authMethod === "private_key_jwt") return refusedClientFix(client);
       if (/public|client_secret|client_assertion/i.test(description)) {
         return 'the IdP treats this client as public: remove clientSecret (or set "clientType": "public")';
       }
@@ -96,6 +102,9 @@ function fixFor(
     case "expired_token":
       return `the device code expired before it was approved; ${relogin}`;
     case "invalid_grant":
+      if (step === "jwt_bearer") {
+        return "the IdP refused the assertion: check that it trusts the assertion's issuer, audience and subject for this client (and that the token has not expired)";
+      }
       return step === "client_credentials" || step === "token_exchange"
         ? "the IdP refused the credentials or subject token; check them"
         : `the code or refresh token is no longer valid; ${relogin}`;

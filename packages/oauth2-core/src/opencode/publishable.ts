@@ -27,6 +27,8 @@ const NOT_PUBLISHABLE: Record<keyof ProviderOAuth2Input, string | undefined> = {
     "a manifest is public: never publish a secret. A public client needs none; a secret belongs in the user's own config",
   clientType: "a manifest publishes a public client only (the default without clientSecret)",
   clientAuthMethod: "only a confidential client has one; a manifest publishes a public client only",
+  clientAssertion:
+    "it names a local private key the client signs with; it belongs in the user's own config",
   interactiveClient: "a manifest publishes one public client: set clientId",
   scopes: undefined,
   authFlow: undefined, // its value is checked: see below

@@ -68,6 +68,9 @@ function localAssets(block: Record<string, unknown>, issuerIsLocal: boolean): st
   if (block.clientSecret !== undefined || client.clientSecret !== undefined) {
     uses.push("a client secret");
   }
+  if (block.clientAssertion !== undefined || client.clientAssertion !== undefined) {
+    uses.push("a private key");
+  }
   if (block.subjectToken !== undefined) uses.push("a subject token");
   const headless = HEADLESS_FLOWS as readonly unknown[];
   if (headless.includes(block.authFlow) || block.headlessFlow !== undefined) {

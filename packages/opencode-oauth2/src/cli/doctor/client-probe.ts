@@ -114,7 +114,7 @@ export async function probeClient(
         finding: { level: verdict.level, check, found: verdict.found, fix: verdict.fix },
       };
     case "refused":
-      if (resolved.authMethod !== "none") {
+      if ((SECRET_METHODS as readonly string[]).includes(resolved.authMethod)) {
         return tryOtherMethods(provider, resolved, verdict, meta, check, recorder);
       }
       return {

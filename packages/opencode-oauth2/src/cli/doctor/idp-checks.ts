@@ -15,6 +15,7 @@ const GRANT_OF: Record<AuthFlow, string> = {
   device_code: "urn:ietf:params:oauth:grant-type:device_code",
   client_credentials: "client_credentials",
   token_exchange: "urn:ietf:params:oauth:grant-type:token-exchange",
+  jwt_bearer: "urn:ietf:params:oauth:grant-type:jwt-bearer",
 };
 
 /** Beyond this the IdP's and this machine's clocks disagree enough to matter. */
@@ -179,6 +180,13 @@ export function checkAuthMethod(
   }
   if (supported.includes(client.authMethod)) {
     return ok(check, `confidential client "${client.clientId}" with ${client.authMethod}`);
+  }
+  if (client.authMethod === "private_key_jwt") {
+    return error(
+      check,
+      `"${client.clientId}" signs a private_key_jwt assertion, which the IdP does not list (it lists ${supported.join(", ")}).`,
+      "enable private_key_jwt (signed JWT, certificate credentials) for this client at the IdP, or choose a clientAuthMethod it lists",
+    );
   }
   const other = OTHER_SECRET_METHOD[client.authMethod];
   return error(

@@ -1,0 +1,112 @@
+import { readFile } from "node:fs/promises";
+import {
+  KUBERNETES_TOKEN_FILE,
+  type ProviderConfig,
+  type TokenSourceKind,
+} from "../config/schema.js";
+import { OAuth2Error } from "../errors.js";
+import type { FetchLike } from "../fetch.js";
+import { githubActionsToken } from "./github-actions-token.js";
+import { peekJwtClaims } from "./token-response.js";
+
+/**
+ * The token a workload presents without a stored secret: token_exchange's `subject_token`,
+ * jwt_bearer's `assertion`. It is read afresh at every renewal, from wherever `subjectToken`
+ * says — a CI platform rotates these tokens (a projected service-account token is rewritten on
+ * disk, a GitHub Actions token lives minutes), so a copy kept in memory would go stale.
+ */
+
+export interface TokenSourceContext {
+  env: NodeJS.ProcessEnv;
+  fetch?: FetchLike | undefined;
+  /** The engine's clock, to say an expired token is expired before the IdP refuses it. */
+  now?: (() => number) | undefined;
+}
+
+/** The configured source, with file/env implied by which of them is set. */
+export function tokenSourceOf(provider: ProviderConfig): TokenSourceKind | undefined {
+  const source = provider.subjectToken;
+  if (!source) return undefined;
+  return source.source ?? (source.env ? "env" : "file");
+}
+
+/** Reads the subject token (or assertion) afresh from its configured source. */
+export async function readSubjectToken(
+  provider: ProviderConfig,
+  { env, fetch: fetchImpl, now }: TokenSourceContext = { env: process.env },
+): Promise<string> {
+  const source = provider.subjectToken;
+  const kind = tokenSourceOf(provider);
+  const fail = (message: string, fix: string) =>
+    new OAuth2Error({ code: "subject_token_unavailable", providerId: provider.id, message, fix });
+  if (!source || !kind) {
+    throw fail(
+      "no subjectToken is configured.",
+      'set subjectToken { "file": … }, { "env": … } or { "source": "github-actions" | "kubernetes" }',
+    );
+  }
+  let token: string;
+  let from: string;
+  if (kind === "github-actions") {
+    token = await githubActionsToken({
+      providerId: provider.id,
+      env,
+      fetch: fetchImpl ?? fetch,
+      audience: source.audience,
+      timeoutMs: provider.httpTimeoutMs,
+    });
+    from = "GitHub Actions";
+  } else if (kind === "env") {
+    const name = source.env as string;
+    const value = env[name]?.trim();
+    if (!value) {
+      throw fail(
+        `the environment variable ${name} is empty or unset.`,
+        `export ${name} with the subject token`,
+      );
+    }
+    token = value;
+    from = `the environment variable ${name}`;
+  } else {
+    const file = source.file ?? KUBERNETES_TOKEN_FILE;
+    try {
+      token = (await readFile(file, "utf8")).trim();
+    } catch {
+      token = "";
+    }
+    if (!token) {
+      throw fail(
+        `could not read the subject token from ${file}.`,
+        kind === "kubernetes"
+          ? "check that the pod mounts a service-account token there (automountServiceAccountToken, or a projected serviceAccountToken volume) and set subjectToken.file to its path"
+          : "check the file exists, is readable and not empty",
+      );
+    }
+    from = file;
+  }
+  assertNotExpired(token, from, kind, now?.() ?? Date.now(), fail);
+  return token;
+}
+
+/** An expired JWT is refused here, with the source to look at, rather than as invalid_grant. */
+function assertNotExpired(
+  token: string,
+  from: string,
+  kind: TokenSourceKind,
+  now: number,
+  fail: (message: string, fix: string) => OAuth2Error,
+): void {
+  const exp = peekJwtClaims(token)?.exp;
+  if (typeof exp !== "number" || exp * 1000 > now) return;
+  const fixes: Record<TokenSourceKind, string> = {
+    file: "whatever writes the file must renew it before it expires",
+    env: "export a fresh token, or read it from a file the platform renews (subjectToken.file)",
+    kubernetes:
+      "the kubelet renews a projected token before it expires: check the pod's serviceAccountToken volume (expirationSeconds) and that subjectToken.file is that volume's path",
+    "github-actions": "check the runner's clock; GitHub issues tokens valid for minutes",
+  };
+  throw fail(
+    `the token from ${from} expired at ${new Date(exp * 1000).toISOString()}.`,
+    fixes[kind],
+  );
+}
