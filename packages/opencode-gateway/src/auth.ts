@@ -5,9 +5,10 @@ import type { Logger } from "./log.js";
 import type { Claims, Rejection, Verdict } from "./verify-token.js";
 
 /**
- * The Hono middleware in front of every protected route: it reads the bearer token, asks the
- * verifier, and either stores the claims for the handler or answers the refusal itself — so a
- * refused request never reaches the upstream. Refusals carry an RFC 6750 `WWW-Authenticate`
+ * The token check in front of every protected route (the Hono middleware for the gateway's own
+ * routes, `authenticate` for the proxied `/v1/*` request path): it reads the bearer token, asks
+ * the verifier, and either hands on the claims or answers the refusal itself — so a refused
+ * request never reaches the upstream. Refusals carry an RFC 6750 `WWW-Authenticate`
  * header and an OpenAI-style JSON error body. Tokens are never logged.
  */
 
@@ -17,28 +18,60 @@ export type AuthEnv = { Variables: { claims: Claims }; Bindings: Partial<HttpBin
 /** RFC 6750 §3: quoted-string values may not hold `"` or `\`, and only printable ASCII. */
 const quotable = (text: string) => text.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, "?");
 
-export function wwwAuthenticate(realm: string, rejection: Rejection): string {
+/**
+ * The one place a `Bearer` challenge is written. `resourceMetadata` is the RFC 9728 URL of the
+ * gateway's protected-resource metadata (§5.1), where a client finds the authorization server.
+ */
+export function wwwAuthenticate(
+  realm: string,
+  rejection: Rejection,
+  resourceMetadata?: string,
+): string {
   const parts = [`Bearer realm="${quotable(realm)}"`];
   if (rejection.error && rejection.status !== 503) {
     parts.push(`error="${rejection.error}"`);
     parts.push(`error_description="${quotable(rejection.description)}"`);
   }
   if (rejection.scope) parts.push(`scope="${quotable(rejection.scope)}"`);
+  if (resourceMetadata) parts.push(`resource_metadata="${quotable(resourceMetadata)}"`);
   return parts.join(", ");
 }
 
-function refusal(realm: string, rejection: Rejection): Response {
-  const headers = new Headers({ "cache-control": "no-store" });
-  if (rejection.status === 503) headers.set("retry-after", "5");
-  else headers.set("www-authenticate", wwwAuthenticate(realm, rejection));
+/** An answer the gateway writes itself: status, headers and a JSON body. */
+export interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+/** Where a challenge points: the realm and the RFC 9728 metadata URL. */
+export interface ChallengeOptions {
+  realm: string;
+  /** The RFC 9728 metadata URL named in every challenge. */
+  resourceMetadata?: string | undefined;
+}
+
+/** The answer to a refused token: 401/403 with a challenge, or 503 with Retry-After. */
+export function refusalAnswer(options: ChallengeOptions, rejection: Rejection): Answer {
+  const headers: Record<string, string> = { "cache-control": "no-store" };
+  if (rejection.status === 503) headers["retry-after"] = "5";
+  else {
+    headers["www-authenticate"] = wwwAuthenticate(
+      options.realm,
+      rejection,
+      options.resourceMetadata,
+    );
+  }
   const type =
     rejection.status === 403
       ? "permission_error"
       : rejection.status === 503
         ? "service_unavailable"
         : "authentication_error";
-  return Response.json(
-    {
+  return {
+    status: rejection.status,
+    headers,
+    body: {
       error: {
         message: rejection.description,
         type,
@@ -46,31 +79,50 @@ function refusal(realm: string, rejection: Rejection): Response {
         reason: rejection.reason,
       },
     },
-    { status: rejection.status, headers },
-  );
+  };
 }
 
-export function bearerAuth(options: {
-  realm: string;
+export interface AuthOptions extends ChallengeOptions {
   verify: (token: string) => Promise<Verdict>;
   logger: Logger;
-}) {
+}
+
+/**
+ * The token check of every protected route: the claims, or the refusal to answer (logged here,
+ * with the request's method and path, never the token).
+ */
+export async function authenticate(
+  authorization: string | undefined,
+  request: { method: string; path: string },
+  options: AuthOptions,
+): Promise<{ claims: Claims } | { refusal: Answer }> {
+  const read = readBearer(authorization);
+  const verdict: Verdict =
+    "token" in read ? await options.verify(read.token) : { ok: false, rejection: read.rejection };
+  if (verdict.ok) return { claims: verdict.claims };
+  const { status, reason, detail } = verdict.rejection;
+  options.logger.emit(status === 503 ? "gateway_auth_unavailable" : "gateway_auth_rejected", {
+    method: request.method,
+    path: request.path,
+    status,
+    reason,
+    ...(detail ? { detail } : {}),
+  });
+  return { refusal: refusalAnswer(options, verdict.rejection) };
+}
+
+export function bearerAuth(options: AuthOptions) {
   return createMiddleware<AuthEnv>(async (c, next) => {
-    const read = readBearer(c.req.header("authorization"));
-    const verdict: Verdict =
-      "token" in read ? await options.verify(read.token) : { ok: false, rejection: read.rejection };
-    if (!verdict.ok) {
-      const { status, reason, detail } = verdict.rejection;
-      options.logger.emit(status === 503 ? "gateway_auth_unavailable" : "gateway_auth_rejected", {
-        method: c.req.method,
-        path: c.req.path,
-        status,
-        reason,
-        ...(detail ? { detail } : {}),
-      });
-      return refusal(options.realm, verdict.rejection);
+    const checked = await authenticate(
+      c.req.header("authorization"),
+      { method: c.req.method, path: c.req.path },
+      options,
+    );
+    if ("refusal" in checked) {
+      const { status, headers, body } = checked.refusal;
+      return Response.json(body, { status, headers });
     }
-    c.set("claims", verdict.claims);
+    c.set("claims", checked.claims);
     await next();
   });
 }

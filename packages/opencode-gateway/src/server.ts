@@ -17,6 +17,11 @@ import { jsonLogger, type Logger } from "./log.js";
 import { buildManifest, type Manifest } from "./manifest.js";
 import { buildModelsInfo } from "./models-info.js";
 import { createOutboundBudget, KEY_FETCH_LIMITS } from "./outbound-budget.js";
+import {
+  buildProtectedResourceMetadata,
+  protectedResourceMetadataUrl,
+  protectedResourcePaths,
+} from "./protected-resource.js";
 import { createProxy } from "./proxy.js";
 import { refuseDeclaredTooLarge, refuseEncodedPaths } from "./request-guards.js";
 import { createTokenVerifier, policyFromConfig } from "./verify-token.js";
@@ -52,7 +57,12 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-function etagged(body: string, etag: string, ifNoneMatch: string | undefined, cache: string) {
+export function etagged(
+  body: string,
+  etag: string,
+  ifNoneMatch: string | undefined,
+  cache: string,
+): Response {
   const headers = { etag, "cache-control": cache };
   if (matchesEtag(ifNoneMatch, etag)) return new Response(null, { status: 304, headers });
   return new Response(body, {
@@ -117,9 +127,16 @@ export function createGateway(
   const manifestBody = JSON.stringify(manifest);
   const manifestDoc = { body: manifestBody, etag: etagOf(manifestBody) };
   const modelsInfo = buildModelsInfo(config.models);
+  const resourceMetadata = protectedResourceMetadataUrl(config.publicUrl);
+  const resourceDoc = buildProtectedResourceMetadata({
+    publicUrl: config.publicUrl,
+    issuer: config.issuer,
+    providerName: config.providerName,
+    scopes: config.requiredScopes,
+  });
 
   const app = new Hono<AuthEnv>();
-  const auth = bearerAuth({ realm: config.realm, verify, logger });
+  const auth = bearerAuth({ realm: config.realm, resourceMetadata, verify, logger });
   const trust = compileTrust(config.listen.trustProxy);
 
   app.use("*", refuseEncodedPaths(logger));
@@ -132,6 +149,16 @@ export function createGateway(
       "public, max-age=60",
     ),
   );
+  for (const path of protectedResourcePaths(config.publicUrl)) {
+    app.get(path, (c) =>
+      etagged(
+        resourceDoc.body,
+        resourceDoc.etag,
+        c.req.header("if-none-match"),
+        "public, max-age=3600",
+      ),
+    );
+  }
   app.use("/v1/*", async (c, next) => {
     const started = Date.now();
     await next();

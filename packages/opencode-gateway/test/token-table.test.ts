@@ -231,7 +231,10 @@ describe("refused tokens never reach the upstream", () => {
       expect(challenge).toMatch(/error_description="[^"]+"/);
       expect(body.error.code).toBe(c.error);
     } else {
-      expect(challenge).toBe('Bearer realm="https://llm.example.test"');
+      // No error code without credentials (RFC 6750 §3.1); only where the metadata is (RFC 9728).
+      expect(challenge).toBe(
+        'Bearer realm="https://llm.example.test", resource_metadata="https://llm.example.test/.well-known/oauth-protected-resource"',
+      );
     }
     if (c.reason === "missing_scope") expect(challenge).toContain('scope="llm:use"');
     expect(upstream.requests).toHaveLength(0);
