@@ -14,6 +14,7 @@ export const CORE_EVENTS = {
   oauth2_token_cache_binding_mismatch: "info",
   oauth2_token_cache_write_failed: "error",
   oauth2_token_cache_permissions_fixed: "warn",
+  oauth2_keyring_unavailable: "warn",
   oauth2_token_refreshed: "info",
   oauth2_token_refresh_failed: "warn",
   oauth2_refresh_token_kept: "warn",

@@ -5,6 +5,7 @@ export * from "./fake-llm.js";
 export * from "./headless-provider.js";
 export { type HtmlForm, parseForms } from "./html-forms.js";
 export * from "./idp.js";
+export * from "./keyring.js";
 export * from "./line-worker.js";
 export * from "./models-document.js";
 export * from "./models-server.js";

@@ -21,6 +21,10 @@ export const AUTH_FLOWS = [
 export const INTERACTIVE_FLOWS = ["authorization_code", "device_code"] as const;
 export const HEADLESS_FLOWS = ["client_credentials", "token_exchange", "jwt_bearer"] as const;
 
+/** Where tokens are kept: the OS keyring, the 0600 token file, or the keyring when one answers. */
+export const TOKEN_STORAGES = ["auto", "keyring", "file"] as const;
+export type TokenStorage = (typeof TOKEN_STORAGES)[number];
+
 export type AuthFlow = (typeof AUTH_FLOWS)[number];
 export type InteractiveFlow = (typeof INTERACTIVE_FLOWS)[number];
 export type HeadlessFlow = (typeof HEADLESS_FLOWS)[number];
@@ -397,6 +401,14 @@ export const ProviderOAuth2Schema = z
       z._default(timerMs(1000), 300_000),
       "How long an interactive login may take before it is abandoned.",
       "300000",
+    ),
+    storage: withHelp(
+      z._default(
+        z.enum(TOKEN_STORAGES, { error: `expected one of ${TOKEN_STORAGES.join(", ")}` }),
+        "auto",
+      ),
+      "Where the tokens are kept: keyring (the OS keyring), file (a 0600 file in the cache dir), or auto: the keyring when one answers, else the file.",
+      '"keyring"',
     ),
   })
   .check(

@@ -1,3 +1,4 @@
+import type { ProviderConfig } from "../config/schema.js";
 import { OAuth2Error } from "../errors.js";
 import type { FetchLike } from "../fetch.js";
 import type { CoreEvent, Logger } from "../log.js";
@@ -47,10 +48,17 @@ export function okResult(token: StoredToken, source: TokenSource): EnsureResult 
   };
 }
 
-/** Writes a token to the cache; a failure is a named error and a log event. */
-export async function writeToken(ctx: EngineContext, token: StoredToken): Promise<void> {
+/**
+ * Writes a token to the cache, where the provider's `storage` says; a failure is a named error
+ * and a log event.
+ */
+export async function writeToken(
+  ctx: EngineContext,
+  provider: ProviderConfig,
+  token: StoredToken,
+): Promise<void> {
   try {
-    await ctx.store.write(token);
+    await ctx.store.write(token, provider.storage);
   } catch (err) {
     const error = new OAuth2Error({
       code: "cache_failed",

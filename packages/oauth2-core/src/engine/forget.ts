@@ -18,7 +18,7 @@ export async function invalidate(
   return ctx.store.withLock(provider.id, async () => {
     const read = await ctx.store.read(provider);
     if (read.kind !== "ok" || read.token.accessToken !== accessToken) return false;
-    await writeToken(ctx, { ...read.token, expiresAt: 0 });
+    await writeToken(ctx, provider, { ...read.token, expiresAt: 0 });
     ctx.logger.emit("oauth2_token_invalidated", {
       provider: provider.id,
       fingerprint: fingerprint(accessToken),

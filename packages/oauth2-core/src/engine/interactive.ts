@@ -87,7 +87,7 @@ export async function startLogin(
       response,
       now: ctx.now(),
     });
-    await ctx.store.withLock(provider.id, () => writeToken(ctx, token));
+    await ctx.store.withLock(provider.id, () => writeToken(ctx, provider, token));
     ctx.logger.emit("oauth2_login_succeeded", {
       provider: provider.id,
       flow,

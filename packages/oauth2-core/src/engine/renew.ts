@@ -108,7 +108,7 @@ async function saveRefreshed(
   carried: Carried,
 ): Promise<EnsureResult | LeaseLost> {
   if (!(await lease.held())) return new LeaseLost("before_write", carried);
-  await writeToken(ctx, carried.token);
+  await writeToken(ctx, provider, carried.token);
   ctx.logger.emit("oauth2_token_refreshed", {
     provider: provider.id,
     fingerprint: fingerprint(carried.token.accessToken),
@@ -155,7 +155,7 @@ async function tryRefresh(
       // Another process that took the lock over may have rotated it: read again, write nothing.
       if (!(await lease.held())) return new LeaseLost("before_write");
       // The refresh token is dead (revoked, expired, rotated away): never send it again.
-      await writeToken(ctx, { ...previous, refreshToken: undefined, expiresAt: 0 });
+      await writeToken(ctx, provider, { ...previous, refreshToken: undefined, expiresAt: 0 });
       return undefined;
     }
     // Anything else — the IdP down or in maintenance, a client secret being rotated, a proxy
@@ -202,7 +202,7 @@ async function runHeadless(
       response,
       now: ctx.now(),
     });
-    await writeToken(ctx, token);
+    await writeToken(ctx, provider, token);
     ctx.logger.emit("oauth2_headless_token_obtained", {
       provider: provider.id,
       flow,

@@ -46,6 +46,8 @@ const NOT_PUBLISHABLE: Record<keyof ProviderOAuth2Input, string | undefined> = {
   httpTimeoutMs: undefined,
   tokenExpirySkewMs: undefined,
   loginTimeoutMs: undefined,
+  storage:
+    "where this machine keeps its tokens is the user's choice; it belongs in the user's own config",
 };
 
 /** The oauth2 fields a remote party may set. */
