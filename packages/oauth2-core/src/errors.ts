@@ -32,7 +32,11 @@ export type OAuth2ErrorCode =
   /** The private key of `clientAssertion` (private_key_jwt) could not be read or does not fit. */
   | "client_key_invalid"
   /** The token cache could not be read or written. */
-  | "cache_failed";
+  | "cache_failed"
+  /** A proxy or TLS failure before the IdP answered: proxy unreachable or refusing, an
+   * untrusted server certificate, a client certificate required or refused, unreadable
+   * `tls.*` files. */
+  | "transport_failed";
 
 export interface IdpErrorDetail {
   error: string;

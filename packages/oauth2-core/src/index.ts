@@ -11,3 +11,4 @@ export * from "./opencode/index.js";
 export { DIR_MODE, ensurePrivateDir, FILE_MODE, writeFileAtomic } from "./store/atomic-file.js";
 export { defaultCacheDir } from "./store/paths.js";
 export * from "./store/token-store.js";
+export * from "./transport/index.js";

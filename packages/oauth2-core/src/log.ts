@@ -33,6 +33,12 @@ export const CORE_EVENTS = {
   oauth2_discovery_failed: "error",
   oauth2_logout: "info",
   oauth2_revocation_failed: "warn",
+  oauth2_proxy_unreachable: "error",
+  oauth2_proxy_refused: "error",
+  oauth2_tls_untrusted: "error",
+  oauth2_tls_client_certificate_required: "error",
+  oauth2_tls_client_certificate_rejected: "error",
+  oauth2_tls_files_unreadable: "error",
 } as const satisfies Record<string, LogLevel>;
 
 export type CoreEvent = keyof typeof CORE_EVENTS;

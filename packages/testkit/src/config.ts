@@ -1,5 +1,7 @@
 import type { ClientMetadata, Configuration, ResourceServer } from "oidc-provider";
 import { errors } from "oidc-provider";
+import type { IdpHttpsOptions } from "./idp-tls.js";
+import { mtlsConfiguration } from "./idp-tls.js";
 import { signingJwks } from "./keys.js";
 import { memoryAdapterFactory } from "./memory-store.js";
 import type { IdpQuirks } from "./quirks.js";
@@ -37,6 +39,9 @@ export interface IdpOptions {
   /** oidc-provider's encryption feature: discovery advertises id_token encryption (as Keycloak's
    * does); only clients that register an encryption key get encrypted id_tokens. */
   idTokenEncryption?: boolean;
+  /** Serve over https with a test CA's certificate, asking for client certificates (RFC 8705
+   * client auth and certificate-bound tokens are then enabled). */
+  https?: IdpHttpsOptions;
 }
 
 const OIDC_SCOPES = ["openid", "offline_access", "profile", "email"];
@@ -71,9 +76,11 @@ export async function buildConfiguration(options: IdpOptions): Promise<Configura
   const accessTokenTtl = info.accessTokenTTL ?? 300;
   const required = pkceRequired(options);
   const rotate = options.rotateRefreshToken ?? true;
+  const mtls = options.https ? mtlsConfiguration() : undefined;
 
   return {
     clients: options.clients ?? [],
+    ...(mtls ? { clientAuthMethods: mtls.clientAuthMethods } : {}),
     adapter: memoryAdapterFactory(),
     jwks: await signingJwks(),
     scopes: allScopes(options),
@@ -100,6 +107,7 @@ export async function buildConfiguration(options: IdpOptions): Promise<Configura
       revocation: { enabled: true },
       introspection: { enabled: true },
       encryption: { enabled: options.idTokenEncryption === true },
+      ...(mtls ? { mTLS: mtls.mTLS } : {}),
       resourceIndicators: {
         enabled: true,
         defaultResource: () => audience,

@@ -2,9 +2,9 @@
 // "oidc-provider WARNING: Unsupported runtime. Use Node.js v22.x LTS, or a later LTS release."
 // (console.warn from its index.js, checked against process.release.lts). There is no env flag
 // to silence it; it is harmless here, the kit's tests pass on Node 20.
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
+import { createLocalJWKSet, createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
 import Provider from "oidc-provider";
 import { basicCredentialsNotDecoded, publicClientRevocationRefused } from "./client-auth-quirks.js";
 import {
@@ -18,6 +18,8 @@ import { deviceInterval } from "./device-interval.js";
 import { emptyErrorBodies } from "./empty-error-bodies.js";
 import { exactRedirectUris } from "./exact-redirect-uris.js";
 import { type FailureMode, type FailureOptions, FailureSwitch } from "./failures.js";
+import { createIdpServer } from "./idp-tls.js";
+import { signingJwks } from "./keys.js";
 import type { KitMiddleware } from "./middleware.js";
 import {
   deviceRequiresPkce,
@@ -109,10 +111,10 @@ function pathOf(provider: Provider, route: string): string {
  * quirks of other IdPs emulated in front of it.
  */
 export async function startIdp(options: IdpOptions = {}): Promise<TestIdp> {
-  const server = createServer();
+  const server = await createIdpServer(options.https);
   await listen(server, 0);
   const { port } = server.address() as AddressInfo;
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = `${options.https ? "https" : "http"}://127.0.0.1:${port}`;
   const audience = options.audience ?? DEFAULT_AUDIENCE;
   let provider: Provider;
   try {
@@ -143,7 +145,12 @@ export async function startIdp(options: IdpOptions = {}): Promise<TestIdp> {
   const failures = new FailureSwitch(options.tokenDelayMs ?? 0);
   const quirks = options.quirks ?? {};
   const jwksUri = provider.urlFor("jwks");
-  const jwks = createRemoteJWKSet(new URL(jwksUri));
+  // Over https the kit's own fetch would not trust the test CA: verify with the public keys.
+  const jwks = options.https
+    ? createLocalJWKSet({
+        keys: (await signingJwks()).keys.map(({ d, p, q, dp, dq, qi, ...pub }) => pub),
+      } as Parameters<typeof createLocalJWKSet>[0])
+    : createRemoteJWKSet(new URL(jwksUri));
   const verifyAccessToken = async (token: string): Promise<JWTPayload> => {
     const { payload } = await jwtVerify(token, jwks, { issuer, audience, typ: "at+jwt" });
     return payload;

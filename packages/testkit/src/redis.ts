@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningChild, startChild } from "./child.js";
+import { freePort } from "./free-port.js";
 
 /**
  * A real `redis-server` (the Debian package; .ci/run installs it) on 127.0.0.1 for one test
@@ -26,18 +26,6 @@ export interface TestRedis {
 
 const READY = "Ready to accept connections";
 const START_ATTEMPTS = 5;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts redis-server on `port`; resolves once it accepts connections, rejects when it exits. */
 function launch(port: number, dir: string): Promise<RunningChild> {

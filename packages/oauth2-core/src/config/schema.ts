@@ -316,6 +316,43 @@ function clientAuthIssues(
   }
 }
 
+const pemFile = (description: string, example: string) =>
+  withHelp(
+    z.optional(
+      z
+        .string({ error: "expected a file path" })
+        .check(z.minLength(1, { error: "must not be empty" })),
+    ),
+    description,
+    example,
+  );
+
+export const TlsSchema = withHelp(
+  z
+    .strictObject({
+      caFile: pemFile(
+        "PEM bundle of CA certificates trusted for this provider's IdP, in addition to the system's and NODE_EXTRA_CA_CERTS: your organisation's root CA, or the CA of a TLS-inspecting proxy.",
+        '"/etc/ssl/corp-root-ca.pem"',
+      ),
+      certFile: pemFile(
+        "Client certificate (PEM) presented to the IdP (mutual TLS); needs keyFile. Required by tls_client_auth and self_signed_tls_client_auth.",
+        '"/etc/opencode/client.crt.pem"',
+      ),
+      keyFile: pemFile(
+        "Private key (PEM, unencrypted) of certFile. Read when a request is made, never logged.",
+        '"/etc/opencode/client.key.pem"',
+      ),
+    })
+    .check(
+      z.refine((value) => Boolean(value.certFile) === Boolean(value.keyFile), {
+        error: "set tls.certFile and tls.keyFile together (the certificate and its private key)",
+      }),
+    ),
+  "TLS to the IdP: extra trusted CAs and a client certificate. Proxies come from HTTPS_PROXY/HTTP_PROXY/NO_PROXY.",
+  '{ "caFile": "/etc/ssl/corp-root-ca.pem" }',
+);
+export type TlsOptions = z.output<typeof TlsSchema>;
+
 export const ProviderOAuth2Schema = z
   .strictObject({
     issuer: httpsUrl(
@@ -402,6 +439,7 @@ export const ProviderOAuth2Schema = z
       "How long an interactive login may take before it is abandoned.",
       "300000",
     ),
+    tls: z.optional(TlsSchema),
     storage: withHelp(
       z._default(
         z.enum(TOKEN_STORAGES, { error: `expected one of ${TOKEN_STORAGES.join(", ")}` }),

@@ -11,7 +11,7 @@ export async function configurationFor(
   which: ResolvedClient,
 ): Promise<client.Configuration> {
   try {
-    return await clientConfiguration(provider, which, ctx.fetch);
+    return await clientConfiguration(provider, which, ctx.fetch, ctx.logger);
   } catch (err) {
     const error = toOAuth2Error(err, "discovery", provider.id);
     ctx.logger.emit("oauth2_discovery_failed", { issuer: provider.issuer, ...error.toLogFields() });

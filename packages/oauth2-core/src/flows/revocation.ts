@@ -4,6 +4,7 @@ import { OAuth2Error } from "../errors.js";
 import type { FetchLike } from "../fetch.js";
 import { clientOf, toOAuth2Error } from "../oidc/protocol-errors.js";
 import type { StoredToken } from "../store/token-store.js";
+import { outboundFetch } from "../transport/outbound.js";
 
 /** How a logout's revocation of the refresh token ended. */
 export type RevocationOutcome =
@@ -90,7 +91,7 @@ export async function revokeRefreshToken(
     const accessTokenValid = token.expiresAt === undefined || token.expiresAt > options.now;
     const publicClient = who.type === "public";
     if (publicClient && accessTokenValid) {
-      const fetchImpl = options.fetch ?? fetch;
+      const fetchImpl = outboundFetch({ tls: provider.tls, base: options.fetch });
       if (await revokeWithAccessToken(provider, endpoint, who, token, fetchImpl)) {
         return { status: "revoked", via: "access_token" };
       }

@@ -4,7 +4,9 @@ import type { ProviderConfig, ResolvedClient } from "../config/schema.js";
 import { OAuth2Error } from "../errors.js";
 import type { FetchLike } from "../fetch.js";
 import { privateKeyJwtAuth } from "../flows/client-assertion.js";
+import type { CoreEvent, Logger } from "../log.js";
 import { memoizeUntilRejected } from "../shared-promises.js";
+import { outboundFetch } from "../transport/outbound.js";
 import { capturingFetch } from "./idp-answer.js";
 import { toOAuth2Error } from "./protocol-errors.js";
 
@@ -50,15 +52,34 @@ function overrides(provider: ProviderConfig): Partial<client.ServerMetadata> {
   return out as Partial<client.ServerMetadata>;
 }
 
+/**
+ * What openid-client sends with for this provider: the one outbound transport (proxy, `tls.*`)
+ * over the injected fetch, with unexpected answers kept for error messages.
+ */
+function providerFetch(
+  provider: ProviderConfig,
+  fetchImpl: FetchLike | undefined,
+  logger: Logger<CoreEvent> | undefined,
+): client.CustomFetch {
+  const transport = outboundFetch({
+    tls: provider.tls,
+    base: fetchImpl,
+    logger,
+    providerId: provider.id,
+  });
+  return capturingFetch(transport) as client.CustomFetch;
+}
+
 async function discover(
   provider: ProviderConfig,
   fetchImpl: FetchLike | undefined,
+  logger: Logger<CoreEvent> | undefined,
 ): Promise<client.ServerMetadata> {
   const options: client.DiscoveryRequestOptions = {
     timeout: Math.ceil(provider.httpTimeoutMs / 1000),
     execute: isLoopbackHttp(provider.issuer) ? [client.allowInsecureRequests] : [],
   };
-  options[client.customFetch] = capturingFetch(fetchImpl ?? fetch) as client.CustomFetch;
+  options[client.customFetch] = providerFetch(provider, fetchImpl, logger);
   try {
     const discovered = await client.discovery(
       new URL(provider.issuer),
@@ -73,7 +94,10 @@ async function discover(
     const mismatch =
       err instanceof Error && /issuer/i.test(err.message) && mapped.code === "idp_bad_response";
     throw new OAuth2Error({
-      code: mapped.code === "idp_unreachable" ? "idp_unreachable" : "discovery_failed",
+      code:
+        mapped.code === "idp_unreachable" || mapped.code === "transport_failed"
+          ? mapped.code
+          : "discovery_failed",
       providerId: provider.id,
       message: mismatch
         ? `the discovery document at ${provider.issuer} names another issuer.`
@@ -92,13 +116,14 @@ async function discover(
 export function serverMetadata(
   provider: ProviderConfig,
   fetchImpl?: FetchLike,
+  logger?: Logger<CoreEvent>,
 ): Promise<client.ServerMetadata> {
   const extra = overrides(provider);
   const key = JSON.stringify([provider.issuer, extra]);
   return memoizeUntilRejected(metadataCache, key, () =>
     provider.endpoints?.token
       ? Promise.resolve({ issuer: provider.issuer, ...extra })
-      : discover(provider, fetchImpl).then((meta) => ({ ...meta, ...extra })),
+      : discover(provider, fetchImpl, logger).then((meta) => ({ ...meta, ...extra })),
   );
 }
 
@@ -111,8 +136,9 @@ export async function clientConfiguration(
   provider: ProviderConfig,
   resolved: ResolvedClient,
   fetchImpl?: FetchLike,
+  logger?: Logger<CoreEvent>,
 ): Promise<client.Configuration> {
-  const meta = await serverMetadata(provider, fetchImpl);
+  const meta = await serverMetadata(provider, fetchImpl, logger);
   const config = new client.Configuration(
     meta,
     resolved.clientId,
@@ -121,6 +147,6 @@ export async function clientConfiguration(
   );
   config.timeout = Math.ceil(provider.httpTimeoutMs / 1000);
   if (isLoopbackHttp(provider.issuer)) client.allowInsecureRequests(config);
-  config[client.customFetch] = capturingFetch(fetchImpl ?? fetch) as client.CustomFetch;
+  config[client.customFetch] = providerFetch(provider, fetchImpl, logger);
   return config;
 }

@@ -5,6 +5,7 @@ import {
   WWWAuthenticateChallengeError,
 } from "openid-client";
 import { type IdpAnswer, type IdpEndpoint, loginCommand, OAuth2Error } from "../errors.js";
+import { TransportError } from "../transport/failure.js";
 import { type RefusedClient, refusedClientFix, refusedClientMessage } from "./client-refused.js";
 import { answerFromError, oauthErrorInBody, redactSecrets } from "./idp-answer.js";
 
@@ -217,6 +218,16 @@ export function toOAuth2Error(
 ): OAuth2Error {
   if (err instanceof OAuth2Error) return err;
   const label = STEP_LABEL[step];
+  const transport = causeChain(err).find((link) => link instanceof TransportError);
+  if (transport instanceof TransportError) {
+    return new OAuth2Error({
+      code: "transport_failed",
+      providerId,
+      message: `${label} failed: ${transport.detail}`,
+      fix: transport.fix,
+      cause: transport,
+    });
+  }
   const endpoint = STEP_ENDPOINT[step];
   if (err instanceof ResponseBodyError || err instanceof AuthorizationResponseError) {
     const description = err.error_description && redactSecrets(err.error_description);

@@ -46,6 +46,7 @@ const NOT_PUBLISHABLE: Record<keyof ProviderOAuth2Input, string | undefined> = {
   httpTimeoutMs: undefined,
   tokenExpirySkewMs: undefined,
   loginTimeoutMs: undefined,
+  tls: "it names local files: a client certificate and key are this machine's own, and which CAs it trusts is the user's choice; it belongs in the user's own config",
   storage:
     "where this machine keeps its tokens is the user's choice; it belongs in the user's own config",
 };

@@ -1,0 +1,74 @@
+import { readFile } from "node:fs/promises";
+import { memoizeUntilRejected } from "../shared-promises.js";
+import { TransportError } from "./failure.js";
+
+/** The provider's `tls` block, as the transport reads it. */
+export interface TlsFiles {
+  readonly caFile?: string | undefined;
+  readonly certFile?: string | undefined;
+  readonly keyFile?: string | undefined;
+}
+
+/** The PEM text of the files, read once per process per set of paths. */
+export interface TlsMaterial {
+  /** The caFile's certificates (not the defaults: each runtime adds those its own way). */
+  readonly ca: string | undefined;
+  readonly cert: string | undefined;
+  readonly key: string | undefined;
+}
+
+type TlsField = "tls.caFile" | "tls.certFile" | "tls.keyFile" | "NODE_EXTRA_CA_CERTS";
+
+const EXPECTED: Record<TlsField, { marker: RegExp; what: string }> = {
+  "tls.caFile": { marker: /-----BEGIN CERTIFICATE-----/, what: "PEM certificates" },
+  "tls.certFile": { marker: /-----BEGIN CERTIFICATE-----/, what: "a PEM certificate" },
+  "tls.keyFile": { marker: /-----BEGIN [A-Z ]*PRIVATE KEY-----/, what: "a PEM private key" },
+  NODE_EXTRA_CA_CERTS: { marker: /-----BEGIN CERTIFICATE-----/, what: "PEM certificates" },
+};
+
+/** Reads one PEM file; a missing or wrong file is an error naming the field, the path and the fix. */
+export async function readPem(field: TlsField, path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
+    throw new TransportError({
+      kind: "tls_files_unreadable",
+      url: undefined,
+      message: `${field} ${path} cannot be read (${code}).`,
+      fix: `point ${field} at a readable file, or remove it`,
+      cause: err,
+    });
+  }
+  const expected = EXPECTED[field];
+  if (!expected.marker.test(text)) {
+    throw new TransportError({
+      kind: "tls_files_unreadable",
+      url: undefined,
+      message: `${field} ${path} holds no ${expected.what}.`,
+      fix: `${field} must be a PEM file (text starting with "-----BEGIN …"); convert a DER or PKCS#12 file with openssl`,
+    });
+  }
+  return text;
+}
+
+const cache = new Map<string, Promise<TlsMaterial>>();
+
+/**
+ * The provider's PEM files, read once per process (a failure is not kept: fixing the file and
+ * retrying works without a restart).
+ */
+export function tlsMaterial(files: TlsFiles): Promise<TlsMaterial> {
+  const key = JSON.stringify([files.caFile, files.certFile, files.keyFile]);
+  return memoizeUntilRejected(cache, key, async () => ({
+    ca: files.caFile ? await readPem("tls.caFile", files.caFile) : undefined,
+    cert: files.certFile ? await readPem("tls.certFile", files.certFile) : undefined,
+    key: files.keyFile ? await readPem("tls.keyFile", files.keyFile) : undefined,
+  }));
+}
+
+/** Whether the block asks for anything the runtime's default fetch does not do. */
+export function hasTlsFiles(files: TlsFiles | undefined): files is TlsFiles {
+  return Boolean(files?.caFile || files?.certFile || files?.keyFile);
+}
