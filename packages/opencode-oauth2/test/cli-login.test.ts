@@ -45,7 +45,7 @@ describe("login → status → token → logout (browser flow)", () => {
     expect(status.code).toBe(0);
     const row = status.stdout.split("\n").find((line) => line.startsWith("corp"));
     expect(row).toMatch(
-      /authorization_code\s+logged in as test-user\s+in (4|5) min\s+yes\s+openid/,
+      /authorization_code\s+logged in as test-user\s+in (4|5) min\s+yes\s+file\s+openid/,
     );
     expect(row).toContain(h.idp.issuer);
 

@@ -8,6 +8,10 @@ async function logoutOne(ctx: CliContext, provider: ProviderConfig): Promise<boo
   const engine = ctx.engine();
   const before = await engine.cached(provider);
   const hadRefresh = before.kind === "ok" && Boolean(before.token.refreshToken);
+  const where =
+    before.kind !== "absent" && before.location === "keyring"
+      ? " from the OS keyring and the token file"
+      : "";
   const { removed, revocation } = await engine.logout(provider);
   const { style } = ctx.out;
   if (!removed) {
@@ -20,25 +24,25 @@ async function logoutOne(ctx: CliContext, provider: ProviderConfig): Promise<boo
         ? " (with the access token: the IdP does not accept revocation requests from this client alone)"
         : "";
     ctx.out.out(
-      `${style.green("✓")} ${provider.id}: removed the cached tokens and revoked the refresh token at ${provider.issuer}${how}.`,
+      `${style.green("✓")} ${provider.id}: removed the cached tokens${where} and revoked the refresh token at ${provider.issuer}${how}.`,
     );
     return true;
   }
   if (!hadRefresh || !revocation) {
     ctx.out.out(
-      `${style.green("✓")} ${provider.id}: removed the cached tokens (there was no refresh token to revoke).`,
+      `${style.green("✓")} ${provider.id}: removed the cached tokens${where} (there was no refresh token to revoke).`,
     );
     return true;
   }
   if (revocation.status === "no_endpoint") {
     ctx.out.out(
-      `${style.green("✓")} ${provider.id}: removed the cached tokens. The IdP has no revocation endpoint, so its refresh token stays valid there until it expires (set endpoints.revocation if the IdP has one).`,
+      `${style.green("✓")} ${provider.id}: removed the cached tokens${where}. The IdP has no revocation endpoint, so its refresh token stays valid there until it expires (set endpoints.revocation if the IdP has one).`,
     );
     return true;
   }
   const { error } = revocation;
   ctx.out.err(
-    `${ctx.out.errStyle.yellow("!")} ${provider.id}: removed the cached tokens, but the session is not ended at the IdP.\n  ${error.summary}\n  Fix: ${error.fix}`,
+    `${ctx.out.errStyle.yellow("!")} ${provider.id}: removed the cached tokens${where}, but the session is not ended at the IdP.\n  ${error.summary}\n  Fix: ${error.fix}`,
   );
   return false;
 }
@@ -52,8 +56,10 @@ export const logout: Command = {
   help: `Options:
   --all   log out of every managed provider
 
-Removes the token file and, when the IdP has a revocation endpoint, revokes the refresh token
-there (RFC 7009). Exit code 1 when a revocation was due but failed (the local tokens are
+Removes the provider's tokens from the token file and the OS keyring (wherever storage put
+them) and, when the IdP has a revocation endpoint, revokes the refresh token there (RFC 7009).
+When the tokens are in a keyring that does not answer (locked), nothing is removed: unlock it and
+run logout again. Exit code 1 when a revocation was due but failed (the local tokens are
 removed all the same).`,
   async run(ctx, { positionals, values }) {
     const id = positionals[0];

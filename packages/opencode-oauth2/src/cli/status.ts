@@ -1,4 +1,4 @@
-import type { ProviderConfig, ReadResult } from "@vymalo/oauth2-core";
+import { OAuth2Error, type ProviderConfig, type ReadResult } from "@vymalo/oauth2-core";
 import type { Command } from "./command.js";
 import { type CliContext, failOnConfigProblems } from "./context.js";
 import { EXIT } from "./errors.js";
@@ -6,7 +6,14 @@ import { formatExpiry } from "./human-time.js";
 import { identityOf } from "./identity.js";
 import { formatTable } from "./output.js";
 
-export type TokenState = "valid" | "expired" | "logged_out" | "foreign" | "invalid_config";
+export type TokenState =
+  | "valid"
+  | "expired"
+  | "logged_out"
+  | "foreign"
+  | "invalid_config"
+  /** The tokens are in a keyring that did not answer (locked, no Secret Service). */
+  | "unreadable";
 
 /** One provider as `status --json` prints it. Holds no token, only facts about it. */
 export interface ProviderStatus {
@@ -27,9 +34,11 @@ export interface ProviderStatus {
   /** Seconds from now (negative once expired), null when unknown. */
   expiresIn?: number | null;
   refreshAvailable?: boolean;
+  /** Where the tokens live: the OS keyring or the token file; null when there are none. */
+  storage?: "keyring" | "file" | null;
   /** For "foreign": the issuer and client the cached token was minted for. */
   cachedFor?: { issuer: string; clientId: string };
-  /** For "invalid_config": what to fix. */
+  /** For "invalid_config" and "unreadable": what to fix. */
   issues?: string[];
 }
 
@@ -52,6 +61,7 @@ function statusOf(provider: ProviderConfig, read: ReadResult, now: number): Prov
       expiresAt: null,
       expiresIn: null,
       refreshAvailable: false,
+      storage: read.kind === "foreign" ? read.location : null,
       ...(read.kind === "foreign"
         ? {
             cachedFor: { issuer: read.token.binding.issuer, clientId: read.token.binding.clientId },
@@ -72,7 +82,34 @@ function statusOf(provider: ProviderConfig, read: ReadResult, now: number): Prov
     expiresAt: token.expiresAt === undefined ? null : new Date(token.expiresAt).toISOString(),
     expiresIn: token.expiresAt === undefined ? null : Math.round((token.expiresAt - now) / 1000),
     refreshAvailable,
+    storage: read.location,
   };
+}
+
+/** A provider whose tokens could not be read (a keyring that did not answer): why, and the fix. */
+function unreadable(provider: ProviderConfig, error: OAuth2Error): ProviderStatus {
+  return {
+    provider: provider.id,
+    state: "unreadable",
+    loggedIn: false,
+    flow: provider.authFlow,
+    issuer: provider.issuer,
+    storage: "keyring",
+    issues: [`${error.summary} Fix: ${error.fix}`],
+  };
+}
+
+async function readStatus(
+  provider: ProviderConfig,
+  read: () => Promise<ReadResult>,
+  now: number,
+): Promise<ProviderStatus> {
+  try {
+    return statusOf(provider, await read(), now);
+  } catch (err) {
+    if (err instanceof OAuth2Error && err.code === "cache_failed") return unreadable(provider, err);
+    throw err;
+  }
 }
 
 function stateCell(ctx: CliContext, s: ProviderStatus): string {
@@ -86,6 +123,8 @@ function stateCell(ctx: CliContext, s: ProviderStatus): string {
       return red("token for another issuer/client: log in");
     case "invalid_config":
       return red("invalid config");
+    case "unreadable":
+      return red("keyring did not answer");
     default:
       return s.loggedIn ? yellow("no token yet (headless)") : red("not logged in");
   }
@@ -105,7 +144,8 @@ export const status: Command = {
   help: `Options:
   --json  print an array of objects for scripts (never a token)
 
-Reads the token cache only; never talks to an IdP.`,
+Reads the token cache only; never talks to an IdP. STORED IN says where each provider's tokens
+live: the OS keyring or the token file (see storage in docs/configuration.md).`,
   async run(ctx, { values }) {
     const config = await ctx.config();
     failOnConfigProblems(config);
@@ -113,7 +153,7 @@ Reads the token cache only; never talks to an IdP.`,
     const now = ctx.now();
     const rows: ProviderStatus[] = [];
     for (const provider of Object.values(config.providers)) {
-      rows.push(statusOf(provider, await engine.cached(provider), now));
+      rows.push(await readStatus(provider, () => engine.cached(provider), now));
     }
     const invalid = new Map<string, string[]>();
     for (const issue of config.issues) {
@@ -136,7 +176,9 @@ Reads the token cache only; never talks to an IdP.`,
     }
     const { bold } = ctx.out.style;
     const table = [
-      ["PROVIDER", "FLOW", "STATUS", "EXPIRES", "REFRESH", "SCOPES", "ISSUER"].map(bold),
+      ["PROVIDER", "FLOW", "STATUS", "EXPIRES", "REFRESH", "STORED IN", "SCOPES", "ISSUER"].map(
+        bold,
+      ),
     ];
     for (const s of rows) {
       if (s.state === "invalid_config") continue;
@@ -146,13 +188,14 @@ Reads the token cache only; never talks to an IdP.`,
         stateCell(ctx, s),
         expiryCell(s, now),
         s.refreshAvailable ? "yes" : "no",
+        s.storage ?? "-",
         (s.grantedScopes ?? s.scopes ?? []).join(" ") || "-",
         s.issuer ?? "-",
       ]);
     }
     for (const line of formatTable(table)) ctx.out.out(line);
     for (const s of rows) {
-      if (s.state === "invalid_config")
+      if (s.state === "invalid_config" || s.state === "unreadable")
         for (const issue of s.issues ?? []) ctx.out.err(ctx.out.errStyle.red(issue));
     }
     return EXIT.ok;
