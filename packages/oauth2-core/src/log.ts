@@ -23,6 +23,7 @@ export const CORE_EVENTS = {
   oauth2_token_invalidated: "info",
   oauth2_headless_token_obtained: "info",
   oauth2_headless_token_failed: "error",
+  oauth2_subject_token_read: "debug",
   oauth2_login_started: "info",
   oauth2_login_succeeded: "info",
   oauth2_login_failed: "error",

@@ -2,6 +2,8 @@ import type { ClientMetadata } from "oidc-provider";
 
 /** RFC 8693 grant type, registered by the kit on every IdP it starts. */
 export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
+/** RFC 7523 §2.1 grant type, registered by the kit on every IdP it starts. */
+export const JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /** RFC 8628 grant type. */
 export const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 
@@ -54,9 +56,31 @@ export function confidentialClient(
       "authorization_code",
       "refresh_token",
       TOKEN_EXCHANGE_GRANT,
+      JWT_BEARER_GRANT,
     ],
     response_types: ["code"],
     redirect_uris: [LOOPBACK_REDIRECT_URI],
+    ...extra,
+  };
+}
+
+/**
+ * A confidential client that authenticates with private_key_jwt (RFC 7523 §2.2): the IdP knows
+ * only its public `jwks`. Client credentials, token exchange and jwt-bearer.
+ */
+export function privateKeyJwtClient(
+  clientId: string,
+  jwks: { keys: object[] },
+  extra: Partial<ClientMetadata> = {},
+): ClientMetadata {
+  return {
+    client_id: clientId,
+    application_type: "native",
+    token_endpoint_auth_method: "private_key_jwt",
+    jwks: jwks as ClientMetadata["jwks"],
+    grant_types: ["client_credentials", TOKEN_EXCHANGE_GRANT, JWT_BEARER_GRANT],
+    response_types: [],
+    redirect_uris: [],
     ...extra,
   };
 }

@@ -5,6 +5,7 @@ import { mtlsConfiguration } from "./idp-tls.js";
 import { signingJwks } from "./keys.js";
 import { memoryAdapterFactory } from "./memory-store.js";
 import type { IdpQuirks } from "./quirks.js";
+import type { TrustedIssuer } from "./workload-issuer.js";
 
 export interface IdpOptions {
   /** Statically registered clients (see `publicNativeClient` / `confidentialClient`). */
@@ -32,6 +33,8 @@ export interface IdpOptions {
   deviceInterval?: number;
   /** Subject tokens accepted by the token-exchange grant (default none). */
   acceptedSubjectTokens?: string[];
+  /** Workload token issuers whose JWTs the jwt-bearer and token-exchange grants accept. */
+  trustedIssuers?: TrustedIssuer[];
   /** Emulated behaviours of other IdPs. */
   quirks?: IdpQuirks;
   /** Delay every token endpoint response by this many ms (default 0). */

@@ -19,6 +19,7 @@ import { emptyErrorBodies } from "./empty-error-bodies.js";
 import { exactRedirectUris } from "./exact-redirect-uris.js";
 import { type FailureMode, type FailureOptions, FailureSwitch } from "./failures.js";
 import { createIdpServer } from "./idp-tls.js";
+import { registerJwtBearer } from "./jwt-bearer.js";
 import { signingJwks } from "./keys.js";
 import type { KitMiddleware } from "./middleware.js";
 import {
@@ -35,7 +36,9 @@ import { registerTokenExchange } from "./token-exchange.js";
 export {
   confidentialClient,
   DEVICE_CODE_GRANT,
+  JWT_BEARER_GRANT,
   LOOPBACK_REDIRECT_URI,
+  privateKeyJwtClient,
   publicNativeClient,
   TOKEN_EXCHANGE_GRANT,
 } from "./clients.js";
@@ -126,6 +129,12 @@ export async function startIdp(options: IdpOptions = {}): Promise<TestIdp> {
 
   registerTokenExchange(provider, {
     acceptedSubjectTokens: options.acceptedSubjectTokens ?? [],
+    trustedIssuers: options.trustedIssuers ?? [],
+    audience,
+    resourceServer: resourceServerInfo(options),
+  });
+  registerJwtBearer(provider, {
+    trustedIssuers: options.trustedIssuers ?? [],
     audience,
     resourceServer: resourceServerInfo(options),
   });

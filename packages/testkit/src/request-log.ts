@@ -8,6 +8,9 @@ export interface TokenRequestRecord {
   clientId: string | undefined;
   /** sha256 (hex, first 16) of the presented `refresh_token`, to see one spent twice. */
   refreshTokenHash: string | undefined;
+  /** {@link tokenHash} of the presented `assertion` (jwt-bearer) or `subject_token` (token
+   * exchange), to see which workload token a renewal sent. */
+  assertionHash: string | undefined;
   /** `Date.now()` when the request arrived. */
   at: number;
 }
@@ -47,6 +50,7 @@ export class RequestLog {
           grantType: form.get("grant_type") ?? undefined,
           clientId: presentedClient(ctx, form).clientId,
           refreshTokenHash: hashOf(form.get("refresh_token")),
+          assertionHash: hashOf(form.get("assertion") ?? form.get("subject_token")),
           at: Date.now(),
         });
       }
@@ -68,6 +72,10 @@ export class RequestLog {
 }
 
 function hashOf(secret: string | null): string | undefined {
-  if (!secret) return undefined;
-  return createHash("sha256").update(secret).digest("hex").slice(0, 16);
+  return secret ? tokenHash(secret) : undefined;
+}
+
+/** How the request log names a token: sha256, hex, first 16. */
+export function tokenHash(token: string): string {
+  return createHash("sha256").update(token).digest("hex").slice(0, 16);
 }

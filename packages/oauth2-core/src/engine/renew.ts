@@ -188,7 +188,7 @@ async function runHeadless(
 ): Promise<StoredToken> {
   try {
     const config = await configurationFor(ctx, provider, provider.client);
-    const source = { env: ctx.env, fetch: ctx.fetch, now: ctx.now };
+    const source = { env: ctx.env, fetch: ctx.fetch, now: ctx.now, logger: ctx.logger };
     const response =
       flow === "client_credentials"
         ? await clientCredentials(provider, config)

@@ -6,6 +6,7 @@ import {
 } from "../config/schema.js";
 import { OAuth2Error } from "../errors.js";
 import type { FetchLike } from "../fetch.js";
+import { type CoreEvent, fingerprint, type Logger } from "../log.js";
 import { githubActionsToken } from "./github-actions-token.js";
 import { peekJwtClaims } from "./token-response.js";
 
@@ -21,6 +22,7 @@ export interface TokenSourceContext {
   fetch?: FetchLike | undefined;
   /** The engine's clock, to say an expired token is expired before the IdP refuses it. */
   now?: (() => number) | undefined;
+  logger?: Logger<CoreEvent> | undefined;
 }
 
 /** The configured source, with file/env implied by which of them is set. */
@@ -33,7 +35,7 @@ export function tokenSourceOf(provider: ProviderConfig): TokenSourceKind | undef
 /** Reads the subject token (or assertion) afresh from its configured source. */
 export async function readSubjectToken(
   provider: ProviderConfig,
-  { env, fetch: fetchImpl, now }: TokenSourceContext = { env: process.env },
+  { env, fetch: fetchImpl, now, logger }: TokenSourceContext = { env: process.env },
 ): Promise<string> {
   const source = provider.subjectToken;
   const kind = tokenSourceOf(provider);
@@ -84,19 +86,27 @@ export async function readSubjectToken(
     }
     from = file;
   }
-  assertNotExpired(token, from, kind, now?.() ?? Date.now(), fail);
+  const exp = peekJwtClaims(token)?.exp;
+  // Which token a renewal sent, by fingerprint: shows whether a rotated file was picked up.
+  logger?.emit("oauth2_subject_token_read", {
+    provider: provider.id,
+    source: kind,
+    from,
+    fingerprint: fingerprint(token),
+    expiresAt: typeof exp === "number" ? exp * 1000 : undefined,
+  });
+  assertNotExpired(exp, from, kind, now?.() ?? Date.now(), fail);
   return token;
 }
 
 /** An expired JWT is refused here, with the source to look at, rather than as invalid_grant. */
 function assertNotExpired(
-  token: string,
+  exp: unknown,
   from: string,
   kind: TokenSourceKind,
   now: number,
   fail: (message: string, fix: string) => OAuth2Error,
 ): void {
-  const exp = peekJwtClaims(token)?.exp;
   if (typeof exp !== "number" || exp * 1000 > now) return;
   const fixes: Record<TokenSourceKind, string> = {
     file: "whatever writes the file must renew it before it expires",
