@@ -1,8 +1,11 @@
+import type { IncomingMessage } from "node:http";
+import { Transform, type TransformCallback } from "node:stream";
+
 /**
  * The request body limit (`listen.maxBodyBytes`). A declared Content-Length over the limit is
- * refused before a byte is read; a chunked body is counted while it streams to the upstream
- * and cut the moment it passes the limit — never buffered to be measured. Either way the client
- * gets 413.
+ * refused before a byte is read. A JSON body is read whole (the request path reads its `model`)
+ * and refused the moment it passes the limit; any other body is counted while it streams to the
+ * upstream and cut the moment it passes the limit. Either way the client gets 413.
  */
 
 export class BodyTooLarge extends Error {
@@ -12,37 +15,78 @@ export class BodyTooLarge extends Error {
   }
 }
 
-/** Whether the request declares a body longer than `maxBytes`. */
-export function declaresTooLarge(headers: Headers, maxBytes: number): boolean {
-  const declared = headers.get("content-length");
-  return declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > maxBytes;
+/** Whether a Content-Length value declares a body longer than `maxBytes`. */
+export function declaresTooLarge(contentLength: string | null | undefined, maxBytes: number) {
+  return (
+    typeof contentLength === "string" &&
+    /^\d+$/.test(contentLength.trim()) &&
+    Number(contentLength) > maxBytes
+  );
 }
 
+/** Whether the request carries a body (a non-zero length, or chunked). */
+export function hasBody(request: IncomingMessage): boolean {
+  const length = request.headers["content-length"];
+  if (length !== undefined) return length.trim() !== "0";
+  return request.headers["transfer-encoding"] !== undefined;
+}
+
+export type ReadBody = { body: Buffer } | { tooLarge: true } | { aborted: true };
+
 /**
- * `body`, passed through chunk by chunk; it errors with {@link BodyTooLarge} when more than
- * `maxBytes` arrive. The source is then left as it is (not cancelled), so the server can still
- * answer 413 on the same connection and drain what the client keeps sending.
+ * Reads the whole body, up to `maxBytes`. Past it, reading stops (the rest is left to the
+ * server, which drains or closes the connection after the 413).
  */
-export function limitBody(
-  body: ReadableStream<Uint8Array>,
-  maxBytes: number,
-): { body: ReadableStream<Uint8Array>; exceeded: () => boolean } {
-  const reader = body.getReader();
-  let seen = 0;
-  let exceeded = false;
-  const limited = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const { done, value } = await reader.read();
-      if (done) return controller.close();
-      seen += value.byteLength;
-      if (seen > maxBytes) {
-        exceeded = true;
-        reader.releaseLock();
-        return controller.error(new BodyTooLarge(maxBytes));
+export function readBody(request: IncomingMessage, maxBytes: number): Promise<ReadBody> {
+  return new Promise((resolve) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    const onData = (part: Buffer) => {
+      size += part.length;
+      if (size > maxBytes) {
+        cleanup();
+        resolve({ tooLarge: true });
+        return;
       }
-      controller.enqueue(value);
-    },
-    cancel: (reason) => reader.cancel(reason),
+      parts.push(part);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve({ body: parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size) });
+    };
+    const onAborted = () => {
+      cleanup();
+      resolve({ aborted: true });
+    };
+    const cleanup = () => {
+      request.off("data", onData);
+      request.off("end", onEnd);
+      request.off("error", onAborted);
+      request.off("close", onAborted);
+    };
+    request.on("data", onData);
+    request.on("end", onEnd);
+    request.on("error", onAborted);
+    request.on("close", onAborted);
   });
-  return { body: limited, exceeded: () => exceeded };
+}
+
+/** Passes bytes through and errors with {@link BodyTooLarge} once more than `maxBytes` came. */
+export class ByteLimit extends Transform {
+  #seen = 0;
+  exceeded = false;
+
+  constructor(readonly maxBytes: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.#seen += chunk.length;
+    if (this.#seen > this.maxBytes) {
+      this.exceeded = true;
+      done(new BodyTooLarge(this.maxBytes));
+      return;
+    }
+    done(null, chunk);
+  }
 }

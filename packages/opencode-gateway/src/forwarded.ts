@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import { BlockList, isIP } from "node:net";
 
 /**
@@ -76,33 +77,41 @@ export interface ClientView {
   host: string | undefined;
 }
 
+/** A header's value; a repeated header counts as its values joined, as Node joins them. */
+const one = (value: string | string[] | undefined) =>
+  Array.isArray(value) ? value.join(", ") : value;
+
 /** The last comma-separated value of a header: what the nearest proxy added. */
-const last = (value: string | null) => value?.split(",").at(-1)?.trim() || undefined;
+const last = (value: string | string[] | undefined) =>
+  one(value)?.split(",").at(-1)?.trim() || undefined;
 
 /** What the upstream is told about the client, from the socket and what trusted proxies said. */
-export function clientView(peer: string | undefined, headers: Headers, trust: Trust): ClientView {
-  const ownHost = headers.get("host") ?? undefined;
+export function clientView(
+  peer: string | undefined,
+  headers: IncomingHttpHeaders,
+  trust: Trust,
+): ClientView {
+  const ownHost = headers.host;
   if (!peer) return { chain: [], proto: "http", host: ownHost };
   const addresses = [plain(peer)];
-  const claimed = (headers.get("x-forwarded-for") ?? "").split(",").map((a) => plain(a.trim()));
+  const claimed = (one(headers["x-forwarded-for"]) ?? "").split(",").map((a) => plain(a.trim()));
   while (trust(addresses.at(-1) as string, addresses.length - 1)) {
     const next = claimed.pop();
     if (!next || isIP(next) === 0) break;
     addresses.push(next);
   }
   const peerTrusted = trust(addresses[0] as string, 0);
-  const proto = peerTrusted ? last(headers.get("x-forwarded-proto"))?.toLowerCase() : undefined;
+  const proto = peerTrusted ? last(headers["x-forwarded-proto"])?.toLowerCase() : undefined;
   return {
     chain: addresses.reverse(),
     proto: proto === "https" || proto === "http" ? proto : "http",
-    host: (peerTrusted ? last(headers.get("x-forwarded-host")) : undefined) ?? ownHost,
+    host: (peerTrusted ? last(headers["x-forwarded-host"]) : undefined) ?? ownHost,
   };
 }
 
-/** Removes every client-sent forwarding header and sets the gateway's own. */
-export function setForwarding(headers: Headers, view: ClientView): void {
-  for (const name of [...headers.keys()]) if (isForwardingHeader(name)) headers.delete(name);
-  if (view.chain.length > 0) headers.set("x-forwarded-for", view.chain.join(", "));
-  headers.set("x-forwarded-proto", view.proto);
-  if (view.host) headers.set("x-forwarded-host", view.host);
+/** Sets the gateway's own forwarding headers (the client's were never copied: see above). */
+export function setForwarding(headers: OutgoingHttpHeaders, view: ClientView): void {
+  if (view.chain.length > 0) headers["x-forwarded-for"] = view.chain.join(", ");
+  headers["x-forwarded-proto"] = view.proto;
+  if (view.host) headers["x-forwarded-host"] = view.host;
 }

@@ -33,8 +33,15 @@ export {
   ModelSchema,
   toOpenRouterModel,
 } from "./models-info.js";
-export { createProxy } from "./proxy.js";
 export { createGateway, type Gateway, type GatewayDeps } from "./server.js";
+export type {
+  Admission,
+  Outcome,
+  Refusal,
+  Usage,
+  V1Call,
+  V1Hooks,
+} from "./v1/hooks.js";
 export {
   type Claims,
   createTokenVerifier,

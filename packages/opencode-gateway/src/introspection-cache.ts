@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import { Lru } from "./lru.js";
+import { tokenKey } from "./token-key.js";
 import type { Claims, Introspect } from "./verify-token.js";
 
 /**
@@ -22,8 +22,6 @@ export interface IntrospectionCacheOptions {
 
 export const INTROSPECTION_CACHE_ENTRIES = 10_000;
 
-const keyOf = (token: string) => createHash("sha256").update(token).digest("base64url");
-
 /** How long `answer` may be reused, in ms (0: not at all). */
 function lifetimeMs(answer: Claims, options: IntrospectionCacheOptions, nowMs: number): number {
   if (answer.active !== true) return options.negativeCacheSec * 1000;
@@ -42,7 +40,7 @@ export function cachedIntrospection(
   const pending = new Map<string, Promise<Claims>>();
 
   return (token) => {
-    const key = keyOf(token);
+    const key = tokenKey(token);
     const cached = answers.get(key);
     if (cached && cached.until > now()) return Promise.resolve(cached.answer);
     if (cached) answers.delete(key);

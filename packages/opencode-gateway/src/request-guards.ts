@@ -3,7 +3,7 @@ import type { AuthEnv } from "./auth.js";
 import { declaresTooLarge } from "./body-limit.js";
 import type { Logger } from "./log.js";
 import { hasEncodedDotOrSlash } from "./path-guard.js";
-import { bodyTooLarge } from "./proxy.js";
+import { bodyTooLarge } from "./v1/respond.js";
 
 /**
  * The refusals that need no token and cost nothing: a path with encoded dots or slashes
@@ -37,7 +37,7 @@ export function refuseEncodedPaths(logger: Logger) {
 /** 413 for a declared Content-Length over `maxBytes`, before a byte of the body is read. */
 export function refuseDeclaredTooLarge(maxBytes: number, logger: Logger) {
   return createMiddleware<AuthEnv>(async (c, next) => {
-    if (!declaresTooLarge(c.req.raw.headers, maxBytes)) return next();
+    if (!declaresTooLarge(c.req.header("content-length"), maxBytes)) return next();
     logger.emit("gateway_request_refused", {
       method: c.req.method,
       path: c.req.path,
@@ -45,9 +45,8 @@ export function refuseDeclaredTooLarge(maxBytes: number, logger: Logger) {
       reason: "body_too_large",
       maxBodyBytes: maxBytes,
     });
-    const response = bodyTooLarge(maxBytes);
-    // The client may be sending the body regardless: do not keep the connection for it.
-    response.headers.set("connection", "close");
-    return response;
+    // The client may be sending the body regardless: the answer closes the connection.
+    const { status, headers, body } = bodyTooLarge(maxBytes);
+    return Response.json(body, { status, headers });
   });
 }

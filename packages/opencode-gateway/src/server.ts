@@ -1,15 +1,14 @@
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { createAdaptorServer } from "@hono/node-server";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
 import type { JWTVerifyGetKey } from "jose";
-import { type AuthEnv, bearerAuth } from "./auth.js";
+import { type AuthEnv, type AuthOptions, bearerAuth } from "./auth.js";
 import type { GatewayConfig, GatewayConfigInput } from "./config.js";
 import { parseConfig } from "./config-parse.js";
 import { createDemoModel } from "./demo-model.js";
 import { etagOf, matchesEtag } from "./etag.js";
-import { deferContinue, sendContinue } from "./expect-continue.js";
-import { clientView, compileTrust } from "./forwarded.js";
+import { compileTrust } from "./forwarded.js";
+import { closeGracefully, listen } from "./http-server.js";
 import { createIntrospector } from "./introspection.js";
 import { cachedIntrospection } from "./introspection-cache.js";
 import { type FetchLike, issuerKeySource } from "./jwks.js";
@@ -22,14 +21,18 @@ import {
   protectedResourceMetadataUrl,
   protectedResourcePaths,
 } from "./protected-resource.js";
-import { createProxy } from "./proxy.js";
 import { refuseDeclaredTooLarge, refuseEncodedPaths } from "./request-guards.js";
+import { createV1Handler, isProxied } from "./v1/handler.js";
+import type { V1Hooks } from "./v1/hooks.js";
+import { createUpstream, type Upstream } from "./v1/upstream.js";
 import { createTokenVerifier, policyFromConfig } from "./verify-token.js";
 
 /**
  * The gateway: routes wired to the verifier, the manifest, the models-info document and the
- * proxy. Stateless — keys and introspection answers are cached in memory per instance, there
- * are no sessions — so any number of instances can run behind a load balancer.
+ * `/v1/*` request path (v1/handler.ts, on Node's raw request and response; the other routes go
+ * through Hono). Stateless — keys, accepted tokens and introspection answers are cached in
+ * memory per instance, there are no sessions — so any number of instances can run behind a
+ * load balancer.
  *
  *   GET  /healthz               liveness (never depends on the IdP or the upstream)
  *   GET  /.well-known/opencode  the public manifest
@@ -38,13 +41,15 @@ import { createTokenVerifier, policyFromConfig } from "./verify-token.js";
  */
 
 export interface GatewayDeps {
-  /** Outbound HTTP for discovery, JWKS, introspection and the upstream (default: global fetch). */
+  /** Outbound HTTP for discovery, JWKS and introspection (default: global fetch). */
   fetch?: FetchLike;
   logger?: Logger;
   /** Replaces the issuer's JWKS as the key source (tests with local keys). */
   keys?: JWTVerifyGetKey;
   /** The clock used for exp/nbf (default: the system clock). */
   now?: () => Date;
+  /** What decides about a `/v1/*` call beyond its token (v1/hooks.ts). */
+  hooks?: V1Hooks;
 }
 
 export interface Gateway {
@@ -113,15 +118,17 @@ export function createGateway(
   const demo = config.upstream.demo
     ? createDemoModel({ models: config.models.map((m) => m.id) })
     : undefined;
-  const proxy = createProxy({
-    baseURL: config.upstream.baseURL ?? "http://demo.invalid/v1",
-    apiKey: config.upstream.apiKey,
-    headersTimeoutMs: config.upstream.headersTimeoutMs,
-    subjectHeader: config.upstream.subjectHeader,
-    maxBodyBytes: config.listen.maxBodyBytes,
-    fetch: demo ? async (url, init) => demo.fetch(new Request(url, init)) : deps.fetch,
-    logger,
-  });
+  const upstreamAt = (baseURL: string) =>
+    createUpstream({
+      baseURL,
+      apiKey: config.upstream.apiKey,
+      subjectHeader: config.upstream.subjectHeader,
+    });
+  // The demo model is served on its own loopback port once the gateway starts, so that it is
+  // reached through the same request path as a real upstream.
+  let upstream: Upstream | undefined = config.upstream.baseURL
+    ? upstreamAt(config.upstream.baseURL)
+    : undefined;
 
   const manifest = buildManifest(config);
   const manifestBody = JSON.stringify(manifest);
@@ -136,8 +143,22 @@ export function createGateway(
   });
 
   const app = new Hono<AuthEnv>();
-  const auth = bearerAuth({ realm: config.realm, resourceMetadata, verify, logger });
-  const trust = compileTrust(config.listen.trustProxy);
+  const authOptions: AuthOptions = { realm: config.realm, resourceMetadata, verify, logger };
+  const auth = bearerAuth(authOptions);
+  const hooks = deps.hooks ?? {};
+  const v1 = createV1Handler({
+    auth: authOptions,
+    upstream: () => {
+      if (!upstream) throw new Error("the demo upstream is not started");
+      return upstream;
+    },
+    headersTimeoutMs: config.upstream.headersTimeoutMs,
+    maxBodyBytes: config.listen.maxBodyBytes,
+    trust: compileTrust(config.listen.trustProxy),
+    hooks,
+    logger,
+  });
+  const ownPaths = new Set(["/v1/models-info", ...(hooks.ownPaths ?? [])]);
 
   app.use("*", refuseEncodedPaths(logger));
   app.get("/healthz", (c) => c.json({ status: "ok" }));
@@ -181,12 +202,6 @@ export function createGateway(
     response.headers.set("vary", "authorization");
     return response;
   });
-  app.all("/v1/*", (c) =>
-    proxy(c.req.raw, c.get("claims"), {
-      client: clientView(c.env?.incoming?.socket.remoteAddress, c.req.raw.headers, trust),
-      beforeBody: () => sendContinue(c.env?.incoming, c.env?.outgoing),
-    }),
-  );
   app.notFound((c) =>
     c.json(
       { error: { message: `no route for ${c.req.method} ${c.req.path}`, code: "not_found" } },
@@ -198,7 +213,13 @@ export function createGateway(
     return c.json({ error: { message: "internal error", code: "internal_error" } }, 500);
   });
 
+  const viaHono = getRequestListener(app.fetch, { overrideGlobalObjects: false });
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    if (isProxied(req.url, ownPaths)) v1(req, res);
+    else void viaHono(req, res);
+  };
   let server: Server | undefined;
+  let demoServer: Server | undefined;
 
   return {
     app,
@@ -206,17 +227,14 @@ export function createGateway(
     manifest,
     async start(port = config.listen.port, host = config.listen.host) {
       if (server) throw new Error("the gateway is already started");
-      const created = createAdaptorServer({ fetch: app.fetch, overrideGlobalObjects: false });
-      server = created as Server;
-      deferContinue(server);
-      await new Promise<void>((resolve, reject) => {
-        created.once("error", reject);
-        (created as Server).listen(port, host, () => {
-          created.off("error", reject);
-          resolve();
-        });
-      });
-      const bound = (server.address() as AddressInfo).port;
+      if (demo && !demoServer) {
+        const started = await listen(getRequestListener(demo.fetch), 0, "127.0.0.1");
+        demoServer = started.server;
+        upstream = upstreamAt(`http://127.0.0.1:${started.port}/v1`);
+      }
+      const started = await listen(listener, port, host);
+      server = started.server;
+      const bound = started.port;
       const shown = host.includes(":") ? `[${host}]` : host;
       logger.emit("gateway_listening", { host, port: bound, publicUrl: config.publicUrl });
       return { url: `http://${shown}:${bound}`, port: bound };
@@ -224,23 +242,11 @@ export function createGateway(
     async close() {
       const current = server;
       server = undefined;
-      if (!current?.listening) return;
-      await new Promise<void>((resolve) => {
-        // Connections become idle as their streams end: close them as they do, not after the
-        // keep-alive timeout; cut whatever is still open when the grace period is over.
-        const sweep = setInterval(() => current.closeIdleConnections(), 50);
-        const force = setTimeout(
-          () => current.closeAllConnections(),
-          config.listen.shutdownGraceMs,
-        );
-        force.unref();
-        current.close(() => {
-          clearInterval(sweep);
-          clearTimeout(force);
-          resolve();
-        });
-        current.closeIdleConnections();
-      });
+      if (current) await closeGracefully(current, config.listen.shutdownGraceMs);
+      upstream?.close();
+      const demoCurrent = demoServer;
+      demoServer = undefined;
+      if (demoCurrent) await closeGracefully(demoCurrent, 0);
     },
   };
 }

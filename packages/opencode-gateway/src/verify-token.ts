@@ -1,7 +1,15 @@
-import { errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
+import {
+  errors,
+  type FlattenedJWSInput,
+  type JWTHeaderParameters,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from "jose";
 import type { GatewayConfig } from "./config.js";
 import { KeySourceUnavailable } from "./jwks.js";
 import { checkIssuedAt, checkNotIdToken, checkTokenType } from "./token-checks.js";
+import { VerdictCache } from "./verdict-cache.js";
 
 /**
  * Bearer token validation: a pure function of the policy (from the config), a key source and,
@@ -78,6 +86,8 @@ export interface VerifierDeps {
   keys: JWTVerifyGetKey;
   introspect?: Introspect | undefined;
   now?: () => Date;
+  /** How many accepted JWTs are remembered until their `exp` (verdict-cache.ts); 0: none. */
+  cacheEntries?: number;
 }
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
@@ -109,13 +119,37 @@ export function createTokenVerifier(
   deps: VerifierDeps,
 ): (token: string) => Promise<Verdict> {
   const now = deps.now ?? (() => new Date());
+  const cache = deps.cacheEntries === 0 ? undefined : new VerdictCache(deps.cacheEntries);
+
+  /** A remembered acceptance, while the key that verified it is still the token's key. */
+  const remembered = async (token: string): Promise<Verdict | undefined> => {
+    const hit = cache?.get(token, now().getTime());
+    if (!hit) return undefined;
+    const [header = "", payload = "", signature = ""] = token.split(".");
+    try {
+      const key = await deps.keys(hit.header, { protected: header, payload, signature });
+      if (key === hit.key) return { ok: true, claims: hit.claims, via: "jwt" };
+    } catch {
+      // the key is gone, or cannot be had now: verify as if it had never been seen
+    }
+    cache?.forget(token);
+    return undefined;
+  };
 
   const verifyJwt = async (token: string): Promise<Verdict> => {
+    const known = await remembered(token);
+    if (known) return known;
     let payload: JWTPayload;
     let typ: unknown;
+    let header: JWTHeaderParameters;
+    let usedKey: unknown;
+    const keys = async (protectedHeader: JWTHeaderParameters, input: FlattenedJWSInput) => {
+      usedKey = await deps.keys(protectedHeader, input);
+      return usedKey as Awaited<ReturnType<JWTVerifyGetKey>>;
+    };
     try {
-      let protectedHeader: { typ?: unknown };
-      ({ payload, protectedHeader } = await jwtVerify(token, deps.keys, {
+      let protectedHeader: JWTHeaderParameters;
+      ({ payload, protectedHeader } = await jwtVerify(token, keys, {
         issuer: policy.issuer,
         audience: [...policy.audiences],
         algorithms: [...policy.algorithms],
@@ -124,6 +158,7 @@ export function createTokenVerifier(
         currentDate: now(),
       }));
       typ = protectedHeader.typ;
+      header = protectedHeader;
     } catch (error) {
       return joseRejection(error);
     }
@@ -134,7 +169,11 @@ export function createTokenVerifier(
         ? null
         : checkNotIdToken(payload, policy.clientClaims));
     if (problem) return reject(401, problem.reason, problem.description);
-    return checkGrants(policy, payload, "jwt");
+    const verdict = checkGrants(policy, payload, "jwt");
+    if (verdict.ok && cache && typeof payload.exp === "number") {
+      cache.set(token, { claims: payload, header, key: usedKey, until: payload.exp * 1000 });
+    }
+    return verdict;
   };
 
   const verifyOpaque = async (token: string): Promise<Verdict> => {

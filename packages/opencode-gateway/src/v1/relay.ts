@@ -1,0 +1,183 @@
+import type {
+  ClientRequest,
+  IncomingMessage,
+  OutgoingHttpHeaders,
+  ServerResponse,
+} from "node:http";
+import { pipeline } from "node:stream";
+import { ByteLimit } from "../body-limit.js";
+import { describeError } from "../error-cause.js";
+import type { Logger } from "../log.js";
+import type { Outcome } from "./hooks.js";
+import { bodyTooLarge, openAiError, sendAnswer, sendJson } from "./respond.js";
+import { clientHeaders, type Upstream } from "./upstream.js";
+import { JsonUsageReader, SseUsageTap } from "./usage.js";
+
+/**
+ * One call to the upstream and the relay of its answer: the body goes up (whole when it was
+ * read, streamed through the size limit otherwise), the status and headers come back at once,
+ * and the body is piped to the client chunk by chunk as it arrives — SSE events are never
+ * held. When the client goes away the upstream request is destroyed, so the model server sees
+ * the abort and can stop generating. A keep-alive connection the upstream closed while idle is
+ * retried once on a fresh one when the body can be sent again.
+ */
+
+export interface RelayOptions {
+  req: IncomingMessage;
+  res: ServerResponse;
+  upstream: Upstream;
+  method: string;
+  /** What follows `/v1` in the client's request-target. */
+  rest: string;
+  headers: OutgoingHttpHeaders;
+  /** The body read whole, `"stream"` to pipe the client's, or none. */
+  body: Buffer | "stream" | undefined;
+  /** Added to the answer's headers (the hooks' `RateLimit-*`). */
+  extraHeaders: OutgoingHttpHeaders | undefined;
+  /** Remove the usage-only SSE event the client did not ask for. */
+  stripUsage: boolean;
+  headersTimeoutMs: number;
+  maxBodyBytes: number;
+  logger: Logger;
+  path: string;
+  settle: ((outcome: Outcome) => void) | undefined;
+}
+
+const isEventStream = (type: string | undefined) =>
+  type?.trimStart().toLowerCase().startsWith("text/event-stream") ?? false;
+
+export function relay(options: RelayOptions): void {
+  const { req, res, upstream, logger, path, settle } = options;
+  const sent = performance.now();
+  let outgoing: ClientRequest | undefined;
+  let settled = false;
+  let retried = false;
+  let gone = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const finish = (status: number, usage: Outcome["usage"], aborted: boolean) => {
+    if (settled) return;
+    settled = true;
+    if (!settle) return;
+    try {
+      settle({ status, upstreamMs: Math.round(performance.now() - sent), usage, aborted });
+    } catch (error) {
+      logger.emit("gateway_internal_error", { path, detail: `settle: ${String(error)}` });
+    }
+  };
+  const clientGone = () => gone;
+  res.once("close", () => {
+    clearTimeout(timer);
+    if (res.writableFinished) return;
+    gone = true;
+    outgoing?.destroy();
+    finish(res.headersSent ? res.statusCode : 499, undefined, true);
+  });
+
+  const attempt = () => {
+    let timedOut = false;
+    const request = upstream.request(options.method, options.rest, options.headers);
+    outgoing = request;
+    timer = setTimeout(() => {
+      timedOut = true;
+      request.destroy(new Error(`no answer within ${options.headersTimeoutMs} ms`));
+    }, options.headersTimeoutMs);
+    let limit: ByteLimit | undefined;
+
+    request.once("response", (answer) => {
+      clearTimeout(timer);
+      try {
+        answerWith(answer);
+      } catch (error) {
+        // An answer Node refuses to relay (an invalid header): the client gets a 502.
+        answer.destroy();
+        logger.emit("gateway_upstream_unreachable", {
+          path,
+          upstream: upstream.origin,
+          ...describeError(error),
+        });
+        sendJson(res, 502, openAiError("the model server answered badly", "upstream_invalid"));
+        finish(502, undefined, false);
+      }
+    });
+    // `on`, not `once`: a socket may fail again after the first error or the answer.
+    request.on("error", (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (clientGone()) return;
+      if (res.headersSent) return;
+      if (limit?.exceeded) {
+        logger.emit("gateway_request_refused", {
+          method: options.method,
+          path,
+          status: 413,
+          reason: "body_too_large",
+          maxBodyBytes: options.maxBodyBytes,
+        });
+        sendAnswer(res, bodyTooLarge(options.maxBodyBytes));
+        return finish(413, undefined, false);
+      }
+      if (timedOut) {
+        logger.emit("gateway_upstream_timeout", { path, timeoutMs: options.headersTimeoutMs });
+        sendJson(
+          res,
+          504,
+          openAiError("the model server did not answer in time", "upstream_timeout"),
+          options.extraHeaders,
+        );
+        return finish(504, undefined, false);
+      }
+      if (request.reusedSocket && error.code === "ECONNRESET" && !retried && replayable()) {
+        retried = true;
+        return attempt();
+      }
+      logger.emit("gateway_upstream_unreachable", {
+        path,
+        upstream: upstream.origin,
+        ...describeError(error),
+      });
+      sendJson(
+        res,
+        502,
+        openAiError("the model server cannot be reached", "upstream_unreachable"),
+        options.extraHeaders,
+      );
+      finish(502, undefined, false);
+    });
+
+    if (options.body === "stream") {
+      limit = new ByteLimit(options.maxBodyBytes);
+      // On an error (too large, client gone) the pipeline destroys `request`: its error handler
+      // above answers.
+      pipeline(req, limit, request, () => {});
+    } else request.end(options.body);
+  };
+  const replayable = () => options.body !== "stream";
+
+  const answerWith = (answer: IncomingMessage) => {
+    const status = answer.statusCode ?? 502;
+    const headers = clientHeaders(answer.headers);
+    const sse = isEventStream(answer.headers["content-type"]);
+    const strip = options.stripUsage && sse;
+    if (strip) delete headers["content-length"];
+    if (options.extraHeaders) Object.assign(headers, options.extraHeaders);
+    res.writeHead(status, answer.statusMessage || undefined, headers);
+    if (!settle) {
+      pipeline(answer, res, () => finish(status, undefined, clientGone()));
+      return;
+    }
+    if (sse) {
+      const tap = new SseUsageTap(strip);
+      if (strip) pipeline(answer, tap, res, () => finish(status, tap.usage, clientGone()));
+      else {
+        answer.on("data", (chunk: Buffer) => tap.look(chunk));
+        pipeline(answer, res, () => finish(status, tap.usage, clientGone()));
+      }
+      return;
+    }
+    const reader = new JsonUsageReader();
+    answer.on("data", (chunk: Buffer) => reader.add(chunk));
+    pipeline(answer, res, () => finish(status, reader.usage(), clientGone()));
+  };
+
+  attempt();
+}

@@ -1,0 +1,122 @@
+import {
+  type ClientRequest,
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+} from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { type ClientView, isForwardingHeader, setForwarding } from "../forwarded.js";
+import type { Claims } from "../verify-token.js";
+
+/**
+ * The model server, as the request path calls it: one keep-alive agent per gateway (so a request
+ * reuses a warm connection instead of opening one), Node's own `http`/`https` client, and the
+ * headers it is sent. The user's Authorization header never leaves the gateway: it is removed,
+ * and the upstream's own `apiKey` is set when there is one. Hop-by-hop headers (RFC 9110
+ * §7.6.1, `Expect` among them, and any header `Connection` names), Host, Cookie, a client-sent
+ * `subjectHeader` and every client-sent forwarding header are dropped, and the gateway's own
+ * X-Forwarded-* are set (forwarded.ts); everything else passes.
+ */
+
+export interface UpstreamOptions {
+  /** The upstream's OpenAI base URL (`http://vllm:8000/v1`). */
+  baseURL: string;
+  apiKey?: string | undefined;
+  subjectHeader?: string | undefined;
+}
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "expect",
+]);
+/** Never forwarded upstream, besides the hop-by-hop and forwarding headers. */
+const NOT_FORWARDED = new Set(["host", "authorization", "cookie", "content-length"]);
+
+/** The header names a `Connection` header lists (they are hop-by-hop too). */
+function connectionNamed(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const names = (Array.isArray(value) ? value.join(",") : value)
+    .split(",")
+    .map((name) => name.trim().toLowerCase())
+    .filter((name) => name && name !== "close" && name !== "keep-alive");
+  return names.length > 0 ? new Set(names) : undefined;
+}
+
+/** The answer's headers for the client: all but the hop-by-hop ones. */
+export function clientHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const named = connectionNamed(headers.connection);
+  const out: OutgoingHttpHeaders = {};
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    out[name] = headers[name];
+  }
+  return out;
+}
+
+export interface Upstream {
+  /** Starts a request to `<baseURL><rest>` (`rest`: what follows `/v1` in the client's target). */
+  request(method: string, rest: string, headers: OutgoingHttpHeaders): ClientRequest;
+  /** The headers the upstream gets for a client request (`length`: the body's, when known). */
+  headers(
+    incoming: IncomingHttpHeaders,
+    claims: Claims,
+    client: ClientView,
+    length: number | undefined,
+  ): OutgoingHttpHeaders;
+  /** The upstream's origin, for the log. */
+  readonly origin: string;
+  /** Closes the idle keep-alive connections. */
+  close(): void;
+}
+
+export function createUpstream(options: UpstreamOptions): Upstream {
+  const base = new URL(options.baseURL);
+  const secure = base.protocol === "https:";
+  const prefix = base.pathname.replace(/\/+$/, "");
+  const agent = secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  const send = secure ? httpsRequest : httpRequest;
+  const subject = options.subjectHeader?.toLowerCase();
+  const apiKey = options.apiKey ? `Bearer ${options.apiKey}` : undefined;
+
+  return {
+    origin: base.origin,
+    request: (method, rest, headers) =>
+      send({
+        agent,
+        protocol: base.protocol,
+        hostname: base.hostname.replace(/^\[(.*)\]$/, "$1"),
+        port: base.port,
+        method,
+        path: `${prefix}${rest}`,
+        headers,
+      }),
+    headers(incoming, claims, client, length) {
+      const named = connectionNamed(incoming.connection);
+      const out: OutgoingHttpHeaders = {};
+      for (const name in incoming) {
+        if (HOP_BY_HOP.has(name) || NOT_FORWARDED.has(name) || name === subject) continue;
+        if (named?.has(name) || isForwardingHeader(name)) continue;
+        out[name] = incoming[name];
+      }
+      setForwarding(out, client);
+      // The answer is relayed as it comes: a compressed one would reach the client compressed,
+      // and the gateway could not read its usage.
+      out["accept-encoding"] = "identity";
+      if (length !== undefined) out["content-length"] = length;
+      else if (incoming["transfer-encoding"] !== undefined) out["transfer-encoding"] = "chunked";
+      if (apiKey) out.authorization = apiKey;
+      if (subject && typeof claims.sub === "string") out[subject] = claims.sub;
+      return out;
+    },
+    close: () => agent.destroy(),
+  };
+}

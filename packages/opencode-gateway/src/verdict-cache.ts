@@ -1,0 +1,53 @@
+import type { JWTHeaderParameters } from "jose";
+import { Lru } from "./lru.js";
+import { tokenKey } from "./token-key.js";
+
+/**
+ * Accepted JWTs, remembered until their `exp`, so a user's token is verified once and not on
+ * every request (a signature check is most of what the token check costs). An entry also
+ * remembers the key that verified it: a hit asks the key source for the token's key again
+ * (cheap, it is cached there) and counts only when it is the same key, so a token whose key
+ * the IdP has withdrawn fails as soon as the key source has dropped the key, as it would
+ * uncached. Keys are hashes ({@link tokenKey}); entries are bounded by an LRU. Refusals are
+ * not remembered.
+ */
+
+export interface Accepted {
+  /** The token's claims (frozen: every request with the token shares them). */
+  claims: Record<string, unknown>;
+  header: JWTHeaderParameters;
+  /** The key object the signature was checked with. */
+  key: unknown;
+  /** Epoch milliseconds: the token's `exp`. */
+  until: number;
+}
+
+/** Default 10 000 entries: a few MB of claims. */
+export const VERDICT_CACHE_ENTRIES = 10_000;
+
+export class VerdictCache {
+  readonly #entries: Lru<string, Accepted>;
+
+  constructor(maxEntries = VERDICT_CACHE_ENTRIES) {
+    this.#entries = new Lru(maxEntries);
+  }
+
+  /** The remembered acceptance of `token` while it is unexpired at `nowMs`. */
+  get(token: string, nowMs: number): Accepted | undefined {
+    const key = tokenKey(token);
+    const entry = this.#entries.get(key);
+    if (!entry) return undefined;
+    if (entry.until > nowMs) return entry;
+    this.#entries.delete(key);
+    return undefined;
+  }
+
+  set(token: string, entry: Accepted): void {
+    Object.freeze(entry.claims);
+    this.#entries.set(tokenKey(token), entry);
+  }
+
+  forget(token: string): void {
+    this.#entries.delete(tokenKey(token));
+  }
+}
