@@ -2,6 +2,7 @@
 // the test (trusted only through tls.caFile), a real tinyproxy between us and it, and client
 // certificates the IdP asks for. The engine runs in this Node process, so the proxy variables
 // are stubbed on process.env (the transport's default) for each test.
+import { createHash, X509Certificate } from "node:crypto";
 import {
   confidentialClient,
   createTestCa,
@@ -10,6 +11,7 @@ import {
   type TestCa,
 } from "@vymalo/testkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { parseProviderConfig } from "../src/config/parse.js";
 import { clearDiscoveryCache } from "../src/oidc/configuration.js";
 import { eventsNamed, type Harness, harness, oauth2ErrorOf } from "./helpers.js";
 
@@ -196,5 +198,92 @@ describe("client certificates (mTLS)", () => {
     } finally {
       await stranger.cleanup();
     }
+  });
+});
+
+describe("RFC 8705 client authentication (tls_client_auth, self_signed_tls_client_auth)", () => {
+  const mtlsClient = (clientId: string, extra: Record<string, unknown>) => ({
+    client_id: clientId,
+    grant_types: ["client_credentials"],
+    response_types: [],
+    redirect_uris: [],
+    tls_client_certificate_bound_access_tokens: true,
+    ...extra,
+  });
+  const thumbprint = (pem: string) =>
+    createHash("sha256").update(new X509Certificate(pem).raw).digest("base64url");
+
+  it("authenticates with the certificate alone, and the token is bound to it", async () => {
+    proxyEnv({});
+    const bot = await ca.issueClient("mtls-bot");
+    const selfSigned = await createTestCa("mtls-self");
+    try {
+      const own = await selfSigned.issueClient("self-bot");
+      const jwk = new X509Certificate(own.cert).publicKey.export({ format: "jwk" });
+      h = await harness({
+        https: { ca },
+        clients: [
+          mtlsClient("mtls-bot", {
+            token_endpoint_auth_method: "tls_client_auth",
+            tls_client_auth_subject_dn: bot.subject,
+          }),
+          mtlsClient("self-bot", {
+            token_endpoint_auth_method: "self_signed_tls_client_auth",
+            jwks: {
+              keys: [{ ...jwk, x5c: [new X509Certificate(own.cert).raw.toString("base64")] }],
+            },
+          }),
+        ] as never,
+      });
+      const via = (
+        clientId: string,
+        method: string,
+        cert: { certFile: string; keyFile: string },
+        id = clientId,
+      ) =>
+        h?.provider(
+          {
+            clientId,
+            clientAuthMethod: method,
+            authFlow: "client_credentials",
+            tls: { caFile: ca.caFile, certFile: cert.certFile, keyFile: cert.keyFile },
+          },
+          id,
+        );
+      const issued = await h.engine().ensureAccessToken(via("mtls-bot", "tls_client_auth", bot)!);
+      expect(issued).toMatchObject({ status: "ok" });
+      if (issued.status !== "ok") return;
+      const claims = await h.idp.verifyAccessToken(issued.accessToken);
+      expect(claims.client_id).toBe("mtls-bot");
+      expect(claims.cnf).toEqual({ "x5t#S256": thumbprint(bot.cert) });
+      // No secret went with it: only the certificate authenticated the client.
+      expect(h.idp.tokenRequests.at(-1)).toMatchObject({ clientId: "mtls-bot" });
+
+      const self = await h
+        .engine()
+        .ensureAccessToken(via("self-bot", "self_signed_tls_client_auth", own)!);
+      expect(self).toMatchObject({ status: "ok" });
+
+      // Another certificate of the same CA, with another subject: refused, and said so.
+      const other = await ca.issueClient("someone-else");
+      const refused = await oauth2ErrorOf(
+        h.engine().ensureAccessToken(via("mtls-bot", "tls_client_auth", other, "other")!),
+      );
+      expect(refused.idp?.error).toBe("invalid_client");
+    } finally {
+      await selfSigned.cleanup();
+    }
+  });
+
+  it("asks for tls.certFile when the method needs a certificate", () => {
+    const parsed = parseProviderConfig("corp", {
+      issuer: "https://idp.example.com",
+      clientId: "x",
+      clientAuthMethod: "tls_client_auth",
+      authFlow: "client_credentials",
+    });
+    expect("issues" in parsed && parsed.issues.map((i) => i.message).join("\n")).toContain(
+      'clientAuthMethod "tls_client_auth" authenticates with a client certificate: set tls.certFile and tls.keyFile',
+    );
   });
 });

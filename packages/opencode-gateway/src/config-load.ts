@@ -34,6 +34,7 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; parse: Pa
   { env: "PORT", path: "listen.port", parse: asInteger },
   { env: "OPENCODE_GATEWAY_PORT", path: "listen.port", parse: asInteger },
   { env: "OPENCODE_GATEWAY_TRUST_PROXY", path: "listen.trustProxy", parse: asInteger },
+  { env: "OPENCODE_GATEWAY_QUOTA_REDIS", path: "quota.redis", parse: asString },
 ];
 
 /**

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AccessSchema, checkAccessModels } from "./access-config.js";
 import {
   algorithm,
   DEFAULT_ALGORITHMS,
@@ -15,8 +16,10 @@ import {
   ManifestOptionsSchema,
   UpstreamSchema,
 } from "./config-sections.js";
+import { MetricsSchema } from "./metrics-config.js";
 import { ModelSchema } from "./models-info.js";
 import { checkPublishedOAuth2, publishedOAuth2 } from "./published-oauth2.js";
+import { QuotaSchema } from "./quota/config.js";
 
 export {
   ASYMMETRIC_ALGORITHMS,
@@ -143,10 +146,21 @@ export const GatewayConfigSchema = z
       .meta(help("`realm` of WWW-Authenticate (default: publicUrl).", '"llm.example.com"')),
     manifest: ManifestOptionsSchema,
     listen: ListenSchema,
+    access: AccessSchema.optional(),
+    quota: QuotaSchema.optional(),
+    metrics: MetricsSchema.optional(),
   })
   .superRefine((cfg, ctx) => {
     checkPublishedOAuth2(cfg.issuer, cfg.oauth2, ctx);
     checkAudiencesAreNotClients(cfg, ctx);
+    checkAccessModels(cfg.access, cfg.models, ctx);
+    if (cfg.metrics && cfg.metrics.port !== 0 && cfg.metrics.port === cfg.listen.port) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["metrics", "port"],
+        message: `the metrics listener needs a port of its own, not listen.port (${cfg.listen.port}): /metrics must never be reachable where the public routes are`,
+      });
+    }
     const seen = new Set<string>();
     cfg.models.forEach((model, index) => {
       if (seen.has(model.id)) {

@@ -291,7 +291,7 @@ function checkGrants(policy: TokenPolicy, claims: Claims, via: "jwt" | "introspe
     });
   }
   if (policy.requiredGroups.length > 0) {
-    const groups = asList(claimAt(claims, policy.groupsClaim));
+    const groups = groupsOf(claims, policy.groupsClaim);
     if (!groups.some((group) => policy.requiredGroups.includes(group))) {
       return reject(403, "group_not_allowed", "the user is in none of the groups allowed here");
     }
@@ -305,6 +305,10 @@ export function scopesOf(claims: Claims): string[] {
   const scp = typeof claims.scp === "string" ? claims.scp.split(" ") : asList(claims.scp);
   return [...scope, ...scp].filter(Boolean);
 }
+
+/** The groups `claims` hold in `groupsClaim` (a string or an array of strings). */
+export const groupsOf = (claims: Claims, groupsClaim: string): string[] =>
+  asList(claimAt(claims, groupsClaim));
 
 /** A claim by name, or by dotted path into nested objects (`realm_access.roles`). A claim whose
  * own name contains dots (Auth0's namespaced `https://example.com/groups`) wins. */

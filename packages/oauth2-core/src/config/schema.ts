@@ -125,7 +125,14 @@ export const CLIENT_AUTH_METHODS = [
   "client_secret_basic",
   "client_secret_post",
   "private_key_jwt",
+  "tls_client_auth",
+  "self_signed_tls_client_auth",
 ] as const;
+
+/** RFC 8705 client authentication: the client certificate of `tls` is the credential. */
+export const TLS_CLIENT_AUTH_METHODS = ["tls_client_auth", "self_signed_tls_client_auth"] as const;
+export const isTlsClientAuth = (method: string | undefined): boolean =>
+  (TLS_CLIENT_AUTH_METHODS as readonly (string | undefined)[]).includes(method);
 
 export const clientFields = {
   clientId: withHelp(
@@ -269,8 +276,9 @@ type ClientOutput = z.output<typeof ClientSchema>;
 
 /** What a confidential client authenticates with: a secret or a private key. */
 export const hasClientCredential = (
-  client: Pick<ClientOutput, "clientSecret" | "clientAssertion">,
-) => Boolean(client.clientSecret || client.clientAssertion);
+  client: Pick<ClientOutput, "clientSecret" | "clientAssertion" | "clientAuthMethod">,
+) =>
+  Boolean(client.clientSecret || client.clientAssertion || isTlsClientAuth(client.clientAuthMethod));
 
 /** The pairs of clientAuthMethod, clientSecret and clientAssertion that cannot work. */
 function clientAuthIssues(
@@ -461,6 +469,18 @@ export const ProviderOAuth2Schema = z
         }
       };
       clientAuthIssues(cfg, [], ctx);
+      for (const [at, method] of [
+        ["clientAuthMethod", cfg.clientAuthMethod],
+        ["interactiveClient.clientAuthMethod", cfg.interactiveClient?.clientAuthMethod],
+      ] as const) {
+        if (isTlsClientAuth(method) && !cfg.tls?.certFile) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["tls", "certFile"],
+            message: `${at} "${method}" authenticates with a client certificate: set tls.certFile and tls.keyFile`,
+          });
+        }
+      }
       if (cfg.interactiveClient)
         clientAuthIssues(cfg.interactiveClient, ["interactiveClient"], ctx);
       if (cfg.clientType === "public" && cfg.clientSecret) {

@@ -33,6 +33,12 @@ export function refusedClientFix(client: RefusedClient | undefined): string {
   if (client.authMethod === "private_key_jwt") {
     return `check that the IdP has the public key of clientAssertion.keyFile registered for client "${client.clientId}" (its JWKS, or its certificate), with the same kid; that it accepts private_key_jwt and the assertion's alg; and the assertion's audience (clientAssertion.audience: "token_endpoint" or "issuer")`;
   }
+  if (client.authMethod === "tls_client_auth") {
+    return `check that the IdP registered client "${client.clientId}" for tls_client_auth with the subject (or SAN) of the certificate in tls.certFile, issued by a CA it trusts`;
+  }
+  if (client.authMethod === "self_signed_tls_client_auth") {
+    return `check that the IdP has the certificate of tls.certFile registered for client "${client.clientId}" (in its JWKS, as x5c)`;
+  }
   if (client.authMethod === "none") {
     return `check that the IdP knows client "${client.clientId}" and lets it use this grant without a secret (a public client: token endpoint authentication "none"); if the IdP registered it with a secret, set clientSecret`;
   }
@@ -53,6 +59,12 @@ export function refusedClientMessage(
   label: string,
 ): string {
   const who = client ? `the client "${client.clientId}"` : "the client";
-  const what = client?.authMethod === "private_key_jwt" ? "a key it does not know" : "wrong secret";
+  const what =
+    client?.authMethod === "private_key_jwt"
+      ? "a key it does not know"
+      : client?.authMethod === "tls_client_auth" ||
+          client?.authMethod === "self_signed_tls_client_auth"
+        ? "a client certificate it does not accept"
+        : "wrong secret";
   return `the IdP refused ${who} at the ${endpointLabel(answer.endpoint)} (${label}), without an OAuth error: ${what}, or an authentication method it does not accept.`;
 }

@@ -1,6 +1,6 @@
 import * as client from "openid-client";
 import { isLoopbackHttp } from "../config/rules.js";
-import type { ProviderConfig, ResolvedClient } from "../config/schema.js";
+import { isTlsClientAuth, type ProviderConfig, type ResolvedClient } from "../config/schema.js";
 import { OAuth2Error } from "../errors.js";
 import type { FetchLike } from "../fetch.js";
 import { privateKeyJwtAuth } from "../flows/client-assertion.js";
@@ -28,6 +28,9 @@ async function authFor(
   meta: client.ServerMetadata,
 ): Promise<client.ClientAuth> {
   if (resolved.type === "public") return client.None();
+  // RFC 8705: the certificate the transport presents (tls.certFile) is the credential; the
+  // body carries only client_id.
+  if (isTlsClientAuth(resolved.authMethod)) return client.TlsClientAuth();
   if (resolved.authMethod === "private_key_jwt" && resolved.assertion) {
     return privateKeyJwtAuth(resolved.assertion, {
       providerId: provider.id,

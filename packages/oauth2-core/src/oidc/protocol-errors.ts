@@ -58,7 +58,11 @@ export function clientOf(config: Configuration): RefusedClient {
   return {
     clientId: meta.client_id,
     authMethod:
-      method === "none" || method === "client_secret_post" || method === "private_key_jwt"
+      method === "none" ||
+      method === "client_secret_post" ||
+      method === "private_key_jwt" ||
+      method === "tls_client_auth" ||
+      method === "self_signed_tls_client_auth"
         ? method
         : "client_secret_basic",
   };

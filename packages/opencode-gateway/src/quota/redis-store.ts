@@ -1,0 +1,103 @@
+import { Redis } from "ioredis";
+import { describeError } from "../error-cause.js";
+import { ADD, TAKE } from "./scripts.js";
+import type { QuotaStore } from "./store.js";
+
+/**
+ * Counters in a Redis that every replica shares, changed only by the atomic scripts in
+ * scripts.ts. A call never waits for a Redis that is down: commands are not queued while the
+ * connection is lost (they fail at once and the quota's failMode decides), each one is bounded
+ * by `timeoutMs`, and the client reconnects in the background. Only the very first connection
+ * is waited for (up to `timeoutMs`), so the calls right after start-up are counted.
+ */
+
+export class QuotaStoreUnavailable extends Error {
+  readonly error_code: string | undefined;
+  constructor(detail: string, code?: string) {
+    super(detail);
+    this.name = "QuotaStoreUnavailable";
+    this.error_code = code;
+  }
+}
+
+type Script = (...args: Array<string | number>) => Promise<unknown>;
+
+export function redisQuotaStore(options: {
+  url: string;
+  prefix: string;
+  timeoutMs: number;
+}): QuotaStore {
+  const client = new Redis(options.url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: options.timeoutMs,
+    connectTimeout: Math.max(options.timeoutMs, 1000),
+    // Reconnect for ever, at most every 2 s: the gateway outlives a Redis restart.
+    retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+  });
+  let lastError: { error_code?: string; detail: string } | undefined;
+  // Without a listener, ioredis prints every connection error to the console.
+  client.on("error", (error: unknown) => {
+    lastError = describeError(error);
+  });
+  client.on("ready", () => {
+    lastError = undefined;
+  });
+  const firstConnection = new Promise<void>((resolve) => {
+    const done = () => resolve();
+    client.once("ready", done);
+    client.once("error", done);
+    setTimeout(done, options.timeoutMs).unref();
+  });
+  client.defineCommand("quotaTake", { lua: TAKE });
+  client.defineCommand("quotaAdd", { lua: ADD });
+  const scripts = client as unknown as { quotaTake: Script; quotaAdd: Script };
+  const key = (name: string) => `${options.prefix}${name}`;
+
+  const run = async (
+    script: "quotaTake" | "quotaAdd",
+    args: Array<string | number>,
+  ): Promise<unknown> => {
+    await firstConnection;
+    if (client.status !== "ready") {
+      throw new QuotaStoreUnavailable(
+        `redis is ${client.status}${lastError ? `: ${lastError.detail}` : ""}`,
+        lastError?.error_code,
+      );
+    }
+    try {
+      return await scripts[script](...args);
+    } catch (error) {
+      const { detail, error_code } = describeError(error);
+      throw new QuotaStoreUnavailable(detail, error_code);
+    }
+  };
+
+  return {
+    async take(counters) {
+      const reply = (await run("quotaTake", [
+        counters.length,
+        ...counters.map((c) => key(c.key)),
+        ...counters.flatMap((c) => [c.limit, c.windowMs, c.cost]),
+      ])) as number[];
+      return {
+        admitted: reply[0] === 1,
+        states: counters.map((_, i) => ({
+          used: Number(reply[1 + 2 * i]),
+          resetMs: Number(reply[2 + 2 * i]),
+        })),
+      };
+    },
+    async add(entries) {
+      if (entries.length === 0) return;
+      await run("quotaAdd", [
+        entries.length,
+        ...entries.map((e) => key(e.key)),
+        ...entries.flatMap((e) => [e.amount, e.windowMs]),
+      ]);
+    },
+    async close() {
+      client.disconnect();
+    },
+  };
+}
