@@ -6,7 +6,7 @@
 // only that stdout is left out.)
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import {
@@ -25,6 +25,7 @@ import {
   readOpenedUrls,
   startChild,
   startIdp,
+  startKeyring,
   TestBrowser,
   type TestIdp,
   writeBrowserScript,
@@ -201,6 +202,25 @@ function runCli(
   });
 }
 
+/** `login corp` through $BROWSER and the loopback callback; the test browser plays the user. */
+async function cliLogin(env: NodeJS.ProcessEnv, browserLog: string): Promise<CliRun> {
+  const loginRun = runCli(["login", "corp"], env);
+  let opened: string | undefined;
+  for (let i = 0; i < 400 && !opened; i += 1) {
+    [opened] = await readOpenedUrls(browserLog);
+    if (!opened) await new Promise((r) => setTimeout(r, 25));
+  }
+  if (!opened) throw new Error("the CLI never opened the browser");
+  await new TestBrowser().authorize(opened, { followCallback: true });
+  return loginRun;
+}
+
+/** Every regular file under `dir`, recursively. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+}
+
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "oauth2-secrets-"));
   await mkdir(join(root, "project"), { recursive: true });
@@ -349,16 +369,7 @@ describe("the secrets scan", () => {
       return result;
     };
 
-    // login through $BROWSER and the loopback callback; the test browser plays the user.
-    const loginRun = runCli(["login", "corp"], env);
-    let opened: string | undefined;
-    for (let i = 0; i < 400 && !opened; i += 1) {
-      [opened] = await readOpenedUrls(browserLog);
-      if (!opened) await new Promise((r) => setTimeout(r, 25));
-    }
-    if (!opened) throw new Error("the CLI never opened the browser");
-    await new TestBrowser().authorize(opened, { followCallback: true });
-    const loggedIn = await loginRun;
+    const loggedIn = await cliLogin(env, browserLog);
     capture("cli login: stdout", loggedIn.stdout);
     capture("cli login: stderr", loggedIn.stderr);
     expect(loggedIn.code, loggedIn.stderr).toBe(0);
@@ -419,5 +430,86 @@ describe("the secrets scan", () => {
       }
     }
     expect(hits).toEqual([]);
+  });
+
+  it("storage keyring: no token in any file under the home, and the keyring holds them", async () => {
+    const keyring = await startKeyring();
+    try {
+      // The user's home is the keyring daemon's: its own (encrypted) keyring file is scanned too.
+      const home = keyring.env.HOME;
+      const browserLog = join(root, "keyring-browser.log");
+      const env: NodeJS.ProcessEnv = {
+        PATH: process.env.PATH,
+        HOME: home,
+        XDG_CONFIG_HOME: join(home, ".config"),
+        XDG_CACHE_HOME: join(home, ".cache"),
+        DBUS_SESSION_BUS_ADDRESS: keyring.env.DBUS_SESSION_BUS_ADDRESS,
+        BROWSER: await writeBrowserScript(root, browserLog),
+        SVC_SECRET,
+      };
+      const oauth2 = { issuer: idp.issuer, storage: "keyring" };
+      const configFile = join(home, ".config", "opencode", "opencode.json");
+      await mkdir(dirname(configFile), { recursive: true });
+      await writeFile(
+        configFile,
+        JSON.stringify({
+          provider: {
+            corp: {
+              options: { oauth2: { ...oauth2, clientId: "cli", scopes: "openid offline_access" } },
+            },
+            svc: {
+              options: {
+                oauth2: {
+                  ...oauth2,
+                  clientId: "svc",
+                  clientSecret: "{env:SVC_SECRET}",
+                  authFlow: "client_credentials",
+                },
+              },
+            },
+          },
+        }),
+      );
+      const before = secrets.size;
+      const loggedIn = await cliLogin(env, browserLog);
+      expect(loggedIn.code, loggedIn.stderr).toBe(0);
+      const token = await runCli(["token", "corp"], env);
+      expect(token.code).toBe(0);
+      const headless = await runCli(["token", "svc"], env);
+      expect(headless.code).toBe(0);
+      const status = await runCli(["status", "--json"], env);
+      expect(JSON.parse(status.stdout)).toEqual([
+        expect.objectContaining({ provider: "corp", state: "valid", storage: "keyring" }),
+        expect.objectContaining({ provider: "svc", state: "valid", storage: "keyring" }),
+      ]);
+      // The keyring really has them (so the scan below is not vacuous): read back by secret-tool.
+      const tokensDir = join(home, ".cache", "opencode-oauth2", "tokens");
+      const stored = JSON.parse(
+        (await keyring.lookup({ service: "opencode-oauth2", username: `corp@${tokensDir}` })) ??
+          "{}",
+      );
+      expect(stored.accessToken).toBe(token.stdout.trim());
+      expect(stored.refreshToken).toBeTruthy();
+      // This login's secrets, as the IdP issued them (refresh token, id token, code, verifier…).
+      const issued = [...secrets.keys()].slice(before);
+      expect(issued.length).toBeGreaterThanOrEqual(4);
+      expect(issued).toContain(stored.refreshToken);
+
+      const files = await filesUnder(home);
+      expect(files.map((f) => f.slice(home.length))).toEqual(
+        expect.arrayContaining(["/.cache/opencode-oauth2/tokens/corp.json"]),
+      );
+      const hits: Array<{ file: string; kind: Kind | undefined }> = [];
+      for (const file of files) {
+        const text = await readFile(file, "latin1");
+        for (const value of secrets.keys()) {
+          if (text.includes(value))
+            hits.push({ file: file.slice(home.length), kind: secrets.get(value) });
+        }
+      }
+      expect(hits).toEqual([]);
+    } finally {
+      await keyring.close();
+    }
   });
 });
