@@ -278,7 +278,9 @@ type ClientOutput = z.output<typeof ClientSchema>;
 export const hasClientCredential = (
   client: Pick<ClientOutput, "clientSecret" | "clientAssertion" | "clientAuthMethod">,
 ) =>
-  Boolean(client.clientSecret || client.clientAssertion || isTlsClientAuth(client.clientAuthMethod));
+  Boolean(
+    client.clientSecret || client.clientAssertion || isTlsClientAuth(client.clientAuthMethod),
+  );
 
 /** The pairs of clientAuthMethod, clientSecret and clientAssertion that cannot work. */
 function clientAuthIssues(
