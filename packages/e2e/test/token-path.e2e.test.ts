@@ -1,7 +1,8 @@
 // `opencode-oauth2 token` is called per request by other tools (Claude Code's apiKeyHelper,
 // Codex CLI's auth command, kubectl, git). With a fresh token in the cache it must not go to
 // the network or load the protocol stack (openid-client, its oauth4webapi and jose) or the file
-// lock (proper-lockfile): those load on a refresh, a grant or a login. Checked on the built CLI,
+// lock (proper-lockfile), nor the OS keyring's native binding (@napi-rs/keyring) while the token
+// is in the file: those load on a refresh, a grant or a login. Checked on the built CLI,
 // in fresh Node processes, with start-path's import recorder; the cold run is the control that
 // shows the recorder sees them.
 import { join } from "node:path";
@@ -18,6 +19,7 @@ import { CLI } from "./fixtures.js";
 import { runRecorded } from "./start-path/recorded-run.js";
 
 const PROTOCOL_PACKAGES = ["openid-client", "oauth4webapi", "jose", "proper-lockfile"];
+const KEYRING_PACKAGE = "@napi-rs/keyring";
 /** The CLI modules of the commands a `token` call has no use for. */
 const OTHER_COMMANDS = ["login", "logout", "status", "doctor", "exec", "well-known"];
 
@@ -44,7 +46,7 @@ async function token(name: string, format = "raw") {
     env: home.env,
     cwd: home.projectDir,
     record: join(home.root, `${name}.imports`),
-    packages: PROTOCOL_PACKAGES,
+    packages: [...PROTOCOL_PACKAGES, KEYRING_PACKAGE],
   });
   expect(result.code, result.stderr).toBe(0);
   const commands = OTHER_COMMANDS.filter((command) =>
@@ -56,8 +58,9 @@ async function token(name: string, format = "raw") {
 describe("a warm `token` call", () => {
   it("reads the cache and loads neither the protocol stack nor the other commands", async () => {
     const cold = await token("cold");
-    // Nothing cached: a client-credentials grant, so the protocol stack loads.
-    expect(cold.loaded).toEqual(PROTOCOL_PACKAGES);
+    // Nothing cached: a client-credentials grant, so the protocol stack loads; storage auto
+    // asks the keyring (there is no session bus here, so the token goes to the file).
+    expect(cold.loaded).toEqual([...PROTOCOL_PACKAGES, KEYRING_PACKAGE]);
     expect(idp.tokenRequests).toHaveLength(1);
     const issued = cold.stdout.trim();
     expect(await idp.verifyAccessToken(issued)).toBeTruthy();

@@ -1,5 +1,3 @@
-import { createRequire } from "node:module";
-
 /**
  * The OS keyring (Secret Service on Linux, Keychain on macOS, Credential Manager on Windows)
  * through `@napi-rs/keyring`. This module is imported only when a token is stored in, read
@@ -25,11 +23,11 @@ export class KeyringUnavailable extends Error {
 const KEYRING_TIMEOUT_MS = 15_000;
 
 type Binding = typeof import("@napi-rs/keyring");
-let binding: Binding | undefined;
+let binding: Promise<Binding> | undefined;
 
-function loadBinding(): Binding {
-  // The package is CommonJS with a native addon: required, so Node and Bun load it alike.
-  binding ??= createRequire(import.meta.url)("@napi-rs/keyring") as Binding;
+function loadBinding(): Promise<Binding> {
+  // CommonJS with a native addon: its module.exports is the default export, in Node and Bun.
+  binding ??= import("@napi-rs/keyring").then((m) => (m as { default: Binding }).default ?? m);
   return binding;
 }
 
@@ -38,7 +36,7 @@ async function call<T>(
   op: (entry: InstanceType<Binding["AsyncEntry"]>, signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   try {
-    const { AsyncEntry } = loadBinding();
+    const { AsyncEntry } = await loadBinding();
     // Pinned to the Secret Service: keyring-rs would otherwise fall back to the kernel keyring,
     // which forgets everything at logout or reboot — a login that silently does not last.
     const entry = new AsyncEntry(ref.service, ref.account, { linux: { store: "secret-service" } });
