@@ -1,7 +1,7 @@
 /**
  * The zod/mini functions and types the plugins validate with, and the core's number fields. The package's build bundles zod
  * into this package, tree-shaken to what its entries use, so a plugin that imports zod from here
- * adds no copy of its own to opencode's start (see scripts/bundle-entries.mjs). Add a function
+ * adds no copy of its own to opencode's start (see scripts/build-package.mjs). Add a function
  * here before using it in a plugin.
  */
 

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import ownPackage from "@vymalo/opencode-gateway/package.json" with { type: "json" };
 import type { GatewayConfig } from "./config.js";
 
 /**
@@ -15,16 +15,9 @@ import type { GatewayConfig } from "./config.js";
 export const OAUTH2_PACKAGE = "@vymalo/opencode-oauth2";
 export const MODELS_INFO_PACKAGE = "@vymalo/opencode-models-info";
 
-let ownVersion: string | undefined;
-
-/** This package's version (src/ and dist/ both sit one level below package.json). */
+/** This package's version, inlined by the build (scripts/build-package.mjs). */
 export function gatewayVersion(): string {
-  ownVersion ??= (
-    JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
-      version: string;
-    }
-  ).version;
-  return ownVersion;
+  return ownPackage.version;
 }
 
 /** `auth.env` when not configured: OPENCODE_<PROVIDERID>_KEY. */

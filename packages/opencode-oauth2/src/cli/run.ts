@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { isOAuth2Error } from "@vymalo/oauth2-core";
+import ownPackage from "@vymalo/opencode-oauth2/package.json" with { type: "json" };
 import type { Command, OptionSpec, ParsedArgs } from "./command.js";
 import { COMMANDS, findCommand } from "./commands.js";
 import { createContext } from "./context.js";
@@ -19,14 +19,8 @@ const GLOBAL_HELP = `Global options:
   -v, --verbose      write the engine's log records to stderr (JSON lines, never tokens)
   -h, --help         show help`;
 
-function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
-    return String(pkg.version);
-  } catch {
-    return "unknown";
-  }
-}
+/** Inlined by the build (scripts/build-package.mjs), so no file is read at run time. */
+const version = (): string => ownPackage.version;
 
 async function mainHelp(): Promise<string> {
   const commands = await Promise.all(COMMANDS.map((c) => c.load()));
