@@ -62,6 +62,14 @@ function describe(response: Response, url: URL, body: string): string {
 export class TestBrowser {
   readonly cookies = new CookieJar();
 
+  /** `fetchImpl`: another fetch, e.g. one that trusts an https test IdP's private CA. */
+  constructor(
+    private readonly fetchImpl: (url: string, init: RequestInit) => Promise<Response> = (
+      url,
+      init,
+    ) => fetch(url, init),
+  ) {}
+
   /** One request with the jar's cookies; POSTs `form` url-encoded. Never follows redirects. */
   async request(url: string | URL, form?: Record<string, string>): Promise<Response> {
     const target = new URL(url);
@@ -70,7 +78,7 @@ export class TestBrowser {
     };
     const cookie = this.cookies.header(target);
     if (cookie) headers.cookie = cookie;
-    const response = await fetch(target, {
+    const response = await this.fetchImpl(target.href, {
       method: form ? "POST" : "GET",
       headers,
       redirect: "manual",

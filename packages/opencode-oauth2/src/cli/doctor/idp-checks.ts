@@ -188,6 +188,16 @@ export function checkAuthMethod(
       "enable private_key_jwt (signed JWT, certificate credentials) for this client at the IdP, or choose a clientAuthMethod it lists",
     );
   }
+  if (
+    client.authMethod === "tls_client_auth" ||
+    client.authMethod === "self_signed_tls_client_auth"
+  ) {
+    return error(
+      check,
+      `"${client.clientId}" authenticates with its client certificate (${client.authMethod}), which the IdP does not list (it lists ${supported.join(", ")}).`,
+      `enable ${client.authMethod} (mutual TLS, RFC 8705) for this client at the IdP, or choose a clientAuthMethod it lists`,
+    );
+  }
   const other = OTHER_SECRET_METHOD[client.authMethod];
   return error(
     check,
