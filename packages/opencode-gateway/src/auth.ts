@@ -13,7 +13,11 @@ import type { Claims, Rejection, Verdict } from "./verify-token.js";
  */
 
 /** Hono's env for the gateway's routes; the node:http bindings are absent under `app.fetch`. */
-export type AuthEnv = { Variables: { claims: Claims }; Bindings: Partial<HttpBindings> };
+export type AuthEnv = {
+  /** `authOutcome`: `ok` or the refusal's reason code, for metrics. */
+  Variables: { claims: Claims; authOutcome: string };
+  Bindings: Partial<HttpBindings>;
+};
 
 /** RFC 6750 §3: quoted-string values may not hold `"` or `\`, and only printable ASCII. */
 const quotable = (text: string) => text.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, "?");
@@ -95,7 +99,7 @@ export async function authenticate(
   authorization: string | undefined,
   request: { method: string; path: string },
   options: AuthOptions,
-): Promise<{ claims: Claims } | { refusal: Answer }> {
+): Promise<{ claims: Claims } | { refusal: Answer; reason: string }> {
   const read = readBearer(authorization);
   const verdict: Verdict =
     "token" in read ? await options.verify(read.token) : { ok: false, rejection: read.rejection };
@@ -108,7 +112,7 @@ export async function authenticate(
     reason,
     ...(detail ? { detail } : {}),
   });
-  return { refusal: refusalAnswer(options, verdict.rejection) };
+  return { refusal: refusalAnswer(options, verdict.rejection), reason };
 }
 
 export function bearerAuth(options: AuthOptions) {
@@ -118,6 +122,7 @@ export function bearerAuth(options: AuthOptions) {
       { method: c.req.method, path: c.req.path },
       options,
     );
+    c.set("authOutcome", "refusal" in checked ? checked.reason : "ok");
     if ("refusal" in checked) {
       const { status, headers, body } = checked.refusal;
       return Response.json(body, { status, headers });

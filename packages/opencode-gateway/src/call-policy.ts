@@ -1,12 +1,12 @@
 import { createModelAccess, type ModelAccess } from "./access.js";
 import type { GatewayConfig } from "./config.js";
 import type { Logger } from "./log.js";
-import { createMetrics, type GatewayMetrics, type RequestObservation } from "./metrics.js";
+import { createMetrics, type GatewayMetrics } from "./metrics.js";
 import { createMetricsListener, type MetricsListener } from "./metrics-server.js";
 import { memoryQuotaStore } from "./quota/memory-store.js";
 import { createQuota, type Quota } from "./quota/quota.js";
 import { redisQuotaStore } from "./quota/redis-store.js";
-import type { V1Hooks } from "./v1/hooks.js";
+import type { Answered, V1Hooks } from "./v1/hooks.js";
 
 /**
  * What the gateway decides about a `/v1` call beyond the token, built from the config's
@@ -24,7 +24,7 @@ export interface CallPolicy {
   readonly metrics: GatewayMetrics | undefined;
   readonly metricsListener: MetricsListener | undefined;
   /** Every answered `/v1` request, also those refused before the hooks ran. */
-  observe(observation: RequestObservation): void;
+  observe(answered: Answered): void;
   /** Scopes a client may need here, for the protected-resource metadata. */
   readonly scopes: string[];
   close(): Promise<void>;
@@ -116,6 +116,7 @@ export function createCallPolicy(config: GatewayConfig, deps: CallPolicyDeps): C
       });
     },
     wantsUsage: Boolean(quota || metrics),
+    ...(metrics ? { observe: (answered: Answered) => metrics.request(answered) } : {}),
     ...(access ? { ownPaths: ["/v1/models"] } : {}),
   };
 
@@ -124,7 +125,7 @@ export function createCallPolicy(config: GatewayConfig, deps: CallPolicyDeps): C
     access,
     metrics,
     metricsListener,
-    observe: (observation) => metrics?.request(observation),
+    observe: (answered) => metrics?.request(answered),
     scopes: [...new Set([...config.requiredScopes, ...Object.keys(config.access?.scopes ?? {})])],
     async close() {
       await Promise.all([quota?.close(), metricsListener?.close()]);

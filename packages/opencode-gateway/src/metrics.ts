@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
-import type { Usage } from "./v1/hooks.js";
+import type { Answered, Usage } from "./v1/hooks.js";
 
 /**
  * The gateway's Prometheus metrics, in a registry of their own (one per gateway, so two in one
@@ -50,20 +50,10 @@ const AUTH_OUTCOMES = new Set([
   "introspection_unavailable",
 ]);
 
-export interface RequestObservation {
-  /** The request path without the query. */
-  path: string;
-  status: number;
-  /** The model the body named (undefined: none). */
-  model: string | undefined;
-  /** `ok`, a refusal reason, or `none` when the request was answered before the token check. */
-  auth: string;
-}
-
 export interface GatewayMetrics {
   readonly registry: Registry;
   /** One answered `/v1` request. */
-  request(observation: RequestObservation): void;
+  request(answered: Answered): void;
   /** One upstream call: from sending it to the last byte of the answer. */
   upstream(path: string, model: string | undefined, ms: number, status: number): void;
   /** Tokens the upstream reported for `model`. */

@@ -2,7 +2,8 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
 import type { JWTVerifyGetKey } from "jose";
-import { type AuthEnv, type AuthOptions, bearerAuth } from "./auth.js";
+import { type AuthEnv, type AuthOptions, bearerAuth, wwwAuthenticate } from "./auth.js";
+import { createCallPolicy } from "./call-policy.js";
 import type { GatewayConfig, GatewayConfigInput } from "./config.js";
 import { parseConfig } from "./config-parse.js";
 import { createDemoModel } from "./demo-model.js";
@@ -25,7 +26,7 @@ import { refuseDeclaredTooLarge, refuseEncodedPaths } from "./request-guards.js"
 import { createV1Handler, isProxied } from "./v1/handler.js";
 import type { V1Hooks } from "./v1/hooks.js";
 import { createUpstream, type Upstream } from "./v1/upstream.js";
-import { createTokenVerifier, policyFromConfig } from "./verify-token.js";
+import { createTokenVerifier, policyFromConfig, rejection } from "./verify-token.js";
 
 /**
  * The gateway: routes wired to the verifier, the manifest, the models-info document and the
@@ -56,8 +57,11 @@ export interface Gateway {
   readonly app: Hono<AuthEnv>;
   readonly config: GatewayConfig;
   readonly manifest: Manifest;
-  /** Listens on `port`/`host` (default: the config's `listen`); resolves with the bound URL. */
-  start(port?: number, host?: string): Promise<{ url: string; port: number }>;
+  /**
+   * Listens on `port`/`host` (default: the config's `listen`); resolves with the bound URL, and
+   * the metrics listener's when `metrics` is configured.
+   */
+  start(port?: number, host?: string): Promise<{ url: string; port: number; metricsUrl?: string }>;
   /** Stops accepting, lets open requests finish for `listen.shutdownGraceMs`, then cuts them. */
   close(): Promise<void>;
 }
@@ -135,17 +139,27 @@ export function createGateway(
   const manifestDoc = { body: manifestBody, etag: etagOf(manifestBody) };
   const modelsInfo = buildModelsInfo(config.models);
   const resourceMetadata = protectedResourceMetadataUrl(config.publicUrl);
+  // Access, quotas and metrics: the hooks of the /v1 request path (call-policy.ts).
+  const policy = createCallPolicy(config, {
+    logger,
+    challenge: (scope, description) =>
+      wwwAuthenticate(
+        config.realm,
+        rejection(403, "model_not_allowed", description, { scope }),
+        resourceMetadata,
+      ),
+  });
   const resourceDoc = buildProtectedResourceMetadata({
     publicUrl: config.publicUrl,
     issuer: config.issuer,
     providerName: config.providerName,
-    scopes: config.requiredScopes,
+    scopes: policy.scopes,
   });
 
   const app = new Hono<AuthEnv>();
   const authOptions: AuthOptions = { realm: config.realm, resourceMetadata, verify, logger };
   const auth = bearerAuth(authOptions);
-  const hooks = deps.hooks ?? {};
+  const hooks = deps.hooks ?? policy.hooks;
   const v1 = createV1Handler({
     auth: authOptions,
     upstream: () => {
@@ -189,19 +203,34 @@ export function createGateway(
       status: c.res.status,
       ms: Date.now() - started,
     });
+    policy.observe({
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      model: undefined,
+      auth: c.get("authOutcome") ?? "none",
+    });
   });
   app.use("/v1/*", refuseDeclaredTooLarge(config.listen.maxBodyBytes, logger));
   app.use("/v1/*", auth);
   app.get("/v1/models-info", (c) => {
+    const document = policy.access?.modelsInfo(c.get("claims")) ?? modelsInfo;
     const response = etagged(
-      modelsInfo.body,
-      modelsInfo.etag,
+      document.body,
+      document.etag,
       c.req.header("if-none-match"),
       "private, no-cache",
     );
     response.headers.set("vary", "authorization");
     return response;
   });
+  const { access } = policy;
+  if (access) {
+    app.get("/v1/models", (c) => {
+      c.header("cache-control", "private, no-store");
+      return c.json(access.modelList(c.get("claims")));
+    });
+  }
   app.notFound((c) =>
     c.json(
       { error: { message: `no route for ${c.req.method} ${c.req.path}`, code: "not_found" } },
@@ -237,12 +266,18 @@ export function createGateway(
       const bound = started.port;
       const shown = host.includes(":") ? `[${host}]` : host;
       logger.emit("gateway_listening", { host, port: bound, publicUrl: config.publicUrl });
-      return { url: `http://${shown}:${bound}`, port: bound };
+      const metrics = await policy.metricsListener?.start();
+      return {
+        url: `http://${shown}:${bound}`,
+        port: bound,
+        ...(metrics ? { metricsUrl: metrics.url } : {}),
+      };
     },
     async close() {
       const current = server;
       server = undefined;
       if (current) await closeGracefully(current, config.listen.shutdownGraceMs);
+      await policy.close();
       upstream?.close();
       const demoCurrent = demoServer;
       demoServer = undefined;

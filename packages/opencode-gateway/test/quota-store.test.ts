@@ -129,4 +129,19 @@ describe("the redis store", () => {
     // Redis came back empty (no persistence): the window started over.
     expect((await store.take([requests("u:e:rpm", 5)])).states[0]?.used).toBe(2);
   });
+
+  it("started while Redis is down, it fails fast and connects once Redis is up", async () => {
+    await redis.kill();
+    const store = onRedis();
+    await expect(store.take([requests("u:f:rpm", 5)])).rejects.toBeInstanceOf(
+      QuotaStoreUnavailable,
+    );
+    await redis.restart();
+    await expect
+      .poll(
+        async () => (await store.take([requests("u:f:rpm", 5)]).catch(() => undefined))?.admitted,
+        { timeout: 10_000, interval: 100 },
+      )
+      .toBe(true);
+  });
 });

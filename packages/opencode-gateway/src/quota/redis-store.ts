@@ -7,8 +7,9 @@ import type { QuotaStore } from "./store.js";
  * Counters in a Redis that every replica shares, changed only by the atomic scripts in
  * scripts.ts. A call never waits for a Redis that is down: commands are not queued while the
  * connection is lost (they fail at once and the quota's failMode decides), each one is bounded
- * by `timeoutMs`, and the client reconnects in the background. Only the very first connection
- * is waited for (up to `timeoutMs`), so the calls right after start-up are counted.
+ * by `timeoutMs`, and the client reconnects in the background. It connects on its first use (a
+ * gateway that only checks its config opens no connection), and only that first connection is
+ * waited for (up to `timeoutMs`), so the calls right after start-up are counted.
  */
 
 export class QuotaStoreUnavailable extends Error {
@@ -34,6 +35,7 @@ export function redisQuotaStore(options: {
     connectTimeout: Math.max(options.timeoutMs, 1000),
     // Reconnect for ever, at most every 2 s: the gateway outlives a Redis restart.
     retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+    lazyConnect: true,
   });
   let lastError: { error_code?: string; detail: string } | undefined;
   // Without a listener, ioredis prints every connection error to the console.
@@ -43,12 +45,16 @@ export function redisQuotaStore(options: {
   client.on("ready", () => {
     lastError = undefined;
   });
-  const firstConnection = new Promise<void>((resolve) => {
-    const done = () => resolve();
-    client.once("ready", done);
-    client.once("error", done);
-    setTimeout(done, options.timeoutMs).unref();
-  });
+  let firstConnection: Promise<void> | undefined;
+  const connected = () => {
+    firstConnection ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, options.timeoutMs);
+      timer.unref();
+      // Settles on ready or on the first failure; the client keeps retrying either way.
+      client.connect().then(resolve, resolve);
+    });
+    return firstConnection;
+  };
   client.defineCommand("quotaTake", { lua: TAKE });
   client.defineCommand("quotaAdd", { lua: ADD });
   const scripts = client as unknown as { quotaTake: Script; quotaAdd: Script };
@@ -58,7 +64,7 @@ export function redisQuotaStore(options: {
     script: "quotaTake" | "quotaAdd",
     args: Array<string | number>,
   ): Promise<unknown> => {
-    await firstConnection;
+    await connected();
     if (client.status !== "ready") {
       throw new QuotaStoreUnavailable(
         `redis is ${client.status}${lastError ? `: ${lastError.detail}` : ""}`,

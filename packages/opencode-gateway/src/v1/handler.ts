@@ -67,23 +67,22 @@ export function createV1Handler(options: V1Options) {
     }
     const query = target.indexOf("?");
     const path = query === -1 ? target : target.slice(0, query);
+    let auth = "none";
+    let facts = NO_FACTS;
     res.once("close", () => {
-      logger.emit("gateway_request", {
-        method,
-        path,
-        status: res.writableFinished ? res.statusCode : 499,
-        ms: Date.now() - started,
-      });
+      const status = res.writableFinished ? res.statusCode : 499;
+      logger.emit("gateway_request", { method, path, status, ms: Date.now() - started });
+      hooks.observe?.({ method, path, status, model: facts.model, auth });
     });
     if (declaresTooLarge(req.headers["content-length"], maxBodyBytes)) {
       refuse({ method, path }, 413, "body_too_large");
       return sendAnswer(res, bodyTooLarge(maxBodyBytes));
     }
     const checked = await authenticate(req.headers.authorization, { method, path }, options.auth);
+    auth = "refusal" in checked ? checked.reason : "ok";
     if ("refusal" in checked) return sendAnswer(res, checked.refusal);
 
     let body: Buffer | undefined;
-    let facts = NO_FACTS;
     const withBody = method !== "GET" && method !== "HEAD" && hasBody(req);
     if (withBody) sendContinue(req, res);
     if (withBody && isJsonType(req.headers["content-type"])) {

@@ -53,6 +53,19 @@ export interface Outcome {
   aborted: boolean;
 }
 
+/** An answered `/v1` request, also one refused before `admit` (for metrics). */
+export interface Answered {
+  method: string;
+  /** The request path without the query. */
+  path: string;
+  /** The status the client got (499: it went away first). */
+  status: number;
+  /** The body's `model`, when it was read. */
+  model: string | undefined;
+  /** The token check: `ok`, the refusal's reason code, or `none` (answered before it). */
+  auth: string;
+}
+
 export interface V1Hooks {
   /**
    * Before the upstream is called (after the token check and the body's `model` is read).
@@ -76,6 +89,8 @@ export interface V1Hooks {
    * `/v1/models` when the list is filtered per caller). `/v1/models-info` always is.
    */
   ownPaths?: readonly string[];
+  /** Once per answered request, when its answer is done. It must not throw. */
+  observe?(answered: Answered): void;
 }
 
 export const isRefusal = (result: Refusal | Admission | undefined): result is Refusal =>
