@@ -26,6 +26,7 @@ import {
   existsSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmdirSync,
   rmSync,
   statSync,
@@ -44,7 +45,17 @@ const fail = (message) => {
   process.exit(1);
 };
 
-rmSync("dist", { recursive: true, force: true });
+// Built aside and swapped in at the end: whoever shares this checkout (a test run, another
+// build) never sees a half-written dist/.
+const staging = join("node_modules", ".build-package", String(process.pid));
+rmSync(staging, { recursive: true, force: true });
+const staged = (file) => file.replace(/^\.\/dist\//, `${staging}/`);
+function swapIn() {
+  const previous = `${staging}.previous`;
+  if (existsSync("dist")) renameSync("dist", previous);
+  renameSync(staging, "dist");
+  rmSync(previous, { recursive: true, force: true });
+}
 
 /** `./dist/cli/main.js` -> `{ in: "src/cli/main.ts", out: "cli/main" }`. */
 function entryOf(file) {
@@ -73,7 +84,7 @@ const versionOnly = {
 };
 
 const options = {
-  outdir: "dist",
+  outdir: staging,
   chunkNames: "chunks/[name]-[hash]",
   bundle: true,
   splitting: true,
@@ -101,15 +112,22 @@ for (const input of Object.values(scan.metafile.inputs)) {
 }
 
 const result = await build({ ...options, entryPoints: [...entries.values()], metafile: true });
-for (const file of Object.values(pkg.bin ?? {})) chmodSync(file, 0o755);
+for (const file of Object.values(pkg.bin ?? {})) chmodSync(staged(file), 0o755);
+const bundles = Object.keys(result.metafile.outputs);
+const kB = bundles.reduce((sum, file) => sum + statSync(file).size, 0) / 1024;
 
 // Declarations only: the JavaScript is esbuild's. Written after the bundles, so that a type
 // error fails the build but leaves runnable bundles for whoever shares this checkout.
 const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
-const typescript = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], {
-  stdio: "inherit",
-});
-if (typescript.status !== 0) fail("tsc failed");
+const typescript = spawnSync(
+  process.execPath,
+  [tsc, "-p", "tsconfig.build.json", "--outDir", staging],
+  { stdio: "inherit" },
+);
+if (typescript.status !== 0) {
+  swapIn();
+  fail("tsc failed");
+}
 
 // Declarations of modules no entry's declarations reach (the CLI's, for one) are not shipped.
 const reached = new Set();
@@ -122,8 +140,8 @@ const visit = (file) => {
     visit(resolve(dirname(file), spec.replace(/\.js$/, ".d.ts")));
   }
 };
-for (const target of exportTargets) visit(resolve(target.types));
-const written = readdirSync("dist", { recursive: true }).map((file) => join("dist", file));
+for (const target of exportTargets) visit(resolve(staged(target.types)));
+const written = readdirSync(staging, { recursive: true }).map((file) => join(staging, file));
 for (const file of written.filter((f) => f.endsWith(".d.ts") && !reached.has(resolve(f)))) {
   rmSync(file);
 }
@@ -133,9 +151,8 @@ for (const dir of written
   .sort((a, b) => b.length - a.length)) {
   if (readdirSync(dir).length === 0) rmdirSync(dir);
 }
+swapIn();
 
-const bundles = Object.keys(result.metafile.outputs);
-const kB = bundles.reduce((sum, file) => sum + statSync(file).size, 0) / 1024;
 console.log(
   `build-package: ${pkg.name}: ${entries.size} entries, ${bundles.length} bundles (${kB.toFixed(0)} kB), ${reached.size} declaration files`,
 );
