@@ -21,10 +21,20 @@ export interface RegistryRequest {
   bytesOut: number;
 }
 
+/** The registry everything else comes from, reached the way this machine's npm reaches it. */
+export interface Uplink {
+  url: string;
+  /** PEM certificates to trust instead of Node's own (npm's `cafile`). */
+  ca?: string;
+  /** npm's `https-proxy` (or `proxy`), and `noproxy`. */
+  proxy?: string;
+  noProxy?: string;
+}
+
 export interface RegistryConfigInput {
   root: string;
   /** Everything not in `ownScopes` is fetched from here (and kept in storage); none: offline. */
-  uplink: string | undefined;
+  uplink: Uplink | undefined;
   /** Scopes served only from what was published to this registry (`@vymalo`). */
   ownScopes: readonly string[];
 }
@@ -46,7 +56,7 @@ export function registryConfig({ root, uplink, ownScopes }: RegistryConfigInput)
   return {
     storage: `${root}/storage`,
     auth: { htpasswd: { file: `${root}/htpasswd`, max_users: 10 } },
-    ...(uplink ? { uplinks: { upstream: { url: uplink, timeout: "30s", cache: true } } } : {}),
+    ...(uplink ? { uplinks: { upstream: uplinkConfig(uplink) } } : {}),
     packages: {
       ...own,
       "**": {
@@ -61,6 +71,18 @@ export function registryConfig({ root, uplink, ownScopes }: RegistryConfigInput)
     server: { keepAliveTimeout: 60 },
     // JSON lines on stdout, down to `http`: one line per request, read back by `parseRequests`.
     log: { type: "stdout", format: "json", level: "http" },
+  };
+}
+
+function uplinkConfig({ url, ca, proxy, noProxy }: Uplink) {
+  const proxyKey = url.startsWith("https:") ? "https_proxy" : "http_proxy";
+  return {
+    url,
+    timeout: "30s",
+    cache: true,
+    ...(ca ? { ca } : {}),
+    ...(proxy ? { [proxyKey]: proxy } : {}),
+    ...(noProxy ? { no_proxy: noProxy } : {}),
   };
 }
 

@@ -1,11 +1,16 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { type RunningChild, startChild } from "./child.js";
 import { getFreePort } from "./opencode-serve.js";
 import { runProcess } from "./process-group.js";
-import { parseRequests, type RegistryRequest, registryConfig } from "./registry-config.js";
+import {
+  parseRequests,
+  type RegistryRequest,
+  registryConfig,
+  type Uplink,
+} from "./registry-config.js";
 
 export type { RegistryRequest } from "./registry-config.js";
 
@@ -25,7 +30,10 @@ export type { RegistryRequest } from "./registry-config.js";
  */
 
 export interface RegistryOptions {
-  /** Where other names come from. Default: `npm config get registry`. `null`: nowhere (offline). */
+  /**
+   * Where other names come from. Default: `npm config get registry`. `null`: nowhere (offline).
+   * Either way it is reached with npm's `cafile` and proxy settings.
+   */
   uplink?: string | null;
   /** Scopes never proxied: served only from what was published here. Default `["@vymalo"]`. */
   ownScopes?: string[];
@@ -78,19 +86,45 @@ function verdaccioBin(): string {
   return join(dirname(require.resolve("verdaccio/package.json")), "bin", "verdaccio");
 }
 
-async function machineRegistry(): Promise<string> {
-  const result = await runProcess("npm", ["config", "get", "registry"], {
+/**
+ * The uplink as this machine's npm reaches it: its `registry`, and the `cafile` and proxy it uses
+ * for that. Taken from npm's config, not from the environment: turbo passes tasks only a few
+ * variables, so `NODE_EXTRA_CA_CERTS` is gone under `pnpm test` (here a TLS-inspecting egress
+ * proxy needs it), while npm's global npmrc still names the CA file.
+ */
+async function machineUplink(url: string | undefined): Promise<Uplink> {
+  const keys = ["registry", "cafile", "https-proxy", "proxy", "noproxy"];
+  const result = await runProcess("npm", ["config", "get", ...keys], {
     cwd: process.cwd(),
     env: process.env as Record<string, string>,
     timeoutMs: 30_000,
   });
-  const url = result.stdout.trim();
-  if (result.code !== 0 || !/^https?:\/\//.test(url)) {
+  // `npm config get a b` prints `a=value` lines; an unset key prints `null` or nothing.
+  const values = new Map<string, string>();
+  for (const line of result.stdout.split("\n")) {
+    const at = line.indexOf("=");
+    const value = line.slice(at + 1).trim();
+    if (at > 0 && value && value !== "null" && value !== "undefined") {
+      values.set(line.slice(0, at).trim(), value);
+    }
+  }
+  const registry = url ?? values.get("registry");
+  if (result.code !== 0 || !registry || !/^https?:\/\//.test(registry)) {
     throw new Error(
-      `startRegistry: \`npm config get registry\` gave no registry URL (exit ${result.code}): ${result.stderr || url}; pass options.uplink`,
+      `startRegistry: \`npm config get registry\` gave no registry URL (exit ${result.code}): ${result.stderr || result.stdout}; pass options.uplink`,
     );
   }
-  return url;
+  const cafile = values.get("cafile");
+  const proxy = registry.startsWith("https:")
+    ? (values.get("https-proxy") ?? values.get("proxy"))
+    : values.get("proxy");
+  const noProxy = values.get("noproxy");
+  return {
+    url: registry,
+    ...(cafile ? { ca: await readFile(cafile, "utf8") } : {}),
+    ...(proxy ? { proxy } : {}),
+    ...(noProxy ? { noProxy } : {}),
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -149,8 +183,7 @@ async function addPublisher(url: string): Promise<string> {
 }
 
 export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
-  const uplink =
-    options.uplink === null ? undefined : (options.uplink ?? (await machineRegistry()));
+  const uplink = options.uplink === null ? undefined : await machineUplink(options.uplink);
   const root = await mkdtemp(join(tmpdir(), "testkit-registry-"));
   try {
     const configFile = join(root, "config.yaml");
@@ -184,7 +217,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     return {
       url,
       port,
-      uplink,
+      uplink: uplink?.url,
       storageDir: config.storage,
       npmEnv: Object.freeze({ npm_config_registry: url, ...QUIET_NPM }),
       async publish(tarball) {

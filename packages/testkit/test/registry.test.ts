@@ -1,19 +1,22 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startChild, startRegistry, type TestRegistry } from "../src/index.js";
 
 /**
  * The kit's verdaccio: what is published is served; names of its own scopes never come from
- * the uplink (here `@types`, which the uplink has); other names are proxied from it.
+ * the uplink (here `@types`, which the uplink has); other names are proxied from it — reached as
+ * npm reaches it, also without `NODE_EXTRA_CA_CERTS`, which turbo does not pass to tests.
  */
 
 let registry: TestRegistry;
 let dir: string;
 
 beforeAll(async () => {
+  vi.stubEnv("NODE_EXTRA_CA_CERTS", undefined);
   registry = await startRegistry({ ownScopes: ["@vymalo", "@types"] });
+  vi.unstubAllEnvs();
   dir = await mkdtemp(join(tmpdir(), "registry-test-"));
 });
 afterAll(async () => {
