@@ -153,7 +153,10 @@ export const ManifestOptionsSchema = z
       .regex(/^[0-9A-Za-z.+-]+$/, { error: 'expected a version or dist-tag, e.g. "1.2.3"' })
       .optional()
       .meta(
-        help("Version of the default command and plugins (default: the gateway's).", '"1.2.3"'),
+        help(
+          "Version of the default command and plugins (default: each plugin's version this gateway was built with).",
+          '"1.2.3"',
+        ),
       ),
     env: z
       .string()

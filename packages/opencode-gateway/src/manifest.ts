@@ -1,4 +1,6 @@
 import ownPackage from "@vymalo/opencode-gateway/package.json" with { type: "json" };
+import modelsInfoPackage from "@vymalo/opencode-models-info/package.json" with { type: "json" };
+import oauth2Package from "@vymalo/opencode-oauth2/package.json" with { type: "json" };
 import type { GatewayConfig } from "./config.js";
 
 /**
@@ -12,10 +14,10 @@ import type { GatewayConfig } from "./config.js";
  * request. opencode merges `config` as its lowest config layer at every start.
  */
 
-export const OAUTH2_PACKAGE = "@vymalo/opencode-oauth2";
-export const MODELS_INFO_PACKAGE = "@vymalo/opencode-models-info";
+export const OAUTH2_PACKAGE = oauth2Package.name;
+export const MODELS_INFO_PACKAGE = modelsInfoPackage.name;
 
-/** This package's version, inlined by the build (scripts/build-package.mjs). */
+/** This package's version, inlined by the build. */
 export function gatewayVersion(): string {
   return ownPackage.version;
 }
@@ -31,13 +33,14 @@ export interface Manifest {
 
 export function buildManifest(config: GatewayConfig): Manifest {
   const { manifest: opts, providerId, publicUrl } = config;
-  const version = opts.pluginVersion ?? gatewayVersion();
+  // Pinned to the plugin packages this gateway was built with (their package.json, inlined by
+  // scripts/build-package.mjs): each is released on its own, so the gateway's own version may be
+  // one no plugin was ever published at.
+  const pinned = (pkg: { name: string; version: string }) =>
+    `${pkg.name}@${opts.pluginVersion ?? pkg.version}`;
   const env = opts.env ?? defaultAuthEnv(providerId);
-  const prefix = opts.command ?? ["npx", "-y", `${OAUTH2_PACKAGE}@${version}`];
-  const plugins = opts.plugins ?? [
-    `${OAUTH2_PACKAGE}@${version}`,
-    `${MODELS_INFO_PACKAGE}@${version}`,
-  ];
+  const prefix = opts.command ?? ["npx", "-y", pinned(oauth2Package)];
+  const plugins = opts.plugins ?? [pinned(oauth2Package), pinned(modelsInfoPackage)];
   const models = Object.fromEntries(
     config.models.map((model) => [model.id, { name: model.name ?? model.id }]),
   );
