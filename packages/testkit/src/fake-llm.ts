@@ -61,6 +61,8 @@ export interface FakeLlmRequest {
   response?: string;
   /** Set when the 401 was forced by `failNextWith401`. */
   forced401?: boolean;
+  /** Set when the client's connection closed before the answer was complete (an abort). */
+  aborted?: boolean;
 }
 
 export interface FakeLlm {
@@ -149,6 +151,9 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     };
     if (rawBody.length > 0) record.body = parseJson(rawBody);
     requests.push(record);
+    res.once("close", () => {
+      if (!res.writableFinished) record.aborted = true;
+    });
     if (hangPaths.has(path)) return;
     const answerJson = (status: number, payload: unknown, extra?: Record<string, string>) => {
       record.status = status;
