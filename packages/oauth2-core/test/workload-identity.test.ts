@@ -44,6 +44,14 @@ async function clusterHarness(
   return { cluster, file, podToken };
 }
 
+/** What a jwt_bearer renewal of the public client "ci" fails with. */
+const bearerFailure = (subjectToken: Record<string, unknown>) =>
+  oauth2ErrorOf(
+    h
+      .engine()
+      .ensureAccessToken(h.provider({ clientId: "ci", authFlow: "jwt_bearer", subjectToken })),
+  );
+
 describe("jwt_bearer with a Kubernetes service-account token", () => {
   it("re-reads the rotated token file at the next renewal: the IdP saw the new assertion", async () => {
     const { file, podToken } = await clusterHarness();
@@ -83,17 +91,7 @@ describe("jwt_bearer with a Kubernetes service-account token", () => {
       file,
       await cluster.sign({ sub: "system:serviceaccount:ci:runner", aud: IDP_AUDIENCE }, -600),
     );
-    const err = await oauth2ErrorOf(
-      h
-        .engine()
-        .ensureAccessToken(
-          h.provider({
-            clientId: "ci",
-            authFlow: "jwt_bearer",
-            subjectToken: { source: "kubernetes", file },
-          }),
-        ),
-    );
+    const err = await bearerFailure({ source: "kubernetes", file });
     expect(err.code).toBe("subject_token_unavailable");
     expect(err.message).toMatch(new RegExp(`the token from ${file} expired at \\d{4}-`));
     expect(err.fix).toMatch(/kubelet renews a projected token/);
@@ -102,17 +100,7 @@ describe("jwt_bearer with a Kubernetes service-account token", () => {
 
   it("without a file the pod's default token path is read, and named when it is missing", async () => {
     await clusterHarness();
-    const err = await oauth2ErrorOf(
-      h
-        .engine()
-        .ensureAccessToken(
-          h.provider({
-            clientId: "ci",
-            authFlow: "jwt_bearer",
-            subjectToken: { source: "kubernetes" },
-          }),
-        ),
-    );
+    const err = await bearerFailure({ source: "kubernetes" });
     expect(err.message).toContain(
       "could not read the subject token from /var/run/secrets/kubernetes.io/serviceaccount/token",
     );
@@ -125,13 +113,7 @@ describe("jwt_bearer with a Kubernetes service-account token", () => {
       file,
       await cluster.sign({ sub: "system:serviceaccount:ci:runner", aud: "https://elsewhere" }),
     );
-    const err = await oauth2ErrorOf(
-      h
-        .engine()
-        .ensureAccessToken(
-          h.provider({ clientId: "ci", authFlow: "jwt_bearer", subjectToken: { file } }),
-        ),
-    );
+    const err = await bearerFailure({ file });
     expect(err.idp).toMatchObject({ error: "invalid_grant", status: 400 });
     expect(err.message).toContain("the IdP refused the JWT bearer grant");
     expect(err.message).toContain("The token endpoint answered HTTP 400: invalid_grant");

@@ -1,4 +1,10 @@
-import { fieldHelp, isSecureUrl, SECURE_URL_ERROR, splitList } from "@vymalo/oauth2-core";
+import {
+  ASYMMETRIC_JWS_ALGORITHMS,
+  fieldHelp,
+  isSecureUrl,
+  SECURE_URL_ERROR,
+  splitList,
+} from "@vymalo/oauth2-core";
 import { z } from "zod";
 
 /**
@@ -9,19 +15,7 @@ import { z } from "zod";
 export { type FieldHelp, fieldHelp as help } from "@vymalo/oauth2-core";
 
 /** Asymmetric algorithms a JWKS can verify. HS* (shared secret) and `none` are never accepted. */
-export const ASYMMETRIC_ALGORITHMS = [
-  "RS256",
-  "RS384",
-  "RS512",
-  "PS256",
-  "PS384",
-  "PS512",
-  "ES256",
-  "ES384",
-  "ES512",
-  "EdDSA",
-  "Ed25519",
-] as const;
+export const ASYMMETRIC_ALGORITHMS = ASYMMETRIC_JWS_ALGORITHMS;
 export const DEFAULT_ALGORITHMS = ["RS256", "ES256", "PS256", "EdDSA"] as const;
 
 /** An error message that says "required" when the field is missing. */

@@ -37,19 +37,23 @@ function rsaKey() {
   };
 }
 
+/** Writes provider `id`: the client "ci-key" signing with `keyFile`, plus `extra`. */
+const keyClientProvider = (id: string, keyFile: string, extra: Record<string, unknown>) =>
+  h.writeGlobalConfig(
+    providerConfig(id, {
+      issuer: h.idp.issuer,
+      clientId: "ci-key",
+      clientAssertion: { keyFile },
+      ...extra,
+    }),
+  );
+
 describe("token with private_key_jwt", () => {
   it("client_credentials: prints a token the IdP issued to the key's client", async () => {
     const key = rsaKey();
     h = await cliHarness({ clients: [privateKeyJwtClient("ci-key", { keys: [key.publicJwk] })] });
     const keyFile = await h.writeFile("keys/ci.pem", key.pem);
-    await h.writeGlobalConfig(
-      providerConfig("ci", {
-        issuer: h.idp.issuer,
-        clientId: "ci-key",
-        authFlow: "client_credentials",
-        clientAssertion: { keyFile },
-      }),
-    );
+    await keyClientProvider("ci", keyFile, { authFlow: "client_credentials" });
     const result = await h.run(["token", "ci"]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.trim()).toMatch(JWT);
@@ -65,14 +69,7 @@ describe("token with private_key_jwt", () => {
       clients: [privateKeyJwtClient("ci-key", { keys: [rsaKey().publicJwk] })],
     });
     const keyFile = join(h.root, "keys", "missing.pem");
-    await h.writeGlobalConfig(
-      providerConfig("ci", {
-        issuer: h.idp.issuer,
-        clientId: "ci-key",
-        authFlow: "client_credentials",
-        clientAssertion: { keyFile },
-      }),
-    );
+    await keyClientProvider("ci", keyFile, { authFlow: "client_credentials" });
     const result = await h.run(["token", "ci"]);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe("");
@@ -89,15 +86,10 @@ describe("token with private_key_jwt", () => {
       trustedIssuers: [github.trustedIssuer(IDP_AUDIENCE)],
     });
     const keyFile = await h.writeFile("keys/ci.pem", key.pem);
-    await h.writeGlobalConfig(
-      providerConfig("ci", {
-        issuer: h.idp.issuer,
-        clientId: "ci-key",
-        authFlow: "token_exchange",
-        clientAssertion: { keyFile },
-        subjectToken: { source: "github-actions", audience: IDP_AUDIENCE },
-      }),
-    );
+    await keyClientProvider("ci", keyFile, {
+      authFlow: "token_exchange",
+      subjectToken: { source: "github-actions", audience: IDP_AUDIENCE },
+    });
     const result = await h.run(["token", "ci"], { env: github.env });
     expect(result.code, result.stderr).toBe(0);
     await h.idp.verifyAccessToken(result.stdout.trim());
@@ -105,15 +97,10 @@ describe("token with private_key_jwt", () => {
     expect(h.idp.countGrants(TOKEN_EXCHANGE_GRANT)).toBe(1);
 
     // The same job step without `permissions: id-token: write`: the runner sets no variables.
-    await h.writeGlobalConfig(
-      providerConfig("other", {
-        issuer: h.idp.issuer,
-        clientId: "ci-key",
-        authFlow: "token_exchange",
-        clientAssertion: { keyFile },
-        subjectToken: { source: "github-actions", audience: IDP_AUDIENCE },
-      }),
-    );
+    await keyClientProvider("other", keyFile, {
+      authFlow: "token_exchange",
+      subjectToken: { source: "github-actions", audience: IDP_AUDIENCE },
+    });
     const denied = await h.run(["token", "other"]);
     expect(denied.code).toBe(1);
     expect(denied.stderr).toContain(

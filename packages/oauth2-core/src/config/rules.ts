@@ -35,3 +35,22 @@ export function splitList(value: string | string[]): string[] {
   const list = typeof value === "string" ? value.split(/[\s,]+/) : value;
   return [...new Set(list.map((s) => s.trim()).filter(Boolean))];
 }
+
+/**
+ * Asymmetric JWS algorithms: signatures a public key verifies. What a client assertion may be
+ * signed with, and what a verifier may accept; HS* (a shared secret) and `none` are never in it.
+ * `Ed25519` is the fully-specified name (RFC 9864) of what `EdDSA` names for Ed25519 keys.
+ */
+export const ASYMMETRIC_JWS_ALGORITHMS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+  "Ed25519",
+] as const;

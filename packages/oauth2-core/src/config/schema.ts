@@ -1,7 +1,7 @@
 import * as z from "zod/mini";
 import { fieldHelp } from "./field-help.js";
 import { milliseconds, timerMs, wholeNumber } from "./numbers.js";
-import { isSecureUrl, SECURE_URL_ERROR, splitList } from "./rules.js";
+import { ASYMMETRIC_JWS_ALGORITHMS, isSecureUrl, SECURE_URL_ERROR, splitList } from "./rules.js";
 
 /**
  * The provider's oauth2 config: ONE zod schema. Its TypeScript types are inferred from it, both
@@ -58,19 +58,8 @@ const scopeList = z.pipe(
   z.transform(splitList),
 );
 
-/** JWS algorithms a client assertion can be signed with (what openid-client can sign). */
-export const ASSERTION_ALGS = [
-  "RS256",
-  "RS384",
-  "RS512",
-  "PS256",
-  "PS384",
-  "PS512",
-  "ES256",
-  "ES384",
-  "ES512",
-  "EdDSA",
-] as const;
+/** What a client assertion can be signed with: the asymmetric JWS algorithms. */
+export const ASSERTION_ALGS = ASYMMETRIC_JWS_ALGORITHMS;
 export type AssertionAlg = (typeof ASSERTION_ALGS)[number];
 
 const localPath = (description: string, example: string) =>

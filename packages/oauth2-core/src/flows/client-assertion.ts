@@ -31,6 +31,7 @@ const ALG_KEY: Record<AssertionAlg, { kty: string; crv?: string; params: object 
   ES384: { kty: "EC", crv: "P-384", params: { name: "ECDSA", namedCurve: "P-384" } },
   ES512: { kty: "EC", crv: "P-521", params: { name: "ECDSA", namedCurve: "P-521" } },
   EdDSA: { kty: "OKP", crv: "Ed25519", params: { name: "Ed25519" } },
+  Ed25519: { kty: "OKP", crv: "Ed25519", params: { name: "Ed25519" } },
 };
 
 /** The algorithm a key signs with when neither the config nor the JWK names one. */
@@ -242,7 +243,8 @@ export async function privateKeyJwtAuth(
     options.audience === "issuer" ? target.issuer : (target.tokenEndpoint ?? target.issuer);
   return client.PrivateKeyJwt(kid ? { key, kid } : key, {
     [client.modifyAssertion]: (header, payload) => {
-      // openid-client names Ed25519 by its fully-specified name; most IdPs know it as EdDSA.
+      // openid-client names an Ed25519 key's alg "Ed25519"; most IdPs know only "EdDSA", the
+      // default here. The configured name is what goes out.
       header.alg = alg;
       Object.assign(header, extra);
       payload.aud = audience;

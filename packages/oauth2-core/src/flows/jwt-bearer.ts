@@ -1,8 +1,6 @@
-import * as client from "openid-client";
+import type * as client from "openid-client";
 import type { ProviderConfig } from "../config/schema.js";
-import { clientOf, toOAuth2Error } from "../oidc/protocol-errors.js";
-import { grantParams } from "./grant-params.js";
-import { readSubjectToken, type TokenSourceContext } from "./token-source.js";
+import { presentToken, type TokenSourceContext } from "./token-source.js";
 
 export const JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
@@ -11,19 +9,14 @@ export const JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer";
  * token, a service-account token) is the grant itself, sent as `assertion`. The client
  * authenticates as configured: a public client sends only its id.
  */
-export async function jwtBearer(
+export function jwtBearer(
   provider: ProviderConfig,
   config: client.Configuration,
   source: TokenSourceContext = { env: process.env },
 ): Promise<client.TokenEndpointResponse> {
-  const assertion = await readSubjectToken(provider, source);
-  try {
-    return await client.genericGrantRequest(
-      config,
-      JWT_BEARER_GRANT,
-      grantParams(provider, { assertion }),
-    );
-  } catch (err) {
-    throw toOAuth2Error(err, "jwt_bearer", provider.id, clientOf(config));
-  }
+  return presentToken(provider, config, source, {
+    step: "jwt_bearer",
+    type: JWT_BEARER_GRANT,
+    params: (assertion) => ({ assertion }),
+  });
 }

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import * as client from "openid-client";
 import {
   KUBERNETES_TOKEN_FILE,
   type ProviderConfig,
@@ -7,7 +8,9 @@ import {
 import { OAuth2Error } from "../errors.js";
 import type { FetchLike } from "../fetch.js";
 import { type CoreEvent, fingerprint, type Logger } from "../log.js";
+import { clientOf, toOAuth2Error } from "../oidc/protocol-errors.js";
 import { githubActionsToken } from "./github-actions-token.js";
+import { grantParams } from "./grant-params.js";
 import { peekJwtClaims } from "./token-response.js";
 
 /**
@@ -119,4 +122,30 @@ function assertNotExpired(
     `the token from ${from} expired at ${new Date(exp * 1000).toISOString()}.`,
     fixes[kind],
   );
+}
+
+/**
+ * Reads the workload's token afresh and sends it to the token endpoint with `grant`: token
+ * exchange and jwt_bearer differ only in the parameters that carry it.
+ */
+export async function presentToken(
+  provider: ProviderConfig,
+  config: client.Configuration,
+  source: TokenSourceContext,
+  grant: {
+    step: "token_exchange" | "jwt_bearer";
+    type: string;
+    params(token: string): Record<string, string>;
+  },
+): Promise<client.TokenEndpointResponse> {
+  const token = await readSubjectToken(provider, source);
+  try {
+    return await client.genericGrantRequest(
+      config,
+      grant.type,
+      grantParams(provider, grant.params(token)),
+    );
+  } catch (err) {
+    throw toOAuth2Error(err, grant.step, provider.id, clientOf(config));
+  }
 }
