@@ -49,49 +49,115 @@ function tunnel(proxy: string, host: string, port: number): Promise<Socket> {
   });
 }
 
-/** One handshake with the same trust and certificate as the failed request, and one request. */
-export async function probeClientCertificate(
+export interface ConnectOptions {
+  ca?: string[] | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
+}
+
+/** What one TLS handshake to a server showed (doctor's network check reports it). */
+export interface TlsInspection {
+  /** The connection (or the proxy's tunnel) could not be opened: why. */
+  readonly unreachable?: string | undefined;
+  /** The handshake completed. */
+  readonly handshake: boolean;
+  /** The server's certificate verified against the trust given. */
+  readonly verified: boolean;
+  /** Node's verification error when it did not (`SELF_SIGNED_CERT_IN_CHAIN`…). */
+  readonly verifyError?: string | undefined;
+  /** Subject CN (or O) of the server's certificate and of the last certificate of its chain. */
+  readonly serverSubject?: string | undefined;
+  readonly chainEnd?: string | undefined;
+  /** A TLS alert the server sent (about our certificate, mostly). */
+  readonly alert?: string | undefined;
+  /** The server answered an HTTP request on the connection. */
+  readonly answered: boolean;
+}
+
+type PeerCert = { subject?: Record<string, string>; issuerCertificate?: PeerCert; raw?: Buffer };
+const nameOf = (cert: PeerCert | undefined) => cert?.subject?.CN ?? cert?.subject?.O;
+
+function chainEnd(cert: PeerCert | undefined): string | undefined {
+  let current = cert;
+  for (let depth = 0; current?.issuerCertificate && depth < 10; depth += 1) {
+    if (
+      current.issuerCertificate === current ||
+      current.issuerCertificate.raw?.equals(current.raw ?? Buffer.alloc(0))
+    )
+      break;
+    current = current.issuerCertificate;
+  }
+  return nameOf(current);
+}
+
+/**
+ * One handshake, through the proxy's tunnel when there is one, that verifies without refusing
+ * (so the chain can be shown) and sends one HEAD request.
+ */
+export async function inspectTls(
   url: string,
   proxy: string | undefined,
-  connectOptions: {
-    ca?: string[] | undefined;
-    cert?: string | undefined;
-    key?: string | undefined;
-  },
-): Promise<ProbeVerdict> {
+  connectOptions: ConnectOptions,
+): Promise<TlsInspection> {
   const target = new URL(url);
   const host = target.hostname.replace(/^\[|\]$/g, "");
   const port = Number(target.port) || 443;
   let socket: Socket | undefined;
   try {
     if (proxy) socket = await tunnel(proxy, host, port);
-  } catch {
-    return { kind: "unknown" };
+  } catch (err) {
+    return {
+      unreachable: (err as Error).message,
+      handshake: false,
+      verified: false,
+      answered: false,
+    };
   }
   return new Promise((resolve) => {
-    let answered = false;
-    let verdict: ProbeVerdict = { kind: "unknown" };
+    let result: TlsInspection = { handshake: false, verified: false, answered: false };
     const tls: TLSSocket = connect({
       ...(socket ? { socket } : { host, port }),
       servername: /^[\d.]+$|:/.test(host) ? undefined : host,
+      rejectUnauthorized: false,
       ...connectOptions,
     });
     const timer = setTimeout(() => tls.destroy(), PROBE_TIMEOUT_MS);
     tls.once("secureConnect", () => {
-      verdict = { kind: "closed" };
+      const peer = tls.getPeerCertificate(true) as PeerCert;
+      result = {
+        ...result,
+        handshake: true,
+        verified: tls.authorized,
+        verifyError: tls.authorizationError
+          ? String((tls.authorizationError as NodeJS.ErrnoException).code ?? tls.authorizationError)
+          : undefined,
+        serverSubject: nameOf(peer),
+        chainEnd: chainEnd(peer),
+      };
       tls.write(`HEAD / HTTP/1.1\r\nHost: ${target.host}\r\nConnection: close\r\n\r\n`);
     });
     tls.on("data", () => {
-      answered = true;
+      result = { ...result, answered: true };
     });
     tls.once("error", (err: NodeJS.ErrnoException) => {
-      verdict = /ALERT/.test(err.code ?? "")
-        ? { kind: "alert", code: err.code as string }
-        : verdict;
+      if (/ALERT/.test(err.code ?? "")) result = { ...result, alert: err.code };
+      else if (!result.handshake) result = { ...result, unreachable: err.code ?? err.message };
     });
     tls.once("close", () => {
       clearTimeout(timer);
-      resolve(answered ? { kind: "unknown" } : verdict);
+      resolve(result);
     });
   });
+}
+
+/** Why the server closed a connection fetch saw fail: its alert, or a hang-up after the handshake. */
+export async function probeClientCertificate(
+  url: string,
+  proxy: string | undefined,
+  connectOptions: ConnectOptions,
+): Promise<ProbeVerdict> {
+  const seen = await inspectTls(url, proxy, connectOptions);
+  if (seen.alert) return { kind: "alert", code: seen.alert };
+  if (seen.handshake && seen.verified && !seen.answered) return { kind: "closed" };
+  return { kind: "unknown" };
 }

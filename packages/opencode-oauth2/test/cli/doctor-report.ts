@@ -1,4 +1,3 @@
-import { createServer } from "node:net";
 import { type CliHarness, eventually } from "./harness.js";
 
 /** One finding of `doctor --json`. */
@@ -29,14 +28,8 @@ export async function runDoctor(h: CliHarness, ...args: string[]) {
   return { ...result, report, find };
 }
 
-/** A port nothing listens on (bound, then released). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
+/** A port nothing listens on (bound, then released): the testkit's one definition. */
+export { freePort } from "@vymalo/testkit";
 
 /** A browser login through the built CLI, the test browser playing the user at the IdP. */
 export async function browserLogin(h: CliHarness): Promise<void> {

@@ -18,6 +18,7 @@ import {
   checkPkce,
 } from "./idp-checks.js";
 import { checkCachedToken, checkRedirectPort } from "./local-checks.js";
+import { checkNetworkPath } from "./network-checks.js";
 import { FetchRecorder } from "./recording-fetch.js";
 import { probeRevocation } from "./revocation-probe.js";
 import { checkAudience } from "./token-audience.js";
@@ -61,6 +62,8 @@ export async function checkProvider(
   findings.push(...checkAudience(provider, read));
   const browser = flows.includes("authorization_code");
   if (browser) findings.push(...(await checkRedirectPort(provider)));
+
+  findings.push(...(await checkNetworkPath(provider, ctx.env, ctx.now())));
 
   const recorder = new FetchRecorder();
   const discovery = await checkDiscovery(provider, recorder);
