@@ -75,14 +75,20 @@ describe("a warm `token` call", () => {
     expect(warm.commands).toEqual([]);
     // No network module either (fetch is built in; the IdP's counters above cover it).
     expect(warm.urls.filter((u) => /^node:(net|http|https|tls|dns)$/.test(u))).toEqual([]);
-    // The recorder did see the CLI and its token command.
-    expect(warm.urls.some((u) => u.endsWith("/dist/cli/token.js"))).toBe(true);
+    // The recorder did see the CLI; the plain call took the warm path (@vymalo/oauth2-core/warm),
+    // which loads neither the core's main entry (zod and the schemas) nor the token command.
+    expect(warm.urls.some((u) => u.endsWith("/opencode-oauth2/dist/cli/main.js"))).toBe(true);
+    expect(warm.urls.some((u) => u.endsWith("/oauth2-core/dist/warm.js"))).toBe(true);
+    expect(warm.urls.filter((u) => /\/oauth2-core\/dist\/(index|zod)\.js$/.test(u))).toEqual([]);
+    expect(warm.urls.some((u) => u.endsWith("/dist/cli/token.js"))).toBe(false);
 
-    // Every format is as light: the kubectl and git helpers are called per request too.
+    // Every format is as light: the kubectl and git helpers are called per request too (they go
+    // through the token command, which reads the cache and loads no protocol code either).
     for (const format of ["json", "header", "env", "exec-credential"]) {
       const run = await token(`warm-${format}`, format);
       expect(run.stdout).toContain(issued);
       expect(run.loaded, format).toEqual([]);
+      expect(run.urls.some((u) => u.endsWith("/dist/cli/token.js"))).toBe(true);
     }
     expect(idp.tokenRequests).toHaveLength(1);
   });

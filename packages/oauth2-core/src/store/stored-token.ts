@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { AUTH_FLOWS, type ProviderConfig, type ResolvedClient } from "../config/schema.js";
+import { bindingKey } from "./binding-key.js";
 
 /**
  * What minted a token. A cached token is only ever used when the provider's current config
@@ -64,15 +65,7 @@ export function bindingFor(provider: ProviderConfig, client: ResolvedClient): To
 }
 
 export function sameBinding(a: TokenBinding, b: TokenBinding): boolean {
-  const canon = (x: TokenBinding) =>
-    JSON.stringify([
-      x.issuer,
-      x.clientId,
-      [...x.scopes].sort(),
-      x.audience ?? null,
-      [...(x.resource ?? [])].sort(),
-    ]);
-  return canon(a) === canon(b);
+  return bindingKey(a) === bindingKey(b);
 }
 
 /** The client of `provider` that minted `token`, or undefined when neither binding matches. */

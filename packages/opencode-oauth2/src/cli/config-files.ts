@@ -22,6 +22,8 @@ export interface LoadedConfig extends CollectedProviders {
   problems: ConfigFileProblem[];
   /** Where global config lives, for messages. */
   globalDir: string;
+  /** Every source merged: what the providers were parsed from (the warm token path's key). */
+  localConfig: Record<string, unknown>;
 }
 
 export type LoadOptions = LocalConfigOptions;
@@ -37,5 +39,6 @@ export async function loadConfig(options: LoadOptions): Promise<LoadedConfig> {
     sources: local.sources,
     problems: local.problems,
     globalDir: local.globalDir,
+    localConfig: local.config,
   };
 }

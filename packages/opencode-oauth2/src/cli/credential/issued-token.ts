@@ -14,9 +14,12 @@ export interface IssuedToken {
 // would add a line of its own there, so such a token is refused rather than printed.
 const VSCHAR = /^[\x20-\x7e]+$/;
 
+/** Whether a format may print the token (see {@link printableToken}). */
+export const isPrintable = (token: IssuedToken): boolean => VSCHAR.test(token.accessToken);
+
 /** `token`, checked before any format prints it. The error never contains the token. */
 export function printableToken(token: IssuedToken): IssuedToken {
-  if (!VSCHAR.test(token.accessToken)) {
+  if (!isPrintable(token)) {
     throw new CliFailure(
       `provider "${token.providerId}": the IdP's access token holds characters an access token may not (RFC 6749 A.12: printable ASCII only); refusing to print it. Fix: check the IdP's token endpoint.`,
     );

@@ -1,3 +1,5 @@
+import { bindingFor } from "@vymalo/oauth2-core";
+import { rememberWarm } from "@vymalo/oauth2-core/warm";
 import type { CliContext } from "../context.js";
 import { requireProvider } from "../context.js";
 import { type IssuedToken, printableToken } from "./issued-token.js";
@@ -17,5 +19,11 @@ export async function obtainToken(ctx: CliContext, id: string): Promise<IssuedTo
     );
     return undefined;
   }
+  // The config is valid and the cache holds a token bound to it: the next call with the same
+  // config may take the warm path (main.ts), which skips parsing the config.
+  await rememberWarm(ctx.env, provider.id, (await ctx.config()).localConfig, {
+    bindings: [provider.loginClient, provider.client].map((c) => bindingFor(provider, c)),
+    skewMs: provider.tokenExpirySkewMs,
+  });
   return printableToken(result);
 }
