@@ -128,17 +128,11 @@ export function demoGatewayConfig(input: {
 
 /** Resolves once `url` answers 2xx; fails early, with its output, when `server` exits. */
 export async function serving(server: RunningChild, url: string, timeoutMs: number) {
-  let ended = false;
-  server.done.then(
-    () => {
-      ended = true;
-    },
-    () => {
-      ended = true;
-    },
-  );
+  server.done.catch(() => undefined);
+  const { child } = server;
+  const ended = () => child.exitCode !== null || child.signalCode !== null;
   const deadline = Date.now() + timeoutMs;
-  while (!ended && Date.now() < deadline) {
+  while (!ended() && Date.now() < deadline) {
     const ok = await fetch(url).then(
       (r) => r.ok,
       () => false,
@@ -147,6 +141,6 @@ export async function serving(server: RunningChild, url: string, timeoutMs: numb
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(
-    `nothing served ${url} (${ended ? "the server exited" : "timed out"}):\n${server.output().all}`,
+    `nothing served ${url} (${ended() ? "the server exited" : "timed out"}):\n${server.output().all}`,
   );
 }

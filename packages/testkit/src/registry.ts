@@ -139,18 +139,12 @@ async function launch(config: string, port: number, timeoutMs: number): Promise<
     [verdaccioBin(), "--config", config, "--listen", `127.0.0.1:${port}`],
     { env: process.env, processGroup: true },
   );
-  let exited = false;
-  running.done.then(
-    () => {
-      exited = true;
-    },
-    () => {
-      exited = true;
-    },
-  );
+  running.done.catch(() => undefined);
+  const { child } = running;
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
   const listening = `http address - http://127.0.0.1:${port}/`;
   const deadline = Date.now() + timeoutMs;
-  while (!exited && Date.now() < deadline) {
+  while (!exited() && Date.now() < deadline) {
     if (running.output().stdout.includes(listening)) {
       const ping = await fetch(`http://127.0.0.1:${port}/-/ping`, {
         signal: AbortSignal.timeout(2_000),
@@ -163,7 +157,7 @@ async function launch(config: string, port: number, timeoutMs: number): Promise<
   await running.done.catch(() => undefined);
   const { all } = running.output();
   throw new Error(
-    `verdaccio ${exited ? "exited" : `did not answer within ${timeoutMs} ms`} on port ${port}:\n${all.slice(-3000)}`,
+    `verdaccio ${exited() ? "exited" : `did not answer within ${timeoutMs} ms`} on port ${port}:\n${all.slice(-3000)}`,
   );
 }
 
