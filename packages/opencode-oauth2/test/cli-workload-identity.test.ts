@@ -110,6 +110,32 @@ describe("token with private_key_jwt", () => {
   });
 });
 
+describe("doctor with private_key_jwt", () => {
+  it("accepts a registered key, and names an unreadable one with its fix", async () => {
+    const key = rsaKey();
+    h = await cliHarness({ clients: [privateKeyJwtClient("ci-key", { keys: [key.publicJwk] })] });
+    const keyFile = await h.writeFile("keys/ci.pem", key.pem);
+    await keyClientProvider("ci", keyFile, { authFlow: "client_credentials" });
+    const good = await h.run(["doctor", "ci"]);
+    expect(good.code, good.stdout).toBe(0);
+    expect(good.stdout).toContain(
+      '✓ client auth (headless): confidential client "ci-key" with private_key_jwt',
+    );
+    expect(good.stdout).toContain(
+      '✓ client (headless): the IdP knows "ci-key" (confidential, private_key_jwt) and accepted its authentication',
+    );
+
+    const missing = join(h.root, "keys", "gone.pem");
+    await keyClientProvider("ci", missing, { authFlow: "client_credentials" });
+    const bad = await h.run(["doctor", "ci"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain(
+      `✗ client (headless): probing "ci-key" (confidential, private_key_jwt) failed: could not read the private key file ${missing} (ENOENT).`,
+    );
+    expect(bad.stdout).toContain("fix: check clientAssertion.keyFile");
+  });
+});
+
 describe("token with jwt_bearer and a Kubernetes token file", () => {
   it("each renewal sends the token the file holds then", async () => {
     const cluster = await createWorkloadIssuer("https://kubernetes.default.svc");

@@ -66,7 +66,7 @@ export function confidentialClient(
 
 /**
  * A confidential client that authenticates with private_key_jwt (RFC 7523 §2.2): the IdP knows
- * only its public `jwks`. Client credentials, token exchange and jwt-bearer.
+ * only its public `jwks`. Client credentials, refresh, token exchange and jwt-bearer.
  */
 export function privateKeyJwtClient(
   clientId: string,
@@ -78,7 +78,7 @@ export function privateKeyJwtClient(
     application_type: "native",
     token_endpoint_auth_method: "private_key_jwt",
     jwks: jwks as ClientMetadata["jwks"],
-    grant_types: ["client_credentials", TOKEN_EXCHANGE_GRANT, JWT_BEARER_GRANT],
+    grant_types: ["client_credentials", "refresh_token", TOKEN_EXCHANGE_GRANT, JWT_BEARER_GRANT],
     response_types: [],
     redirect_uris: [],
     ...extra,
