@@ -134,3 +134,39 @@ describe("the Authorization header and the challenge", () => {
     );
   });
 });
+
+describe("accepted tokens, remembered until exp", () => {
+  it("a remembered token is refused once its exp has passed", async () => {
+    let at = T0;
+    const verify = createTokenVerifier(policy(), { keys, now: () => at });
+    const token = await sign({});
+    expect(await verify(token)).toMatchObject({ ok: true });
+    at = new Date((t0 + 300 + 31) * 1000);
+    expect(await verify(token)).toMatchObject({ ok: false, rejection: { reason: "expired" } });
+  });
+
+  it("a remembered token is refused once the key source no longer gives its key", async () => {
+    let published = keys;
+    const verify = createTokenVerifier(policy(), {
+      keys: (header, input) => published(header, input),
+      now: () => T0,
+    });
+    const token = await sign({});
+    expect(await verify(token)).toMatchObject({ ok: true });
+    published = createLocalJWKSet({ keys: [] });
+    expect(await verify(token)).toMatchObject({
+      ok: false,
+      rejection: { reason: "unknown_key" },
+    });
+  });
+
+  it("every request with a remembered token gets the same claims, which nobody can change", async () => {
+    const verify = createTokenVerifier(policy(), { keys, now: () => T0 });
+    const token = await sign({ sub: "ivy" });
+    const first = await verify(token);
+    const second = await verify(token);
+    if (!first.ok || !second.ok) throw new Error("refused");
+    expect(second.claims).toBe(first.claims);
+    expect(Object.isFrozen(second.claims)).toBe(true);
+  });
+});

@@ -161,22 +161,29 @@ export function relay(options: RelayOptions): void {
     if (strip) delete headers["content-length"];
     if (options.extraHeaders) Object.assign(headers, options.extraHeaders);
     res.writeHead(status, answer.statusMessage || undefined, headers);
-    if (!settle) {
-      pipeline(answer, res, () => finish(status, undefined, clientGone()));
-      return;
-    }
-    if (sse) {
+    // A cut upstream answer cuts the client's (it must not look complete); a client that goes
+    // away destroys the upstream request (the close handler above).
+    answer.once("aborted", () => res.destroy());
+    answer.once("error", () => res.destroy());
+    let usage: () => Outcome["usage"] = () => undefined;
+    if (settle && sse) {
       const tap = new SseUsageTap(strip);
-      if (strip) pipeline(answer, tap, res, () => finish(status, tap.usage, clientGone()));
-      else {
-        answer.on("data", (chunk: Buffer) => tap.look(chunk));
-        pipeline(answer, res, () => finish(status, tap.usage, clientGone()));
+      usage = () => tap.usage;
+      if (strip) {
+        answer.pipe(tap).pipe(res);
+        res.once("finish", () => finish(status, usage(), false));
+        return;
       }
-      return;
+      answer.on("data", (chunk: Buffer) => tap.look(chunk));
+    } else if (settle) {
+      const reader = new JsonUsageReader();
+      usage = () => reader.usage();
+      answer.on("data", (chunk: Buffer) => reader.add(chunk));
     }
-    const reader = new JsonUsageReader();
-    answer.on("data", (chunk: Buffer) => reader.add(chunk));
-    pipeline(answer, res, () => finish(status, reader.usage(), clientGone()));
+    // pipe, not pipeline: pipeline makes an AbortController per call and a DOMException when it
+    // ends, a cost on every request; the handlers here do what it would.
+    answer.pipe(res);
+    res.once("finish", () => finish(status, usage(), false));
   };
 
   attempt();
