@@ -81,41 +81,45 @@ export function createCallPolicy(config: GatewayConfig, deps: CallPolicyDeps): C
       | string
       | undefined;
 
-  const hooks: V1Hooks = {
-    async admit(call) {
-      const refused = access?.admit(call);
-      if (refused) {
-        logger.emit("gateway_model_refused", {
-          method: call.method,
-          path: call.route,
-          ...(call.subject ? { sub: call.subject } : {}),
-          ...(call.model === undefined ? {} : { model: call.model }),
-        });
-        return refused;
-      }
-      return quota?.admit(call);
-    },
-    settle(call, outcome) {
-      quota?.settle(call, outcome);
-      metrics?.upstream(call.route, call.model, outcome.upstreamMs, outcome.status);
-      if (!outcome.usage) return;
-      metrics?.tokens(call.model, outcome.usage);
-      const client = clientOf(call.claims);
-      logger.emit("gateway_usage_recorded", {
-        ...(call.subject ? { sub: call.subject } : {}),
-        ...(client ? { client } : {}),
+  const admit: V1Hooks["admit"] = async (call) => {
+    const refused = access?.admit(call);
+    if (refused) {
+      logger.emit("gateway_model_refused", {
+        method: call.method,
         path: call.route,
+        ...(call.subject ? { sub: call.subject } : {}),
         ...(call.model === undefined ? {} : { model: call.model }),
-        status: outcome.status,
-        stream: call.stream,
-        aborted: outcome.aborted,
-        prompt_tokens: outcome.usage.promptTokens,
-        completion_tokens: outcome.usage.completionTokens,
-        total_tokens: outcome.usage.totalTokens,
-        upstream_ms: outcome.upstreamMs,
       });
-    },
-    wantsUsage: Boolean(quota || metrics),
+      return refused;
+    }
+    return quota?.admit(call);
+  };
+  const settle: V1Hooks["settle"] = (call, outcome) => {
+    quota?.settle(call, outcome);
+    metrics?.upstream(call.route, call.model, outcome.upstreamMs, outcome.status);
+    if (!outcome.usage) return;
+    metrics?.tokens(call.model, outcome.usage);
+    const client = clientOf(call.claims);
+    logger.emit("gateway_usage_recorded", {
+      ...(call.subject ? { sub: call.subject } : {}),
+      ...(client ? { client } : {}),
+      path: call.route,
+      ...(call.model === undefined ? {} : { model: call.model }),
+      status: outcome.status,
+      stream: call.stream,
+      aborted: outcome.aborted,
+      prompt_tokens: outcome.usage.promptTokens,
+      completion_tokens: outcome.usage.completionTokens,
+      total_tokens: outcome.usage.totalTokens,
+      upstream_ms: outcome.upstreamMs,
+    });
+  };
+  // Only the hooks a section needs: a gateway without access, quota and metrics runs the
+  // request path with no hook at all (no await per call, no usage read from the answers).
+  const counting = Boolean(quota || metrics);
+  const hooks: V1Hooks = {
+    ...(access || quota ? { admit } : {}),
+    ...(counting ? { settle, wantsUsage: true } : {}),
     ...(metrics ? { observe: (answered: Answered) => metrics.request(answered) } : {}),
     ...(access ? { ownPaths: ["/v1/models"] } : {}),
   };
