@@ -24,9 +24,11 @@ export type { RegistryRequest } from "./registry-config.js";
  *
  * Clients are pointed at it through the environment only (`npmEnv`): npm and npx read
  * `npm_config_registry`, and so does opencode. opencode (1.18) installs each npm plugin spec with
- * its embedded npm (@npmcli/arborist, user agent `npm/… node/v24…`) into
- * `$XDG_CACHE_HOME/opencode/packages/<spec>/node_modules/`, and imports the package's `main`
- * (or its `exports["./server"]`) from there.
+ * its embedded npm (@npmcli/arborist, scripts off) into
+ * `$XDG_CACHE_HOME/opencode/packages/<spec>/node_modules/` — one tree per plugin, so two plugins
+ * get two copies of a shared dependency — and imports the package's `main` (or its
+ * `exports["./server"]`) from there. Its other install, `@opencode-ai/plugin` in each config dir,
+ * is skipped in a kit home (`seedOpencodeConfigDir`); elsewhere the uplink serves that package.
  */
 
 export interface RegistryOptions {
