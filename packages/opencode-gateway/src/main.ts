@@ -22,7 +22,7 @@ const USAGE = `usage: opencode-gateway [--config FILE] [--check] [--print-manife
 
 Environment overrides: OPENCODE_GATEWAY_PUBLIC_URL, _ISSUER, _JWKS_URI, _AUDIENCES, _CLIENTS,
 _UPSTREAM_URL, _UPSTREAM_API_KEY, _INTROSPECTION_CLIENT_SECRET, _HOST, _PORT (or PORT),
-_TRUST_PROXY;
+_TRUST_PROXY, _QUOTA_REDIS;
 OPENCODE_GATEWAY_LOG_LEVEL=debug|info|warn|error. See docs/gateway.md.`;
 
 const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
