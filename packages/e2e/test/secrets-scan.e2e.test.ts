@@ -202,6 +202,42 @@ function runCli(
   });
 }
 
+/**
+ * The CLI's environment (`dirs`: HOME and the XDG dirs, and anything else to set) and its
+ * opencode config there: "corp", logged in through the browser, and "svc", client credentials
+ * with its secret from $SVC_SECRET. `oauth2` is added to both providers' blocks.
+ */
+async function cliEnvironment(
+  dirs: Record<string, string> & { XDG_CONFIG_HOME: string },
+  browserLog: string,
+  oauth2: Record<string, unknown> = {},
+): Promise<NodeJS.ProcessEnv> {
+  const configFile = join(dirs.XDG_CONFIG_HOME, "opencode", "opencode.json");
+  await mkdir(dirname(configFile), { recursive: true });
+  const block = (fields: Record<string, unknown>) => ({
+    options: { oauth2: { issuer: idp.issuer, ...fields, ...oauth2 } },
+  });
+  await writeFile(
+    configFile,
+    JSON.stringify({
+      provider: {
+        corp: block({ clientId: "cli", scopes: "openid offline_access" }),
+        svc: block({
+          clientId: "svc",
+          clientSecret: "{env:SVC_SECRET}",
+          authFlow: "client_credentials",
+        }),
+      },
+    }),
+  );
+  return {
+    PATH: process.env.PATH,
+    ...dirs,
+    BROWSER: await writeBrowserScript(root, browserLog),
+    SVC_SECRET,
+  };
+}
+
 /** `login corp` through $BROWSER and the loopback callback; the test browser plays the user. */
 async function cliLogin(env: NodeJS.ProcessEnv, browserLog: string): Promise<CliRun> {
   const loginRun = runCli(["login", "corp"], env);
@@ -330,37 +366,13 @@ describe("the secrets scan", () => {
     // ---- The CLI, as child processes with --verbose (every engine record on stderr) --------
     const cliHome = join(root, "cli");
     const browserLog = join(root, "browser.log");
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      HOME: join(cliHome, "home"),
-      XDG_CONFIG_HOME: join(cliHome, "config"),
-      XDG_CACHE_HOME: join(cliHome, "cache"),
-      BROWSER: await writeBrowserScript(root, browserLog),
-      SVC_SECRET,
-    };
-    const configFile = join(cliHome, "config", "opencode", "opencode.json");
-    await mkdir(dirname(configFile), { recursive: true });
-    await writeFile(
-      configFile,
-      JSON.stringify({
-        provider: {
-          corp: {
-            options: {
-              oauth2: { issuer: idp.issuer, clientId: "cli", scopes: "openid offline_access" },
-            },
-          },
-          svc: {
-            options: {
-              oauth2: {
-                issuer: idp.issuer,
-                clientId: "svc",
-                clientSecret: "{env:SVC_SECRET}",
-                authFlow: "client_credentials",
-              },
-            },
-          },
-        },
-      }),
+    const env = await cliEnvironment(
+      {
+        HOME: join(cliHome, "home"),
+        XDG_CONFIG_HOME: join(cliHome, "config"),
+        XDG_CACHE_HOME: join(cliHome, "cache"),
+      },
+      browserLog,
     );
     const cli = async (args: string[], options: { stdoutHasToken?: boolean } = {}) => {
       const result = await runCli(args, env);
@@ -438,37 +450,15 @@ describe("the secrets scan", () => {
       // The user's home is the keyring daemon's: its own (encrypted) keyring file is scanned too.
       const home = keyring.env.HOME;
       const browserLog = join(root, "keyring-browser.log");
-      const env: NodeJS.ProcessEnv = {
-        PATH: process.env.PATH,
-        HOME: home,
-        XDG_CONFIG_HOME: join(home, ".config"),
-        XDG_CACHE_HOME: join(home, ".cache"),
-        DBUS_SESSION_BUS_ADDRESS: keyring.env.DBUS_SESSION_BUS_ADDRESS,
-        BROWSER: await writeBrowserScript(root, browserLog),
-        SVC_SECRET,
-      };
-      const oauth2 = { issuer: idp.issuer, storage: "keyring" };
-      const configFile = join(home, ".config", "opencode", "opencode.json");
-      await mkdir(dirname(configFile), { recursive: true });
-      await writeFile(
-        configFile,
-        JSON.stringify({
-          provider: {
-            corp: {
-              options: { oauth2: { ...oauth2, clientId: "cli", scopes: "openid offline_access" } },
-            },
-            svc: {
-              options: {
-                oauth2: {
-                  ...oauth2,
-                  clientId: "svc",
-                  clientSecret: "{env:SVC_SECRET}",
-                  authFlow: "client_credentials",
-                },
-              },
-            },
-          },
-        }),
+      const env = await cliEnvironment(
+        {
+          HOME: home,
+          XDG_CONFIG_HOME: join(home, ".config"),
+          XDG_CACHE_HOME: join(home, ".cache"),
+          DBUS_SESSION_BUS_ADDRESS: keyring.env.DBUS_SESSION_BUS_ADDRESS,
+        },
+        browserLog,
+        { storage: "keyring" },
       );
       const before = secrets.size;
       const loggedIn = await cliLogin(env, browserLog);
