@@ -3,7 +3,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningChild, startChild } from "./child.js";
-import { freePort } from "./free-port.js";
+import { startOnFreePort } from "./free-port.js";
 
 /**
  * A real forward proxy — Debian's `tinyproxy` (.ci/run installs it) — on 127.0.0.1 for one
@@ -102,21 +102,13 @@ export async function startForwardProxy(options: ForwardProxyOptions = {}): Prom
   const dir = await mkdtemp(join(tmpdir(), "testkit-proxy-"));
   const logFile = join(dir, "tinyproxy.log");
   const confFile = join(dir, "tinyproxy.conf");
-  let port = 0;
-  let running: RunningChild | undefined;
-  let lastError: unknown;
-  for (let attempt = 0; attempt < START_ATTEMPTS && !running; attempt += 1) {
-    port = await freePort();
-    await writeFile(confFile, config(port, logFile, options));
-    running = await launch(port, confFile).catch((error: unknown) => {
-      lastError = error;
-      return undefined;
-    });
-  }
-  if (!running) {
+  const { port, started: running } = await startOnFreePort(async (candidate) => {
+    await writeFile(confFile, config(candidate, logFile, options));
+    return launch(candidate, confFile);
+  }, START_ATTEMPTS).catch(async (error: unknown) => {
     await rm(dir, { recursive: true, force: true });
-    throw lastError;
-  }
+    throw error;
+  });
   const log = () => readFile(logFile, "utf8").catch(() => "");
   const matches = async (pattern: RegExp) =>
     [...(await log()).matchAll(pattern)].map((m) => m[1] ?? "");

@@ -1,21 +1,10 @@
-import { createServer } from "node:net";
 import { startChild } from "./child.js";
+import { freePort } from "./free-port.js";
 import { opencodeBinPath } from "./opencode-binary.js";
 import type { OpencodeHome } from "./opencode-home.js";
 
-/** Finds a free TCP port on 127.0.0.1 (binds port 0 on a throwaway server). */
-export function getFreePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => (port ? resolvePromise(port) : reject(new Error("no port assigned"))));
-    });
-  });
-}
+/** A free TCP port on 127.0.0.1 (free-port.ts; the name opencode tests know it by). */
+export { freePort as getFreePort } from "./free-port.js";
 
 export interface OpencodeServeOptions {
   /** Default: a free port (`opencode serve --port 0` would bind 4096). */
@@ -46,7 +35,7 @@ export async function startOpencodeServe(
   options: OpencodeServeOptions = {},
 ): Promise<OpencodeServer> {
   const hostname = options.hostname ?? "127.0.0.1";
-  const port = options.port ?? (await getFreePort());
+  const port = options.port ?? (await freePort());
   const url = `http://${hostname}:${port}`;
   const running = startChild(
     opencodeBinPath(),

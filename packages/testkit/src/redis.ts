@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningChild, startChild } from "./child.js";
-import { freePort } from "./free-port.js";
+import { startOnFreePort } from "./free-port.js";
 
 /**
  * A real `redis-server` (the Debian package; .ci/run installs it) on 127.0.0.1 for one test
@@ -68,21 +68,14 @@ function launch(port: number, dir: string): Promise<RunningChild> {
 
 export async function startRedis(): Promise<TestRedis> {
   const dir = await mkdtemp(join(tmpdir(), "testkit-redis-"));
-  let port = 0;
-  let running: RunningChild | undefined;
-  let lastError: unknown;
-  for (let attempt = 0; attempt < START_ATTEMPTS && !running; attempt += 1) {
-    port = await freePort();
-    running = await launch(port, dir).catch((error: unknown) => {
-      lastError = error;
-      return undefined;
-    });
-  }
-  if (!running) {
+  const { port, started } = await startOnFreePort(
+    (candidate) => launch(candidate, dir),
+    START_ATTEMPTS,
+  ).catch(async (error: unknown) => {
     await rm(dir, { recursive: true, force: true });
-    throw lastError;
-  }
-  let current: RunningChild | undefined = running;
+    throw error;
+  });
+  let current: RunningChild | undefined = started;
   const stop = async (signal: NodeJS.Signals) => {
     const child = current;
     current = undefined;

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { type RunningChild, startChild } from "./child.js";
-import { getFreePort } from "./opencode-serve.js";
+import { startOnFreePort } from "./free-port.js";
 import { runProcess } from "./process-group.js";
 import {
   parseRequests,
@@ -186,19 +186,10 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     const config = registryConfig({ root, uplink, ownScopes: options.ownScopes ?? ["@vymalo"] });
     await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
 
-    let port = 0;
-    let running: RunningChild | undefined;
-    const failures: string[] = [];
-    while (!running && failures.length < START_ATTEMPTS) {
-      port = await getFreePort();
-      running = await launch(configFile, port, options.startTimeoutMs ?? 30_000).catch(
-        (error: Error) => {
-          failures.push(error.message);
-          return undefined;
-        },
-      );
-    }
-    if (!running) throw new Error(failures.join("\n---\n"));
+    const { port, started: running } = await startOnFreePort(
+      (candidate) => launch(configFile, candidate, options.startTimeoutMs ?? 30_000),
+      START_ATTEMPTS,
+    );
     const server = running;
     const url = `http://127.0.0.1:${port}/`;
 
