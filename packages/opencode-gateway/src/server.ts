@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { getRequestListener } from "@hono/node-server";
+import { outboundFetch as transportFetch } from "@vymalo/oauth2-core";
 import { Hono } from "hono";
 import type { JWTVerifyGetKey } from "jose";
 import { type AuthEnv, type AuthOptions, bearerAuth, wwwAuthenticate } from "./auth.js";
@@ -85,7 +86,8 @@ export function createGateway(
 ): Gateway {
   const config = parseConfig(input);
   const logger = deps.logger ?? jsonLogger();
-  const outboundFetch: FetchLike = deps.fetch ?? ((input, init) => fetch(input, init));
+  // The core's one transport: HTTPS_PROXY/HTTP_PROXY/NO_PROXY (Node's fetch ignores them).
+  const outboundFetch: FetchLike = deps.fetch ?? transportFetch();
   const perSec = config.introspection?.maxRequestsPerSec;
   const budget = createOutboundBudget({
     limits: {
