@@ -1,6 +1,7 @@
 import { confidentialClient, publicNativeClient, startIdp, type TestIdp } from "@vymalo/testkit";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type BuiltGateway, startBuiltGateway } from "./fixtures/built-gateway.js";
+import { clientCredentialsToken } from "./fixtures/client-credentials.js";
 import { testConfig } from "./fixtures/gateway.js";
 import { closeAfterAll } from "./fixtures/lifecycle.js";
 import { startUpstream, type Upstream } from "./fixtures/upstream.js";
@@ -49,18 +50,8 @@ function challengeParams(header: string | null): Record<string, string> {
 const throughBalancer = (gateway: BuiltGateway, publicUrl: string) =>
   `${gateway.url}${new URL(publicUrl).pathname}`;
 
-async function clientCredentials(tokenEndpoint: string, scope: string): Promise<string> {
-  const response = await fetch(tokenEndpoint, {
-    method: "POST",
-    headers: {
-      authorization: `Basic ${Buffer.from(`${BACKEND.id}:${BACKEND.secret}`).toString("base64")}`,
-      "content-type": "application/x-www-form-urlencoded",
-    },
-    body: new URLSearchParams({ grant_type: "client_credentials", scope }),
-  });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { access_token: string }).access_token;
-}
+const clientCredentials = (tokenEndpoint: string, scope: string) =>
+  clientCredentialsToken(tokenEndpoint, BACKEND, scope);
 
 describe("protected-resource metadata (RFC 9728)", () => {
   it("a client finds the IdP from a 401 alone, gets a token there and is let in", async () => {

@@ -1,5 +1,6 @@
 import { confidentialClient, publicNativeClient, startIdp, type TestIdp } from "@vymalo/testkit";
 import { beforeAll, describe, expect, it } from "vitest";
+import { clientCredentialsToken } from "./fixtures/client-credentials.js";
 import { type RunningGateway, readChunks, startGateway, testConfig } from "./fixtures/gateway.js";
 import { closeAfterAll, forgetUpstreamRequests } from "./fixtures/lifecycle.js";
 import { startUpstream, type Upstream } from "./fixtures/upstream.js";
@@ -53,18 +54,8 @@ beforeAll(async () => {
 closeAfterAll(() => ({ gateways: [gw], upstream, idp }));
 forgetUpstreamRequests(() => upstream);
 
-async function clientCredentialsToken(scope: string): Promise<string> {
-  const response = await fetch(idp.tokenEndpoint, {
-    method: "POST",
-    headers: {
-      authorization: `Basic ${Buffer.from(`${BACKEND.id}:${BACKEND.secret}`).toString("base64")}`,
-      "content-type": "application/x-www-form-urlencoded",
-    },
-    body: new URLSearchParams({ grant_type: "client_credentials", scope }),
-  });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { access_token: string }).access_token;
-}
+const clientCredentials = (scope: string) =>
+  clientCredentialsToken(idp.tokenEndpoint, BACKEND, scope);
 
 /** An opaque access token stored in the IdP, as its token endpoint would store one. */
 async function opaqueToken(scope: string, audience = idp.audience): Promise<string> {
@@ -93,7 +84,7 @@ const chat = (token: string) =>
 
 describe("a real IdP's tokens", () => {
   it("a JWT access token from client_credentials passes and streams", async () => {
-    const token = await clientCredentialsToken("api:read");
+    const token = await clientCredentials("api:read");
     expect(token.split(".")).toHaveLength(3);
     const claims = await idp.verifyAccessToken(token);
     expect(claims.client_id).toBe(BACKEND.id);
@@ -105,7 +96,7 @@ describe("a real IdP's tokens", () => {
   });
 
   it("its JWT access token says typ at+jwt, so requireAtJwt: true accepts it", async () => {
-    const token = await clientCredentialsToken("api:read");
+    const token = await clientCredentials("api:read");
     const header = JSON.parse(Buffer.from(token.split(".")[0] ?? "", "base64url").toString());
     expect(header.typ).toBe("at+jwt");
     const strict = await startGateway(
@@ -130,7 +121,7 @@ describe("a real IdP's tokens", () => {
   });
 
   it("the same IdP's token without the required scope is refused with 403", async () => {
-    const response = await chat(await clientCredentialsToken("api:write"));
+    const response = await chat(await clientCredentials("api:write"));
     expect(response.status).toBe(403);
     expect(response.headers.get("www-authenticate")).toContain('error="insufficient_scope"');
     expect(upstream.requests).toHaveLength(0);
