@@ -4,6 +4,7 @@ import {
   findOAuth2PluginOptions,
   isRecord,
   type LocalConfigSource,
+  outboundFetch,
   type TokenEngine,
 } from "@vymalo/oauth2-core";
 import type { ModelsInfoCache, Resource } from "./cache.js";
@@ -161,6 +162,8 @@ async function loadResources(
 ): Promise<{ document: LoadResult<ModelEntry>; list: LoadResult<string> | undefined }> {
   const { logger } = deps;
   const { signal, clear } = deadline(access.timeoutMs, `provider "${id}"'s models endpoint`);
+  // The one outbound transport: the proxy variables, and the provider's tls files.
+  const fetch = outboundFetch({ tls: access.tls, base: deps.fetch, providerId: id });
   const load = <T>(resource: Resource, target: string, parse: Codec<T>): Promise<LoadResult<T>> =>
     loadResource<T>({
       key: { resource, providerId: id, url: target },
@@ -175,7 +178,7 @@ async function loadResources(
           url: target,
           etag,
           bearer: access.bearerFor(target, resource),
-          fetch: deps.fetch,
+          fetch,
           signal,
           onUnauthorized: () =>
             logger.emit("models_info_unauthorized_retrying", {

@@ -1,4 +1,4 @@
-import type { CollectedProviders, TokenEngine } from "@vymalo/oauth2-core";
+import type { CollectedProviders, TlsFiles, TokenEngine } from "@vymalo/oauth2-core";
 import { engineBearer, unavailableBearer } from "./bearer.js";
 import type { Resource } from "./cache.js";
 import { isModelsInfoError } from "./errors.js";
@@ -13,6 +13,8 @@ import { DEFAULT_TIMEOUT_MS, type ModelsInfoOptions, resolveUrl, sendsToken } fr
  */
 export interface ProviderAccess {
   timeoutMs: number;
+  /** The provider's `tls` block (a private CA, a client certificate), for its fetches too. */
+  tls: TlsFiles | undefined;
   /** The absolute URL, or undefined (logged) when the reference does not resolve. */
   resolve(ref: string, resource: Resource): string | undefined;
   /** The token to send to `target`, or undefined when none may go there. */
@@ -43,6 +45,7 @@ export function providerAccess({
   let shared: BearerSource | undefined;
   return {
     timeoutMs: options.modelsInfoTimeoutMs ?? managed?.httpTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+    tls: managed?.tls,
     resolve(ref, resource) {
       try {
         return resolveUrl(ref, baseURL);
