@@ -54,35 +54,33 @@ export interface Quota {
   close(): Promise<void>;
 }
 
+/** Each limit a section may set: its counter's suffix, window and cost at admission. */
+const LIMITS = [
+  { field: "requestsPerMinute", suffix: "rpm", windowMs: MINUTE_MS, cost: 1, kind: "requests" },
+  { field: "tokensPerDay", suffix: "tpd", windowMs: DAY_MS, cost: 0, kind: "tokens" },
+] as const;
+
 const planFor = (
   limits: QuotaLimits,
   id: string,
   label: string,
   scope: Scope,
   group?: string,
-): Planned[] => {
-  const planned: Planned[] = [];
-  const extra = group === undefined ? {} : { group };
-  if (limits.requestsPerMinute !== undefined) {
-    planned.push({
-      counter: { key: `${id}:rpm`, limit: limits.requestsPerMinute, windowMs: MINUTE_MS, cost: 1 },
-      label: `${label} requests`,
-      scope,
-      kind: "requests",
-      ...extra,
-    });
-  }
-  if (limits.tokensPerDay !== undefined) {
-    planned.push({
-      counter: { key: `${id}:tpd`, limit: limits.tokensPerDay, windowMs: DAY_MS, cost: 0 },
-      label: `${label} tokens`,
-      scope,
-      kind: "tokens",
-      ...extra,
-    });
-  }
-  return planned;
-};
+): Planned[] =>
+  LIMITS.flatMap(({ field, suffix, windowMs, cost, kind }) => {
+    const limit = limits[field];
+    if (limit === undefined) return [];
+    const counter = { key: `${id}:${suffix}`, limit, windowMs, cost };
+    return [
+      {
+        counter,
+        label: `${label} ${kind}`,
+        scope,
+        kind,
+        ...(group === undefined ? {} : { group }),
+      },
+    ];
+  });
 
 export function createQuota(options: QuotaOptions): Quota {
   const { config, store, logger } = options;
