@@ -19,6 +19,8 @@ import { CLI } from "./fixtures.js";
 import { runRecorded } from "./start-path/recorded-run.js";
 
 const PROTOCOL_PACKAGES = ["openid-client", "oauth4webapi", "jose", "proper-lockfile"];
+/** The proxy and TLS agents: only for a request that goes through a proxy or uses tls.* files. */
+const WATCHED = [...PROTOCOL_PACKAGES, "undici"];
 const KEYRING_PACKAGE = "@napi-rs/keyring";
 /** The CLI modules of the commands a `token` call has no use for. */
 const OTHER_COMMANDS = ["login", "logout", "status", "doctor", "exec", "well-known"];
@@ -91,5 +93,10 @@ describe("a warm `token` call", () => {
       expect(run.urls.some((u) => u.endsWith("/dist/cli/token.js"))).toBe(true);
     }
     expect(idp.tokenRequests).toHaveLength(1);
+
+    // A proxy in the environment costs a warm call nothing: no request, so no agent.
+    const behindProxy = await token("warm-proxy", "raw", { HTTPS_PROXY: "http://127.0.0.1:9" });
+    expect(behindProxy.stdout.trim()).toBe(issued);
+    expect(behindProxy.loaded).toEqual([]);
   });
 });
