@@ -1,8 +1,8 @@
 import { createModelAccess, type ModelAccess } from "./access.js";
 import type { GatewayConfig } from "./config.js";
 import type { Logger } from "./log.js";
-import { createMetrics, type GatewayMetrics } from "./metrics.js";
-import { createMetricsListener, type MetricsListener } from "./metrics-server.js";
+import type { GatewayMetrics } from "./metrics.js";
+import type { MetricsListener } from "./metrics-server.js";
 import { memoryQuotaStore } from "./quota/memory-store.js";
 import { createQuota, type Quota } from "./quota/quota.js";
 import { redisQuotaStore } from "./quota/redis-store.js";
@@ -13,16 +13,16 @@ import type { Answered, V1Hooks } from "./v1/hooks.js";
  * `access`, `quota` and `metrics` sections and handed to the request path as its hooks: model
  * access first (a call for a model the caller may not use is refused before it counts against
  * a quota), then the quota; once the answer is done, tokens are charged, metrics recorded and
- * the per-user figures logged (`gateway_usage_recorded`).
+ * the per-user figures logged (`gateway_usage_recorded`). prom-client and the Redis client are
+ * loaded only when their section is configured (the Redis client alone is ~20 MB of RSS).
  */
 
 export interface CallPolicy {
   readonly hooks: V1Hooks;
   /** Present when `access` is configured: the caller's model list and models-info. */
   readonly access: ModelAccess | undefined;
-  /** Present when `metrics` is configured. */
-  readonly metrics: GatewayMetrics | undefined;
-  readonly metricsListener: MetricsListener | undefined;
+  /** Loads the metrics and starts their listener, when `metrics` is configured. */
+  start(): Promise<{ metricsUrl?: string }>;
   /** Every answered `/v1` request, also those refused before the hooks ran. */
   observe(answered: Answered): void;
   /** Scopes a client may need here, for the protected-resource metadata. */
@@ -47,9 +47,9 @@ export function createCallPolicy(config: GatewayConfig, deps: CallPolicyDeps): C
         challenge: deps.challenge,
       })
     : undefined;
-  const metrics = config.metrics
-    ? createMetrics({ models: config.models.map((m) => m.id) })
-    : undefined;
+  // Set by start(), before the first request can arrive.
+  let metrics: GatewayMetrics | undefined;
+  let metricsListener: MetricsListener | undefined;
   const quota: Quota | undefined = config.quota
     ? createQuota({
         config: config.quota,
@@ -64,18 +64,12 @@ export function createCallPolicy(config: GatewayConfig, deps: CallPolicyDeps): C
           : memoryQuotaStore({ maxKeys: config.quota.maxTrackedKeys }),
         storeName: config.quota.redis ? "redis" : "memory",
         logger,
-        ...(metrics
-          ? {
-              observer: {
-                refused: (scope, kind) => metrics.quotaRefused(scope, kind),
-                storeFailed: (operation) => metrics.quotaStoreFailed(operation),
-              },
-            }
-          : {}),
+        observer: {
+          refused: (scope, kind) => metrics?.quotaRefused(scope, kind),
+          storeFailed: (operation) => metrics?.quotaStoreFailed(operation),
+        },
       })
     : undefined;
-  const metricsListener =
-    config.metrics && metrics ? createMetricsListener(config.metrics, metrics, logger) : undefined;
   const clientOf = (claims: Record<string, unknown>) =>
     config.clientClaims.map((name) => claims[name]).find((v) => typeof v === "string") as
       | string
@@ -116,19 +110,28 @@ export function createCallPolicy(config: GatewayConfig, deps: CallPolicyDeps): C
   };
   // Only the hooks a section needs: a gateway without access, quota and metrics runs the
   // request path with no hook at all (no await per call, no usage read from the answers).
-  const counting = Boolean(quota || metrics);
+  const counting = Boolean(quota || config.metrics);
   const hooks: V1Hooks = {
     ...(access || quota ? { admit } : {}),
     ...(counting ? { settle, wantsUsage: true } : {}),
-    ...(metrics ? { observe: (answered: Answered) => metrics.request(answered) } : {}),
+    ...(config.metrics ? { observe: (answered: Answered) => metrics?.request(answered) } : {}),
     ...(access ? { ownPaths: ["/v1/models"] } : {}),
   };
 
   return {
     hooks,
     access,
-    metrics,
-    metricsListener,
+    async start() {
+      if (!config.metrics || metricsListener) return {};
+      const [{ createMetrics }, { createMetricsListener }] = await Promise.all([
+        import("./metrics.js"),
+        import("./metrics-server.js"),
+      ]);
+      metrics = createMetrics({ models: config.models.map((m) => m.id) });
+      metricsListener = createMetricsListener(config.metrics, metrics, logger);
+      const { url } = await metricsListener.start();
+      return { metricsUrl: url };
+    },
     observe: (answered) => metrics?.request(answered),
     scopes: [...new Set([...config.requiredScopes, ...Object.keys(config.access?.scopes ?? {})])],
     async close() {

@@ -263,17 +263,14 @@ export function createGateway(
         demoServer = started.server;
         upstream = upstreamAt(`http://127.0.0.1:${started.port}/v1`);
       }
+      // Metrics first, so that the first request is already counted.
+      const metrics = await policy.start();
       const started = await listen(listener, port, host);
       server = started.server;
       const bound = started.port;
       const shown = host.includes(":") ? `[${host}]` : host;
       logger.emit("gateway_listening", { host, port: bound, publicUrl: config.publicUrl });
-      const metrics = await policy.metricsListener?.start();
-      return {
-        url: `http://${shown}:${bound}`,
-        port: bound,
-        ...(metrics ? { metricsUrl: metrics.url } : {}),
-      };
+      return { url: `http://${shown}:${bound}`, port: bound, ...metrics };
     },
     async close() {
       const current = server;

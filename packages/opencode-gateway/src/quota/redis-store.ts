@@ -1,4 +1,4 @@
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { describeError } from "../error-cause.js";
 import { ADD, TAKE } from "./scripts.js";
 import type { QuotaStore } from "./store.js";
@@ -28,36 +28,40 @@ export function redisQuotaStore(options: {
   prefix: string;
   timeoutMs: number;
 }): QuotaStore {
-  const client = new Redis(options.url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: options.timeoutMs,
-    connectTimeout: Math.max(options.timeoutMs, 1000),
-    // Reconnect for ever, at most every 2 s: the gateway outlives a Redis restart.
-    retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
-    lazyConnect: true,
-  });
+  let client: Redis | undefined;
   let lastError: { error_code?: string; detail: string } | undefined;
-  // Without a listener, ioredis prints every connection error to the console.
-  client.on("error", (error: unknown) => {
-    lastError = describeError(error);
-  });
-  client.on("ready", () => {
-    lastError = undefined;
-  });
   let firstConnection: Promise<void> | undefined;
+  // ioredis is loaded with the first call: a gateway without quota.redis never loads it.
   const connected = () => {
-    firstConnection ??= new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, options.timeoutMs);
-      timer.unref();
-      // Settles on ready or on the first failure; the client keeps retrying either way.
-      client.connect().then(resolve, resolve);
-    });
+    firstConnection ??= import("ioredis").then(
+      ({ Redis }) =>
+        new Promise<void>((resolve) => {
+          const created = new Redis(options.url, {
+            enableOfflineQueue: false,
+            maxRetriesPerRequest: 0,
+            commandTimeout: options.timeoutMs,
+            connectTimeout: Math.max(options.timeoutMs, 1000),
+            // Reconnect for ever, at most every 2 s: the gateway outlives a Redis restart.
+            retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+            lazyConnect: true,
+          });
+          // Without a listener, ioredis prints every connection error to the console.
+          created.on("error", (error: unknown) => {
+            lastError = describeError(error);
+          });
+          created.on("ready", () => {
+            lastError = undefined;
+          });
+          created.defineCommand("quotaTake", { lua: TAKE });
+          created.defineCommand("quotaAdd", { lua: ADD });
+          client = created;
+          setTimeout(resolve, options.timeoutMs).unref();
+          // Settles on ready or on the first failure; the client keeps retrying either way.
+          created.connect().then(resolve, resolve);
+        }),
+    );
     return firstConnection;
   };
-  client.defineCommand("quotaTake", { lua: TAKE });
-  client.defineCommand("quotaAdd", { lua: ADD });
-  const scripts = client as unknown as { quotaTake: Script; quotaAdd: Script };
   const key = (name: string) => `${options.prefix}${name}`;
 
   const run = async (
@@ -65,12 +69,13 @@ export function redisQuotaStore(options: {
     args: Array<string | number>,
   ): Promise<unknown> => {
     await connected();
-    if (client.status !== "ready") {
+    if (client?.status !== "ready") {
       throw new QuotaStoreUnavailable(
-        `redis is ${client.status}${lastError ? `: ${lastError.detail}` : ""}`,
+        `redis is ${client?.status ?? "not loaded"}${lastError ? `: ${lastError.detail}` : ""}`,
         lastError?.error_code,
       );
     }
+    const scripts = client as unknown as Record<typeof script, Script>;
     try {
       return await scripts[script](...args);
     } catch (error) {
@@ -103,7 +108,7 @@ export function redisQuotaStore(options: {
       ]);
     },
     async close() {
-      client.disconnect();
+      client?.disconnect();
     },
   };
 }
