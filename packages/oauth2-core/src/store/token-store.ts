@@ -19,6 +19,9 @@ import {
 export { KEYRING_SERVICE } from "./keyring-tokens.js";
 export * from "./stored-token.js";
 
+/** Larger than any token file that holds only metadata. */
+const MAX_METADATA_BYTES = 16 * 1024;
+
 export type ReadResult =
   | { kind: "absent" }
   | { kind: "ok"; token: StoredToken; location: TokenLocation }
@@ -187,6 +190,14 @@ export class TokenStore {
 
   /** The keyring entry the provider's file points to, if it points to one. */
   private async keyringRefIn(path: string): Promise<KeyringRef | undefined> {
+    // Every write asks this. A file holding the tokens themselves can be large (a JWT with many
+    // claims) and is not read again for it: metadata is small. One that is not read leaves at
+    // worst a keyring copy that logout (which asks the keyring by name) removes.
+    const size = await stat(path).then(
+      (s) => s.size,
+      () => 0,
+    );
+    if (size === 0 || size > MAX_METADATA_BYTES) return undefined;
     const file = await this.readFile(path).catch(() => undefined);
     return file?.kind === "keyring" ? file.metadata?.keyring : undefined;
   }
