@@ -1,12 +1,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  bearerFetch,
-  parseProviderConfig,
-  silentLogger,
-  TokenEngine,
-} from "@vymalo/opencode-oauth2/lib";
+import { parseProviderConfig, silentLogger, TokenEngine } from "@vymalo/oauth2-core";
+import { bearerFetch } from "@vymalo/opencode-oauth2/lib";
 import { confidentialClient, startFakeLlm, startIdp } from "@vymalo/testkit";
 import { formatMs, since } from "./stats.js";
 import { type Figure, medianRatioFigure } from "./table.js";

@@ -2,13 +2,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  clearDiscoveryCache,
   type ProviderConfig,
   parseProviderConfig,
-  propagateBearers,
   silentLogger,
   TokenEngine,
-} from "@vymalo/opencode-oauth2/lib";
+} from "@vymalo/oauth2-core";
+import { clearDiscoveryCache } from "@vymalo/oauth2-core/protocol";
+import { propagateBearers } from "@vymalo/opencode-oauth2/lib";
 import { confidentialClient, startIdp, type TestIdp } from "@vymalo/testkit";
 import { interleave, since } from "./stats.js";
 import { type Figure, medianRatioFigure } from "./table.js";

@@ -1,5 +1,5 @@
-export * from "@vymalo/oauth2-core";
-export * from "@vymalo/oauth2-core/protocol";
+// "@vymalo/opencode-oauth2/lib": the plugin's parts, for embedding and testing it. The token
+// engine, the config schema and the logger are @vymalo/oauth2-core's, imported from there.
 export { authMethods, BROWSER_METHOD_LABEL, DEVICE_METHOD_LABEL } from "./auth-methods.js";
 export { bearerFetch } from "./bearer-fetch.js";
 export { PLACEHOLDER_API_KEY } from "./constants.js";
