@@ -1,5 +1,6 @@
 import type { ClientMetadata, Configuration, ResourceServer } from "oidc-provider";
 import { errors } from "oidc-provider";
+import type { FederatedCredential } from "./federated-client-auth.js";
 import type { IdpHttpsOptions } from "./idp-tls.js";
 import { mtlsConfiguration } from "./idp-tls.js";
 import { signingJwks } from "./keys.js";
@@ -35,6 +36,9 @@ export interface IdpOptions {
   acceptedSubjectTokens?: string[];
   /** Workload token issuers whose JWTs the jwt-bearer and token-exchange grants accept. */
   trustedIssuers?: TrustedIssuer[];
+  /** Clients that authenticate with a federated workload token (see federated-client-auth.ts);
+   * register each with `federatedClient(id)`. */
+  federatedCredentials?: FederatedCredential[];
   /** Emulated behaviours of other IdPs. */
   quirks?: IdpQuirks;
   /** Delay every token endpoint response by this many ms (default 0). */

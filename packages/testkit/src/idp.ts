@@ -18,6 +18,7 @@ import { deviceInterval } from "./device-interval.js";
 import { emptyErrorBodies } from "./empty-error-bodies.js";
 import { exactRedirectUris } from "./exact-redirect-uris.js";
 import { type FailureMode, type FailureOptions, FailureSwitch } from "./failures.js";
+import { federatedClientAssertions } from "./federated-client-auth.js";
 import { createIdpServer } from "./idp-tls.js";
 import { registerJwtBearer } from "./jwt-bearer.js";
 import { signingJwks } from "./keys.js";
@@ -170,6 +171,9 @@ export async function startIdp(options: IdpOptions = {}): Promise<TestIdp> {
     log.middleware(paths.token, discoveryPaths),
     failures.middleware(paths.token, discoveryPaths),
   ];
+  if (options.federatedCredentials?.length) {
+    middlewares.push(federatedClientAssertions(paths.token, options.federatedCredentials, log));
+  }
   // Outside the other quirks, so that their refusals lose their bodies too.
   if (quirks.emptyErrorBodies) middlewares.push(emptyErrorBodies(paths));
   if (quirks.basicCredentialsNotDecoded) middlewares.push(basicCredentialsNotDecoded());

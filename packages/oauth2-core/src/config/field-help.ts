@@ -27,6 +27,16 @@ export interface FieldIssue {
 export const fieldHelp = (description: string, example?: string): FieldHelp =>
   example === undefined ? { description } : { description, example };
 
+/** Attaches a field's help to its schema node, where parse.ts finds it for error messages. */
+export const withHelp = <T extends z.ZodMiniType>(
+  schema: T,
+  description: string,
+  example?: string,
+): T => {
+  z.globalRegistry.add(schema, fieldHelp(description, example));
+  return schema;
+};
+
 /**
  * What this module reads of a zod schema: the internals zod (classic and mini alike) keeps in
  * `_zod.def`. They are not public API, so this is the one place that reads them.

@@ -1,3 +1,4 @@
+export * from "./credentials.js";
 export * from "./field-help.js";
 export * from "./json.js";
 export * from "./messages.js";

@@ -11,10 +11,16 @@ export async function configurationFor(
   which: ResolvedClient,
 ): Promise<client.Configuration> {
   try {
-    return await clientConfiguration(provider, which, ctx.fetch, ctx.logger);
+    return await clientConfiguration(provider, which, ctx.fetch, ctx.logger, ctx.env);
   } catch (err) {
     const error = toOAuth2Error(err, "discovery", provider.id);
-    ctx.logger.emit("oauth2_discovery_failed", { issuer: provider.issuer, ...error.toLogFields() });
+    // The client's key or federated token is not discovery's: the flow's own event reports it.
+    if (error.code !== "client_key_invalid" && error.code !== "subject_token_unavailable") {
+      ctx.logger.emit("oauth2_discovery_failed", {
+        issuer: provider.issuer,
+        ...error.toLogFields(),
+      });
+    }
     throw error;
   }
 }

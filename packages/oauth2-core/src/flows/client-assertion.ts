@@ -7,8 +7,9 @@ import {
 } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import * as client from "openid-client";
-import type { AssertionAlg, ClientAssertionOptions } from "../config/schema.js";
+import type { AssertionAlg, ClientAssertionOptions } from "../config/credentials.js";
 import { OAuth2Error } from "../errors.js";
+import { readWorkloadToken, type TokenSourceContext } from "./token-source.js";
 
 /**
  * private_key_jwt (RFC 7523 §2.2): the client proves itself with an assertion signed by its own
@@ -18,6 +19,9 @@ import { OAuth2Error } from "../errors.js";
  */
 
 type Fail = (message: string, fix: string, cause?: unknown) => OAuth2Error;
+
+/** An assertion signed with a key file (the schema allows keyFile or token, never both). */
+type KeyAssertion = ClientAssertionOptions & { keyFile: string };
 
 /** The WebCrypto import parameters of each algorithm, and the key it needs. */
 const ALG_KEY: Record<AssertionAlg, { kty: string; crv?: string; params: object }> = {
@@ -86,7 +90,7 @@ function privateJwkOf(
   );
 }
 
-async function loadKey(options: ClientAssertionOptions, fail: Fail): Promise<LoadedKey> {
+async function loadKey(options: KeyAssertion, fail: Fail): Promise<LoadedKey> {
   const file = options.keyFile;
   let text: string;
   try {
@@ -140,7 +144,7 @@ async function loadKey(options: ClientAssertionOptions, fail: Fail): Promise<Loa
 
 /** x5t and x5t#S256 of the certificate (Entra ID finds the key by them), checked against the key. */
 async function thumbprints(
-  options: ClientAssertionOptions,
+  options: KeyAssertion,
   loaded: LoadedKey,
   fail: Fail,
 ): Promise<Record<string, string>> {
@@ -181,6 +185,7 @@ async function thumbprints(
 
 export interface ClientAssertionTarget {
   providerId: string;
+  httpTimeoutMs: number;
   /** What the assertion's `aud` names. */
   issuer: string;
   tokenEndpoint: string | undefined;
@@ -190,8 +195,8 @@ export interface ClientAssertionTarget {
  * openid-client's `PrivateKeyJwt()` for the configured key: `alg` from the config, else the
  * JWK, else the key type; `kid` from the config, else the JWK; `aud` as configured.
  */
-export async function privateKeyJwtAuth(
-  options: ClientAssertionOptions,
+async function privateKeyJwtAuth(
+  options: KeyAssertion,
   target: ClientAssertionTarget,
 ): Promise<client.ClientAuth> {
   const fail: Fail = (message, fix, cause) =>
@@ -250,4 +255,30 @@ export async function privateKeyJwtAuth(
       payload.aud = audience;
     },
   });
+}
+
+const JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/**
+ * The client's credential for `private_key_jwt`: an assertion signed with `keyFile`, or — with
+ * workload identity federation (Entra ID, Keycloak's federated client authentication) — a
+ * workload token the IdP trusts for this client, read afresh and sent as it is.
+ */
+export async function clientAssertionAuth(
+  options: ClientAssertionOptions,
+  target: ClientAssertionTarget,
+  sources: TokenSourceContext,
+): Promise<client.ClientAuth> {
+  if (options.keyFile) return privateKeyJwtAuth(options as KeyAssertion, target);
+  if (!options.token) throw new Error("clientAssertion has neither keyFile nor token");
+  const assertion = await readWorkloadToken(
+    { id: target.providerId, httpTimeoutMs: target.httpTimeoutMs },
+    options.token,
+    sources,
+  );
+  return (_as, metadata, body) => {
+    body.set("client_id", metadata.client_id);
+    body.set("client_assertion_type", JWT_BEARER_ASSERTION);
+    body.set("client_assertion", assertion);
+  };
 }

@@ -2,9 +2,10 @@ import { readFile } from "node:fs/promises";
 import * as client from "openid-client";
 import {
   KUBERNETES_TOKEN_FILE,
-  type ProviderConfig,
+  type SubjectTokenOptions,
   type TokenSourceKind,
-} from "../config/schema.js";
+} from "../config/credentials.js";
+import type { ProviderConfig } from "../config/schema.js";
 import { OAuth2Error } from "../errors.js";
 import type { FetchLike } from "../fetch.js";
 import { type CoreEvent, fingerprint, type Logger } from "../log.js";
@@ -28,28 +29,41 @@ export interface TokenSourceContext {
   logger?: Logger<CoreEvent> | undefined;
 }
 
-/** The configured source, with file/env implied by which of them is set. */
-export function tokenSourceOf(provider: ProviderConfig): TokenSourceKind | undefined {
-  const source = provider.subjectToken;
-  if (!source) return undefined;
+/** A source's kind, with file/env implied by which of them is set. */
+export function sourceKindOf(source: SubjectTokenOptions): TokenSourceKind {
   return source.source ?? (source.env ? "env" : "file");
 }
 
-/** Reads the subject token (or assertion) afresh from its configured source. */
-export async function readSubjectToken(
+/** The kind of the provider's `subjectToken`, if it has one. */
+export function tokenSourceOf(provider: ProviderConfig): TokenSourceKind | undefined {
+  return provider.subjectToken && sourceKindOf(provider.subjectToken);
+}
+
+/** Reads the subject token (or assertion) afresh from the provider's `subjectToken`. */
+export function readSubjectToken(
   provider: ProviderConfig,
-  { env, fetch: fetchImpl, now, logger }: TokenSourceContext = { env: process.env },
+  context: TokenSourceContext = { env: process.env },
 ): Promise<string> {
-  const source = provider.subjectToken;
-  const kind = tokenSourceOf(provider);
+  if (!provider.subjectToken) {
+    throw new OAuth2Error({
+      code: "subject_token_unavailable",
+      providerId: provider.id,
+      message: "no subjectToken is configured.",
+      fix: 'set subjectToken { "file": … }, { "env": … } or { "source": "github-actions" | "kubernetes" }',
+    });
+  }
+  return readWorkloadToken(provider, provider.subjectToken, context);
+}
+
+/** Reads a workload token afresh from `source`. */
+export async function readWorkloadToken(
+  provider: Pick<ProviderConfig, "id" | "httpTimeoutMs">,
+  source: SubjectTokenOptions,
+  { env, fetch: fetchImpl, now, logger }: TokenSourceContext,
+): Promise<string> {
+  const kind = sourceKindOf(source);
   const fail = (message: string, fix: string) =>
     new OAuth2Error({ code: "subject_token_unavailable", providerId: provider.id, message, fix });
-  if (!source || !kind) {
-    throw fail(
-      "no subjectToken is configured.",
-      'set subjectToken { "file": … }, { "env": … } or { "source": "github-actions" | "kubernetes" }',
-    );
-  }
   let token: string;
   let from: string;
   if (kind === "github-actions") {

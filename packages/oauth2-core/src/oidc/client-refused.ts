@@ -31,7 +31,7 @@ export function refusedClientFix(client: RefusedClient | undefined): string {
     return 'check clientId and clientSecret, and try the other "clientAuthMethod" (client_secret_basic or client_secret_post)';
   }
   if (client.authMethod === "private_key_jwt") {
-    return `check that the IdP has the public key of clientAssertion.keyFile registered for client "${client.clientId}" (its JWKS, or its certificate), with the same kid; that it accepts private_key_jwt and the assertion's alg; and the assertion's audience (clientAssertion.audience: "token_endpoint" or "issuer")`;
+    return `check that the IdP has the public key of clientAssertion.keyFile registered for client "${client.clientId}" (its JWKS, or its certificate), with the same kid; that it accepts private_key_jwt and the assertion's alg; and the assertion's audience (clientAssertion.audience: "token_endpoint" or "issuer"). With clientAssertion.token: that a federated credential of the client matches the token's issuer, subject and audience`;
   }
   if (client.authMethod === "tls_client_auth") {
     return `check that the IdP registered client "${client.clientId}" for tls_client_auth with the subject (or SAN) of the certificate in tls.certFile, issued by a CA it trusts`;

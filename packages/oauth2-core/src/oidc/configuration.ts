@@ -3,7 +3,8 @@ import { isLoopbackHttp } from "../config/rules.js";
 import { isTlsClientAuth, type ProviderConfig, type ResolvedClient } from "../config/schema.js";
 import { OAuth2Error } from "../errors.js";
 import type { FetchLike } from "../fetch.js";
-import { privateKeyJwtAuth } from "../flows/client-assertion.js";
+import { clientAssertionAuth } from "../flows/client-assertion.js";
+import type { TokenSourceContext } from "../flows/token-source.js";
 import type { CoreEvent, Logger } from "../log.js";
 import { memoizeUntilRejected } from "../shared-promises.js";
 import { outboundFetch } from "../transport/outbound.js";
@@ -26,17 +27,23 @@ async function authFor(
   provider: ProviderConfig,
   resolved: ResolvedClient,
   meta: client.ServerMetadata,
+  sources: TokenSourceContext,
 ): Promise<client.ClientAuth> {
   if (resolved.type === "public") return client.None();
   // RFC 8705: the certificate the transport presents (tls.certFile) is the credential; the
   // body carries only client_id.
   if (isTlsClientAuth(resolved.authMethod)) return client.TlsClientAuth();
   if (resolved.authMethod === "private_key_jwt" && resolved.assertion) {
-    return privateKeyJwtAuth(resolved.assertion, {
-      providerId: provider.id,
-      issuer: meta.issuer,
-      tokenEndpoint: meta.token_endpoint,
-    });
+    return clientAssertionAuth(
+      resolved.assertion,
+      {
+        providerId: provider.id,
+        httpTimeoutMs: provider.httpTimeoutMs,
+        issuer: meta.issuer,
+        tokenEndpoint: meta.token_endpoint,
+      },
+      sources,
+    );
   }
   return resolved.authMethod === "client_secret_post"
     ? client.ClientSecretPost(resolved.clientSecret)
@@ -140,13 +147,14 @@ export async function clientConfiguration(
   resolved: ResolvedClient,
   fetchImpl?: FetchLike,
   logger?: Logger<CoreEvent>,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<client.Configuration> {
   const meta = await serverMetadata(provider, fetchImpl, logger);
   const config = new client.Configuration(
     meta,
     resolved.clientId,
     { token_endpoint_auth_method: resolved.authMethod },
-    await authFor(provider, resolved, meta),
+    await authFor(provider, resolved, meta, { env, fetch: fetchImpl, logger }),
   );
   config.timeout = Math.ceil(provider.httpTimeoutMs / 1000);
   if (isLoopbackHttp(provider.issuer)) client.allowInsecureRequests(config);
