@@ -57,6 +57,17 @@ describe("clientAssertion (private_key_jwt)", () => {
     expect(issuesOf({ clientAssertion: { keyFile: "/k", alg: "HS256" } })[0]).toMatchObject({
       field: "clientAssertion.alg",
     });
+    const token = { source: "github-actions" };
+    expect(issuesOf({ clientAssertion: { keyFile: "/k", token } }).map((i) => i.field)).toEqual([
+      "clientAssertion.token",
+    ]);
+    expect(issuesOf({ clientAssertion: {} }).map((i) => i.field)).toEqual([
+      "clientAssertion.keyFile",
+    ]);
+    expect(issuesOf({ clientAssertion: { token, kid: "k1" } })[0]).toMatchObject({
+      field: "clientAssertion.kid",
+      expected: expect.stringMatching(/belongs to a keyFile/),
+    });
   });
 });
 

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import {
   confidentialClient,
   createWorkloadIssuer,
+  federatedClient,
   type GitHubOidcStandIn,
   JWT_BEARER_GRANT,
   publicNativeClient,
@@ -184,5 +185,44 @@ describe("GitHub Actions OIDC token", () => {
     const err = await oauth2ErrorOf(h.engine({ env: { ...gh.env } }).ensureAccessToken(exchange()));
     expect(err.message).toMatch(/the token from GitHub Actions expired at/);
     expect(h.idp.countGrants(TOKEN_EXCHANGE_GRANT)).toBe(0);
+  });
+});
+
+describe("a federated client assertion (workload identity federation, as Entra ID does it)", () => {
+  const ENTRA_EXCHANGE = "api://AzureADTokenExchange";
+  async function federated(subject: string) {
+    github = await startGitHubOidcStandIn();
+    h = await harness({
+      clients: [federatedClient("llm-ci")],
+      federatedCredentials: [
+        { clientId: "llm-ci", issuer: github.trustedIssuer(ENTRA_EXCHANGE), subject },
+      ],
+    });
+    return h.provider({
+      clientId: "llm-ci",
+      authFlow: "client_credentials",
+      clientAssertion: { token: { source: "github-actions", audience: ENTRA_EXCHANGE } },
+    });
+  }
+
+  it("client_credentials with the job's GitHub token as client_assertion, no secret anywhere", async () => {
+    const provider = await federated("repo:octo-org/octo-repo:ref:refs/heads/main");
+    expect(provider.client).toMatchObject({ type: "confidential", authMethod: "private_key_jwt" });
+    const result = await h.engine({ env: { ...github?.env } }).ensureAccessToken(provider);
+    expect(result).toMatchObject({ status: "ok", source: "headless" });
+    if (result.status === "ok") {
+      expect((await h.idp.verifyAccessToken(result.accessToken)).client_id).toBe("llm-ci");
+    }
+    expect(github?.requests).toEqual([{ audience: ENTRA_EXCHANGE, authorized: true }]);
+  });
+
+  it("a token no federated credential matches: the IdP's refusal, with what to check", async () => {
+    const provider = await federated("repo:octo-org/octo-repo:environment:prod");
+    const err = await oauth2ErrorOf(
+      h.engine({ env: { ...github?.env } }).ensureAccessToken(provider),
+    );
+    expect(err.idp).toMatchObject({ error: "invalid_client", status: 401 });
+    expect(err.message).toContain("AADSTS70021");
+    expect(err.fix).toMatch(/federated credential/);
   });
 });

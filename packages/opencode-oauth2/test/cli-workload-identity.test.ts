@@ -7,6 +7,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   createWorkloadIssuer,
+  federatedClient,
   type GitHubOidcStandIn,
   JWT_BEARER_GRANT,
   privateKeyJwtClient,
@@ -107,6 +108,36 @@ describe("token with private_key_jwt", () => {
       "ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set",
     );
     expect(denied.stderr).toContain("is `permissions: id-token: write` set?");
+  });
+});
+
+describe("token with a federated client assertion (Entra ID workload identity federation)", () => {
+  it("client_credentials with the job's GitHub Actions token as the client's credential", async () => {
+    github = await startGitHubOidcStandIn();
+    h = await cliHarness({
+      clients: [federatedClient("llm-ci")],
+      federatedCredentials: [
+        {
+          clientId: "llm-ci",
+          issuer: github.trustedIssuer("api://AzureADTokenExchange"),
+          subject: "repo:octo-org/octo-repo:ref:refs/heads/main",
+        },
+      ],
+    });
+    await h.writeGlobalConfig(
+      providerConfig("ci", {
+        issuer: h.idp.issuer,
+        clientId: "llm-ci",
+        authFlow: "client_credentials",
+        clientAssertion: {
+          token: { source: "github-actions", audience: "api://AzureADTokenExchange" },
+        },
+      }),
+    );
+    const result = await h.run(["token", "ci"], { env: github.env });
+    expect(result.code, result.stderr).toBe(0);
+    expect((await h.idp.verifyAccessToken(result.stdout.trim())).client_id).toBe("llm-ci");
+    expect(github.requests).toEqual([{ audience: "api://AzureADTokenExchange", authorized: true }]);
   });
 });
 

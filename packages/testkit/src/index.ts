@@ -2,6 +2,11 @@ export * from "./browser.js";
 export * from "./child.js";
 export { CookieJar } from "./cookie-jar.js";
 export * from "./fake-llm.js";
+export {
+  type FederatedCredential,
+  federatedClient,
+  NO_FEDERATED_MATCH,
+} from "./federated-client-auth.js";
 export * from "./forward-proxy.js";
 export * from "./free-port.js";
 export * from "./github-oidc-stand-in.js";
