@@ -2,40 +2,22 @@
 // (a real tinyproxy with credentials, or direct by NO_PROXY), whether TLS verifies and against
 // which CA (the testkit IdP over https with a CA made for the test), and the client
 // certificate: expired, refused, accepted.
-import {
-  confidentialClient,
-  createTestCa,
-  type ForwardProxy,
-  opensslDate,
-  startForwardProxy,
-  type TestCa,
-} from "@vymalo/testkit";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { confidentialClient, createTestCa, opensslDate, startForwardProxy } from "@vymalo/testkit";
+import { describe, expect, it } from "vitest";
 import type { DoctorReport } from "./cli/doctor-report.js";
 import { type CliHarness, cliHarness, providerConfig } from "./cli/harness.js";
+import { useNetworkParts } from "./cli/network-parts.js";
 
-let ca: TestCa;
-let h: CliHarness | undefined;
-let proxy: ForwardProxy | undefined;
-
-beforeAll(async () => {
-  ca = await createTestCa();
-});
-afterAll(async () => ca?.cleanup());
-afterEach(async () => {
-  await proxy?.close();
-  proxy = undefined;
-  await h?.close();
-  h = undefined;
-});
+const parts = useNetworkParts();
 
 const DAY = 24 * 60 * 60 * 1000;
 
 async function setup(tls: Record<string, string>, clientCertificate?: "required") {
-  h = await cliHarness({
-    https: { ca, ...(clientCertificate ? { clientCertificate } : {}) },
+  const h = await cliHarness({
+    https: { ca: parts.ca, ...(clientCertificate ? { clientCertificate } : {}) },
     clients: [confidentialClient("svc", "svc-secret", { grant_types: ["client_credentials"] })],
   });
+  parts.h = h;
   await h.writeGlobalConfig(
     providerConfig("ci", {
       issuer: h.idp.issuer,
@@ -57,17 +39,18 @@ async function doctor(cli: CliHarness, env: NodeJS.ProcessEnv = {}) {
 
 describe("doctor: the network path", () => {
   it("names the proxy (without its password), the CA the certificate verifies against and the accepted client certificate", async () => {
-    const client = await ca.issueClient("ci-runner");
+    const client = await parts.ca.issueClient("ci-runner");
     const cli = await setup({
-      caFile: ca.caFile,
+      caFile: parts.ca.caFile,
       certFile: client.certFile,
       keyFile: client.keyFile,
     });
     const password = "Doctor-Pa55word";
-    proxy = await startForwardProxy({
+    const proxy = await startForwardProxy({
       connectPorts: [cli.idp.port],
       basicAuth: { user: "bob", password },
     });
+    parts.proxy = proxy;
     const { code, find, stdout, stderr } = await doctor(cli, {
       HTTPS_PROXY: proxy.urlWithCredentials,
     });
@@ -77,7 +60,7 @@ describe("doctor: the network path", () => {
       found: `${cli.idp.issuer} through the proxy http://***@127.0.0.1:${proxy.port} (HTTPS_PROXY)`,
     });
     expect(find("tls")[0]?.level).toBe("ok");
-    expect(find("tls")[0]?.found).toContain(`verifies against tls.caFile (${ca.caFile})`);
+    expect(find("tls")[0]?.found).toContain(`verifies against tls.caFile (${parts.ca.caFile})`);
     expect(find("tls")[0]?.found).toContain('chain ends at "opencode-oauth2 test CA"');
     expect(find("client certificate")[0]).toMatchObject({ level: "ok" });
     expect(find("client certificate")[0]?.found).toMatch(/"CN=ci-runner" issued by .*accepted it/);
@@ -109,12 +92,12 @@ describe("doctor: the network path", () => {
   });
 
   it("finds an expired client certificate, and one the IdP refuses", async () => {
-    const expired = await ca.issueClient("old-runner", {
+    const expired = await parts.ca.issueClient("old-runner", {
       notBefore: opensslDate(Date.now() - 10 * DAY),
       notAfter: opensslDate(Date.now() - DAY),
     });
     const cli = await setup(
-      { caFile: ca.caFile, certFile: expired.certFile, keyFile: expired.keyFile },
+      { caFile: parts.ca.caFile, certFile: expired.certFile, keyFile: expired.keyFile },
       "required",
     );
     const old = await doctor(cli);
@@ -131,7 +114,7 @@ describe("doctor: the network path", () => {
           clientId: "svc",
           clientSecret: "svc-secret",
           authFlow: "client_credentials",
-          tls: { caFile: ca.caFile, certFile: foreign.certFile, keyFile: foreign.keyFile },
+          tls: { caFile: parts.ca.caFile, certFile: foreign.certFile, keyFile: foreign.keyFile },
         }),
       );
       const refused = await doctor(cli);

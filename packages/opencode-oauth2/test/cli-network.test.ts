@@ -6,30 +6,15 @@
 import { outboundFetch } from "@vymalo/oauth2-core";
 import {
   confidentialClient,
-  createTestCa,
-  type ForwardProxy,
   publicNativeClient,
   startForwardProxy,
   TestBrowser,
-  type TestCa,
 } from "@vymalo/testkit";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type CliHarness, cliHarness, eventually, providerConfig } from "./cli/harness.js";
+import { describe, expect, it } from "vitest";
+import { cliHarness, eventually, providerConfig } from "./cli/harness.js";
+import { useNetworkParts } from "./cli/network-parts.js";
 
-let ca: TestCa;
-let h: CliHarness | undefined;
-let proxy: ForwardProxy | undefined;
-
-beforeAll(async () => {
-  ca = await createTestCa();
-});
-afterAll(async () => ca?.cleanup());
-afterEach(async () => {
-  await proxy?.close();
-  proxy = undefined;
-  await h?.close();
-  h = undefined;
-});
+const parts = useNetworkParts();
 
 const clients = () => [
   publicNativeClient("cli"),
@@ -45,21 +30,23 @@ const eventsIn = (stderr: string) =>
 
 describe("login and token through a proxy to an https IdP with a private CA", () => {
   it("logs in and hands out the token, every IdP request tunnelled through the proxy", async () => {
-    h = await cliHarness({ clients: clients(), https: { ca } });
+    const h = await cliHarness({ clients: clients(), https: { ca: parts.ca } });
+    parts.h = h;
     const idp = h.idp;
-    proxy = await startForwardProxy({ connectPorts: [idp.port] });
+    const proxy = await startForwardProxy({ connectPorts: [idp.port] });
+    parts.proxy = proxy;
     await h.writeGlobalConfig(
       providerConfig("corp", {
         issuer: idp.issuer,
         clientId: "cli",
         scopes: "openid",
-        tls: { caFile: ca.caFile },
+        tls: { caFile: parts.ca.caFile },
       }),
     );
     const env = { HTTPS_PROXY: proxy.url };
 
     // The user's browser is not ours to route: it reaches the IdP directly, trusting the CA.
-    const browser = new TestBrowser(outboundFetch({ tls: { caFile: ca.caFile }, env: {} }));
+    const browser = new TestBrowser(outboundFetch({ tls: { caFile: parts.ca.caFile }, env: {} }));
     const running = h.start(["login", "corp"], { env });
     const url = await eventually(async () => (await h?.openedUrls())?.[0]);
     await browser.authorize(url, { followCallback: true });
@@ -80,7 +67,11 @@ describe("login and token through a proxy to an https IdP with a private CA", ()
 
 describe("what the CLI says when the network path fails", () => {
   async function headless(options: { clientCertificate?: "required" } = {}, tls = {}) {
-    h = await cliHarness({ clients: clients(), https: { ca, ...options } });
+    const h = await cliHarness({
+      clients: clients(),
+      https: { ca: parts.ca, ...options },
+    });
+    parts.h = h;
     await h.writeGlobalConfig(
       providerConfig("ci", {
         issuer: h.idp.issuer,
@@ -94,7 +85,7 @@ describe("what the CLI says when the network path fails", () => {
   }
 
   it("a proxy that is required but unreachable: the proxy, the URL, the variable and the fix", async () => {
-    const cli = await headless({}, { caFile: ca.caFile });
+    const cli = await headless({}, { caFile: parts.ca.caFile });
     const result = await cli.run(["token", "ci", "--verbose"], {
       env: { https_proxy: "http://127.0.0.1:9" },
     });
@@ -120,7 +111,7 @@ describe("what the CLI says when the network path fails", () => {
   });
 
   it("a client certificate required: says which fields to set, and works once they are", async () => {
-    const cli = await headless({ clientCertificate: "required" }, { caFile: ca.caFile });
+    const cli = await headless({ clientCertificate: "required" }, { caFile: parts.ca.caFile });
     const result = await cli.run(["token", "ci", "--verbose"]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(
@@ -131,14 +122,14 @@ describe("what the CLI says when the network path fails", () => {
       "oauth2_tls_client_certificate_required",
     );
 
-    const client = await ca.issueClient("ci-runner");
+    const client = await parts.ca.issueClient("ci-runner");
     await cli.writeGlobalConfig(
       providerConfig("ci", {
         issuer: cli.idp.issuer,
         clientId: "svc",
         clientSecret: "svc-secret",
         authFlow: "client_credentials",
-        tls: { caFile: ca.caFile, certFile: client.certFile, keyFile: client.keyFile },
+        tls: { caFile: parts.ca.caFile, certFile: client.certFile, keyFile: client.keyFile },
       }),
     );
     const fixed = await cli.run(["token", "ci"]);

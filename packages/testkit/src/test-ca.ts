@@ -40,6 +40,18 @@ const day = 24 * 60 * 60 * 1000;
 export const opensslDate = (ms: number): string =>
   `${new Date(ms).toISOString().replace(/[-:T]/g, "").slice(0, 14)}Z`;
 
+/** `openssl req` with a new EC P-256 key, unencrypted, written to `<name>.key`. */
+const newKey = (name: string) => [
+  "req",
+  "-newkey",
+  "ec",
+  "-pkeyopt",
+  "ec_paramgen_curve:P-256",
+  "-nodes",
+  "-keyout",
+  `${name}.key`,
+];
+
 const CA_CONFIG = `[ca]
 default_ca = kit
 [kit]
@@ -66,15 +78,8 @@ export async function createTestCa(name = "opencode-oauth2 test CA"): Promise<Te
   await writeFile(join(dir, "index.txt"), "");
   await writeFile(join(dir, "serial"), "1000\n");
   await openssl(
-    "req",
+    ...newKey("ca"),
     "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    "ca.key",
     "-out",
     "ca.pem",
     "-days",
@@ -96,15 +101,8 @@ export async function createTestCa(name = "opencode-oauth2 test CA"): Promise<Te
     count += 1;
     const base = `cert-${count}`;
     await openssl(
-      "req",
+      ...newKey(base),
       "-new",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      `${base}.key`,
       "-out",
       `${base}.csr`,
       "-subj",
