@@ -77,7 +77,8 @@ export type SubjectTokenOptions = z.output<typeof SubjectTokenSchema>;
 export const ASSERTION_ALGS = ASYMMETRIC_JWS_ALGORITHMS;
 export type AssertionAlg = (typeof ASSERTION_ALGS)[number];
 
-const localPath = (description: string, example: string) =>
+/** A path of a file on this machine, with its help (the config's key, certificate and CA files). */
+export const localPath = (description: string, example: string) =>
   withHelp(
     z
       .string({ error: "expected a file path" })
@@ -100,14 +101,11 @@ export const ClientAssertionSchema = withHelp(
         "Instead of a key: a workload token the IdP trusts as this client's assertion (workload identity federation, e.g. Entra ID with a GitHub Actions token), read like subjectToken.",
         '{ "source": "github-actions", "audience": "api://AzureADTokenExchange" }',
       ),
-      certFile: withHelp(
-        z.optional(
-          z
-            .string({ error: "expected a file path" })
-            .check(z.minLength(1, { error: "must not be empty" })),
+      certFile: z.optional(
+        localPath(
+          "The key's X.509 certificate (PEM): its thumbprints are sent as x5t and x5t#S256, which Entra ID uses to find the key.",
+          '"/etc/opencode/ci-bot.crt.pem"',
         ),
-        "The key's X.509 certificate (PEM): its thumbprints are sent as x5t and x5t#S256, which Entra ID uses to find the key.",
-        '"/etc/opencode/ci-bot.crt.pem"',
       ),
       kid: withHelp(
         z.optional(z.string().check(z.minLength(1, { error: "must not be empty" }))),

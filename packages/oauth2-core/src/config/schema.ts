@@ -2,6 +2,7 @@ import * as z from "zod/mini";
 import {
   type ClientAssertionOptions,
   ClientAssertionSchema,
+  localPath,
   SubjectTokenSchema,
 } from "./credentials.js";
 import { withHelp } from "./field-help.js";
@@ -200,15 +201,7 @@ function clientAuthIssues(
 }
 
 const pemFile = (description: string, example: string) =>
-  withHelp(
-    z.optional(
-      z
-        .string({ error: "expected a file path" })
-        .check(z.minLength(1, { error: "must not be empty" })),
-    ),
-    description,
-    example,
-  );
+  z.optional(localPath(description, example));
 
 export const TlsSchema = withHelp(
   z
