@@ -1,4 +1,10 @@
-import { loginHint, OAuth2Error, type ProviderConfig, type TokenEngine } from "@vymalo/oauth2-core";
+import {
+  loginHint,
+  OAuth2Error,
+  outboundFetch,
+  type ProviderConfig,
+  type TokenEngine,
+} from "@vymalo/oauth2-core";
 import type { PluginLogger } from "./events.js";
 
 type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -37,6 +43,22 @@ async function currentToken(
 }
 
 /**
+ * With a client certificate (`tls.certFile`) the provider's own requests present it too: an IdP
+ * that binds tokens to it (RFC 8705 §3, `cnf.x5t#S256`) issues tokens that work only with it,
+ * and `tls.caFile` is trusted for the provider's host as for the IdP's.
+ */
+function providerTransport(provider: ProviderConfig): Fetch | undefined {
+  if (!provider.tls?.certFile) return undefined;
+  const send = outboundFetch({ tls: provider.tls, providerId: provider.id });
+  return async (input, init) => {
+    if (!(input instanceof Request)) return send(String(input), init);
+    const body = input.body ? await input.arrayBuffer() : undefined;
+    const { method, headers, signal } = input;
+    return send(input.url, { method, headers, signal, ...(body ? { body } : {}), ...init });
+  };
+}
+
+/**
  * A fetch for one managed provider: every request carries an access token that is valid when it
  * is sent (from the shared cache, refreshed when close to expiry). A 401 drops that token,
  * refreshes once and retries the request once; the retried answer is what opencode sees.
@@ -48,7 +70,7 @@ export function bearerFetch(options: {
   base?: Fetch | undefined;
 }): Fetch {
   const { engine, provider, logger } = options;
-  const base: Fetch = options.base ?? ((input, init) => fetch(input, init));
+  const base: Fetch = options.base ?? providerTransport(provider) ?? ((i, init) => fetch(i, init));
   return async (input, init) => {
     const request = input instanceof Request ? input : undefined;
     const retryable = request ? !request.bodyUsed : replayable(init?.body);
