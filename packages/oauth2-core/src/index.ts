@@ -12,11 +12,23 @@ export {
   readTextBounded,
 } from "./bounded-json.js";
 export {
+  ASSERTION_ALGS,
+  type AssertionAlg,
+  type ClientAssertionOptions,
+  ClientAssertionSchema,
+  KUBERNETES_TOKEN_FILE,
+  type SubjectTokenOptions,
+  SubjectTokenSchema,
+  TOKEN_SOURCES,
+  type TokenSourceKind,
+} from "./config/credentials.js";
+export {
   type FieldHelp,
   type FieldIssue,
   fieldHelp,
   fieldNamesAt,
   helpAt,
+  withHelp,
 } from "./config/field-help.js";
 export { isRecord, type JsonObject } from "./config/json.js";
 export { parseWithMessages } from "./config/messages.js";
