@@ -1,3 +1,6 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+
 /**
  * The OS keyring (Secret Service on Linux, Keychain on macOS, Credential Manager on Windows)
  * through `@napi-rs/keyring`. This module is imported only when a token is stored in, read
@@ -31,10 +34,24 @@ function loadBinding(): Promise<Binding> {
   return binding;
 }
 
+/**
+ * Why the Secret Service cannot answer on this Linux machine, when that is plain without loading
+ * the binding: no session bus address, and none at libdbus's default place. Servers, containers
+ * and CI look like this; loading the native module there (a synchronous dlopen, 100+ ms on a busy
+ * machine) would only find out the same, and `auto` would pay for it on every first write.
+ */
+function missingSessionBus(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (process.platform !== "linux" || env.DBUS_SESSION_BUS_ADDRESS) return undefined;
+  if (env.XDG_RUNTIME_DIR && existsSync(join(env.XDG_RUNTIME_DIR, "bus"))) return undefined;
+  return "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set and there is no $XDG_RUNTIME_DIR/bus";
+}
+
 async function call<T>(
   ref: KeyringRef,
   op: (entry: InstanceType<Binding["AsyncEntry"]>, signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
+  const noBus = missingSessionBus();
+  if (noBus) throw new KeyringUnavailable(noBus);
   try {
     const { AsyncEntry } = await loadBinding();
     // Pinned to the Secret Service: keyring-rs would otherwise fall back to the kernel keyring,
