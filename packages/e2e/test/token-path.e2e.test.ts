@@ -43,12 +43,12 @@ afterAll(async () => {
 });
 
 /** One `token corp` in a fresh Node process: what it printed and every module it resolved. */
-async function token(name: string, format = "raw") {
+async function token(name: string, format = "raw", env: NodeJS.ProcessEnv = {}) {
   const result = await runRecorded([CLI, "token", "corp", "--format", format], {
-    env: home.env,
+    env: { ...home.env, ...env },
     cwd: home.projectDir,
     record: join(home.root, `${name}.imports`),
-    packages: [...PROTOCOL_PACKAGES, KEYRING_PACKAGE],
+    packages: [...WATCHED, KEYRING_PACKAGE],
   });
   expect(result.code, result.stderr).toBe(0);
   const commands = OTHER_COMMANDS.filter((command) =>
