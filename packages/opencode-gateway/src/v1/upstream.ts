@@ -43,7 +43,8 @@ const NOT_FORWARDED = new Set(["host", "authorization", "cookie", "content-lengt
 
 /** The header names a `Connection` header lists (they are hop-by-hop too). */
 function connectionNamed(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
+  // What nearly every request and answer says: nothing to parse.
+  if (value === undefined || value === "keep-alive" || value === "close") return undefined;
   const names = (Array.isArray(value) ? value.join(",") : value)
     .split(",")
     .map((name) => name.trim().toLowerCase())
