@@ -1,11 +1,10 @@
 import { Agent, createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
-import { pipeline } from "node:stream";
 
 /**
  * The baseline of the gateway figure: the plainest reverse proxy Node can be, `node:http` in
- * and out with a keep-alive agent, no checks at all. It removes the hop-by-hop headers and
- * nothing else. Run as its own process with the upstream's origin as its argument; prints its
+ * and out with a keep-alive agent and `pipe` both ways, no checks at all. It removes the
+ * hop-by-hop headers and nothing else. Run as its own process with the upstream's origin as its argument; prints its
  * port on stdout.
  */
 
@@ -33,14 +32,15 @@ const server = createServer((req, res) => {
         if (value !== undefined && !HOP.has(name)) back[name] = value;
       }
       res.writeHead(answer.statusCode ?? 502, back);
-      pipeline(answer, res, () => {});
+      answer.pipe(res);
     },
   );
   outgoing.on("error", () => {
     if (!res.headersSent) res.writeHead(502);
     res.end();
   });
-  pipeline(req, outgoing, () => {});
+  res.on("close", () => outgoing.destroy());
+  req.pipe(outgoing);
 });
 server.keepAliveTimeout = 60_000;
 server.listen(0, "127.0.0.1", () => {
