@@ -11,6 +11,7 @@ import {
   type GitHubOidcStandIn,
   JWT_BEARER_GRANT,
   publicNativeClient,
+  startForwardProxy,
   startGitHubOidcStandIn,
   TOKEN_EXCHANGE_GRANT,
   tokenHash,
@@ -177,6 +178,27 @@ describe("GitHub Actions OIDC token", () => {
     expect(err.message).toContain("answered HTTP 401");
     expect(err.message).not.toContain("stale-request-token");
     expect(gh.requests).toEqual([{ audience: IDP_AUDIENCE, authorized: false }]);
+  });
+
+  it("asks the runner through HTTP(S)_PROXY, like every other request", async () => {
+    const gh = await githubHarness();
+    const proxy = await startForwardProxy();
+    const saved = { HTTP_PROXY: process.env.HTTP_PROXY, NO_PROXY: process.env.NO_PROXY };
+    process.env.HTTP_PROXY = proxy.url;
+    delete process.env.NO_PROXY;
+    try {
+      const result = await h.engine({ env: { ...gh.env } }).ensureAccessToken(exchange());
+      expect(result).toMatchObject({ status: "ok" });
+      const runner = new URL(gh.env.ACTIONS_ID_TOKEN_REQUEST_URL);
+      // undici's proxy agent tunnels plain http too: the runner's port, next to the IdP's.
+      expect(await proxy.requests()).toContain(`CONNECT ${runner.host}`);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      await proxy.close();
+    }
   });
 
   it("an expired token from the runner says so", async () => {

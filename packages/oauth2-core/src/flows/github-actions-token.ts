@@ -2,6 +2,7 @@ import * as z from "zod/mini";
 import { readJsonBounded } from "../bounded-json.js";
 import { OAuth2Error } from "../errors.js";
 import type { FetchLike } from "../fetch.js";
+import { TransportError } from "../transport/failure.js";
 
 /** What a GitHub Actions job gets from the runner when the workflow may request an ID token. */
 export const GITHUB_URL_VARIABLE = "ACTIONS_ID_TOKEN_REQUEST_URL";
@@ -69,6 +70,7 @@ export async function githubActionsToken(request: GitHubTokenRequest): Promise<s
       redirect: "error",
     });
   } catch (err) {
+    if (err instanceof TransportError) throw fail(`${where}: ${err.detail}`, err.fix, err);
     throw fail(
       `${where} could not be reached.`,
       "check the runner's network and proxy settings (HTTPS_PROXY, NO_PROXY), or raise httpTimeoutMs",

@@ -10,6 +10,7 @@ import { OAuth2Error } from "../errors.js";
 import type { FetchLike } from "../fetch.js";
 import { type CoreEvent, fingerprint, type Logger } from "../log.js";
 import { clientOf, toOAuth2Error } from "../oidc/protocol-errors.js";
+import { outboundFetch } from "../transport/outbound.js";
 import { githubActionsToken } from "./github-actions-token.js";
 import { grantParams } from "./grant-params.js";
 import { peekJwtClaims } from "./token-response.js";
@@ -70,7 +71,8 @@ export async function readWorkloadToken(
     token = await githubActionsToken({
       providerId: provider.id,
       env,
-      fetch: fetchImpl ?? fetch,
+      // Through the one outbound transport: a runner behind a proxy reaches GitHub through it.
+      fetch: outboundFetch({ base: fetchImpl, logger, providerId: provider.id }),
       audience: source.audience,
       timeoutMs: provider.httpTimeoutMs,
     });
