@@ -21,7 +21,7 @@ export interface CallPolicy {
   readonly hooks: V1Hooks;
   /** Present when `access` is configured: the caller's model list and models-info. */
   readonly access: ModelAccess | undefined;
-  /** Loads the metrics and starts their listener, when `metrics` is configured. */
+  /** Connects the quota store, loads the metrics and starts their listener (as configured). */
   start(): Promise<{ metricsUrl?: string }>;
   /** Every answered `/v1` request, also those refused before the hooks ran. */
   observe(answered: Answered): void;
@@ -122,6 +122,7 @@ export function createCallPolicy(config: GatewayConfig, deps: CallPolicyDeps): C
     hooks,
     access,
     async start() {
+      await quota?.open();
       if (!config.metrics || metricsListener) return {};
       const [{ createMetrics }, { createMetricsListener }] = await Promise.all([
         import("./metrics.js"),

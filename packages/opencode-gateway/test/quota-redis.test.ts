@@ -45,6 +45,8 @@ beforeAll(async () => {
             groups: { "/team": { requestsPerMinute: 2 } },
             redis: redis.url,
             failMode,
+            // Generous: the suite runs many files at once on a small machine.
+            redisTimeoutMs: 2000,
           },
         },
       ),

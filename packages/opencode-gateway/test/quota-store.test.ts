@@ -29,7 +29,7 @@ afterAll(async () => {
 function onRedis(shared?: string): QuotaStore {
   prefixes += 1;
   const prefix = shared ?? `t${prefixes}:`;
-  const store = redisQuotaStore({ url: redis.url, prefix, timeoutMs: 500 });
+  const store = redisQuotaStore({ url: redis.url, prefix, timeoutMs: 2000 });
   stores.push(store);
   return store;
 }

@@ -38,6 +38,7 @@ export function memoryQuotaStore(options: { maxKeys: number; now?: () => number 
       const at = now();
       for (const { key, amount, windowMs } of list) current(key, windowMs, at).used += amount;
     },
+    async open() {},
     async close() {},
   };
 }

@@ -51,6 +51,7 @@ export interface QuotaOptions {
 export interface Quota {
   admit(call: V1Call): Promise<Refusal | Admission | undefined>;
   settle(call: V1Call, outcome: Outcome): void;
+  open(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -194,6 +195,7 @@ export function createQuota(options: QuotaOptions): Quota {
       if (entries.length === 0) return;
       store.add(entries).then(storeWorked, (error: unknown) => storeFailed("add", error));
     },
+    open: () => store.open(),
     close: () => store.close(),
   };
 }

@@ -7,9 +7,9 @@ import type { QuotaStore } from "./store.js";
  * Counters in a Redis that every replica shares, changed only by the atomic scripts in
  * scripts.ts. A call never waits for a Redis that is down: commands are not queued while the
  * connection is lost (they fail at once and the quota's failMode decides), each one is bounded
- * by `timeoutMs`, and the client reconnects in the background. It connects on its first use (a
- * gateway that only checks its config opens no connection), and only that first connection is
- * waited for (up to `timeoutMs`), so the calls right after start-up are counted.
+ * by `timeoutMs`, and the client reconnects in the background. It connects when the gateway
+ * starts (`open`; a gateway that only checks its config opens no connection), and only that
+ * first connection is waited for (up to its connect timeout), so the first calls are counted.
  */
 
 export class QuotaStoreUnavailable extends Error {
@@ -31,6 +31,7 @@ export function redisQuotaStore(options: {
   let client: Redis | undefined;
   let lastError: { error_code?: string; detail: string } | undefined;
   let firstConnection: Promise<void> | undefined;
+  const connectTimeout = Math.max(options.timeoutMs, 1000);
   // ioredis is loaded with the first call: a gateway without quota.redis never loads it.
   const connected = () => {
     firstConnection ??= import("ioredis").then(
@@ -40,7 +41,7 @@ export function redisQuotaStore(options: {
             enableOfflineQueue: false,
             maxRetriesPerRequest: 0,
             commandTimeout: options.timeoutMs,
-            connectTimeout: Math.max(options.timeoutMs, 1000),
+            connectTimeout,
             // Reconnect for ever, at most every 2 s: the gateway outlives a Redis restart.
             retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
             lazyConnect: true,
@@ -55,7 +56,7 @@ export function redisQuotaStore(options: {
           created.defineCommand("quotaTake", { lua: TAKE });
           created.defineCommand("quotaAdd", { lua: ADD });
           client = created;
-          setTimeout(resolve, options.timeoutMs).unref();
+          setTimeout(resolve, connectTimeout).unref();
           // Settles on ready or on the first failure; the client keeps retrying either way.
           created.connect().then(resolve, resolve);
         }),
@@ -107,6 +108,7 @@ export function redisQuotaStore(options: {
         ...entries.flatMap((e) => [e.amount, e.windowMs]),
       ]);
     },
+    open: connected,
     async close() {
       client?.disconnect();
     },

@@ -37,6 +37,8 @@ export interface QuotaStore {
   take(counters: readonly Counter[]): Promise<TakeResult>;
   /** Adds `amount` to each counter in its current window (tokens, once the answer is known). */
   add(entries: ReadonlyArray<{ key: string; amount: number; windowMs: number }>): Promise<void>;
+  /** Prepares the store (connects to Redis) before the first call; never rejects. */
+  open(): Promise<void>;
   close(): Promise<void>;
 }
 
