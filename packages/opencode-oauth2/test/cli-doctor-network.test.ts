@@ -2,33 +2,18 @@
 // (a real tinyproxy with credentials, or direct by NO_PROXY), whether TLS verifies and against
 // which CA (the testkit IdP over https with a CA made for the test), and the client
 // certificate: expired, refused, accepted.
-import { confidentialClient, createTestCa, opensslDate, startForwardProxy } from "@vymalo/testkit";
+import { createTestCa, opensslDate, startForwardProxy } from "@vymalo/testkit";
 import { describe, expect, it } from "vitest";
 import type { DoctorReport } from "./cli/doctor-report.js";
-import { type CliHarness, cliHarness, providerConfig } from "./cli/harness.js";
-import { useNetworkParts } from "./cli/network-parts.js";
+import type { CliHarness } from "./cli/harness.js";
+import { ciProvider, startHeadless, useNetworkParts } from "./cli/network-parts.js";
 
 const parts = useNetworkParts();
 
 const DAY = 24 * 60 * 60 * 1000;
 
-async function setup(tls: Record<string, string>, clientCertificate?: "required") {
-  const h = await cliHarness({
-    https: { ca: parts.ca, ...(clientCertificate ? { clientCertificate } : {}) },
-    clients: [confidentialClient("svc", "svc-secret", { grant_types: ["client_credentials"] })],
-  });
-  parts.h = h;
-  await h.writeGlobalConfig(
-    providerConfig("ci", {
-      issuer: h.idp.issuer,
-      clientId: "svc",
-      clientSecret: "svc-secret",
-      authFlow: "client_credentials",
-      tls,
-    }),
-  );
-  return h;
-}
+const setup = (tls: Record<string, string>, clientCertificate?: "required") =>
+  startHeadless(parts, tls, clientCertificate);
 
 async function doctor(cli: CliHarness, env: NodeJS.ProcessEnv = {}) {
   const result = await cli.run(["doctor", "ci", "--json"], { env });
@@ -109,12 +94,10 @@ describe("doctor: the network path", () => {
     try {
       const foreign = await stranger.issueClient("runner");
       await cli.writeGlobalConfig(
-        providerConfig("ci", {
-          issuer: cli.idp.issuer,
-          clientId: "svc",
-          clientSecret: "svc-secret",
-          authFlow: "client_credentials",
-          tls: { caFile: parts.ca.caFile, certFile: foreign.certFile, keyFile: foreign.keyFile },
+        ciProvider(cli, {
+          caFile: parts.ca.caFile,
+          certFile: foreign.certFile,
+          keyFile: foreign.keyFile,
         }),
       );
       const refused = await doctor(cli);

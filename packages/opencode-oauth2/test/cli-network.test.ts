@@ -12,7 +12,7 @@ import {
 } from "@vymalo/testkit";
 import { describe, expect, it } from "vitest";
 import { cliHarness, eventually, providerConfig } from "./cli/harness.js";
-import { useNetworkParts } from "./cli/network-parts.js";
+import { ciProvider, startHeadless, useNetworkParts } from "./cli/network-parts.js";
 
 const parts = useNetworkParts();
 
@@ -66,23 +66,8 @@ describe("login and token through a proxy to an https IdP with a private CA", ()
 });
 
 describe("what the CLI says when the network path fails", () => {
-  async function headless(options: { clientCertificate?: "required" } = {}, tls = {}) {
-    const h = await cliHarness({
-      clients: clients(),
-      https: { ca: parts.ca, ...options },
-    });
-    parts.h = h;
-    await h.writeGlobalConfig(
-      providerConfig("ci", {
-        issuer: h.idp.issuer,
-        clientId: "svc",
-        clientSecret: "svc-secret",
-        authFlow: "client_credentials",
-        tls,
-      }),
-    );
-    return h;
-  }
+  const headless = (options: { clientCertificate?: "required" } = {}, tls = {}) =>
+    startHeadless(parts, tls, options.clientCertificate);
 
   it("a proxy that is required but unreachable: the proxy, the URL, the variable and the fix", async () => {
     const cli = await headless({}, { caFile: parts.ca.caFile });
@@ -124,12 +109,10 @@ describe("what the CLI says when the network path fails", () => {
 
     const client = await parts.ca.issueClient("ci-runner");
     await cli.writeGlobalConfig(
-      providerConfig("ci", {
-        issuer: cli.idp.issuer,
-        clientId: "svc",
-        clientSecret: "svc-secret",
-        authFlow: "client_credentials",
-        tls: { caFile: parts.ca.caFile, certFile: client.certFile, keyFile: client.keyFile },
+      ciProvider(cli, {
+        caFile: parts.ca.caFile,
+        certFile: client.certFile,
+        keyFile: client.keyFile,
       }),
     );
     const fixed = await cli.run(["token", "ci"]);
