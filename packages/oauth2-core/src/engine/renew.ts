@@ -1,10 +1,9 @@
 import type { HeadlessFlow, ProviderConfig } from "../config/schema.js";
 import { loginCommand, OAuth2Error } from "../errors.js";
 import { clientCredentials } from "../flows/client-credentials.js";
-import { jwtBearer } from "../flows/jwt-bearer.js";
 import { refresh } from "../flows/refresh.js";
-import { tokenExchange } from "../flows/token-exchange.js";
 import { isFresh, toStoredToken } from "../flows/token-response.js";
+import { workloadGrant } from "../flows/workload-grants.js";
 import { fingerprint } from "../log.js";
 import { toOAuth2Error } from "../oidc/protocol-errors.js";
 import { loginHint } from "../opencode/login-hint.js";
@@ -192,9 +191,7 @@ async function runHeadless(
     const response =
       flow === "client_credentials"
         ? await clientCredentials(provider, config)
-        : flow === "jwt_bearer"
-          ? await jwtBearer(provider, config, source)
-          : await tokenExchange(provider, config, source);
+        : await workloadGrant(flow, provider, config, source);
     const token = toStoredToken({
       provider,
       client: provider.client,
