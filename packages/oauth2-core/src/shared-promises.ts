@@ -16,32 +16,39 @@ export function processWideMap<V>(name: string): Map<string, V> {
   return scope[key];
 }
 
+/**
+ * `start()`, unless the map already holds a promise under `key`: then that one. The promise is
+ * forgotten when it settles (`until: "settled"`: a single flight) or only when it rejects
+ * (`until: "rejected"`: a memo that does not keep a transient failure).
+ */
+function share<T>(
+  map: Map<string, Promise<T>>,
+  key: string,
+  start: () => Promise<T>,
+  until: "settled" | "rejected",
+): Promise<T> {
+  const existing = map.get(key);
+  if (existing) return existing;
+  const forget = () => map.delete(key);
+  const started = until === "settled" ? start().finally(forget) : start();
+  if (until === "rejected") started.catch(forget);
+  map.set(key, started);
+  return started;
+}
+
 /** `start()`, unless a call under the same key is still pending: then that call's promise. */
-export function singleFlight<T>(
+export const singleFlight = <T>(
   inflight: Map<string, Promise<T>>,
   key: string,
   start: () => Promise<T>,
-): Promise<T> {
-  const existing = inflight.get(key);
-  if (existing) return existing;
-  const started = start().finally(() => inflight.delete(key));
-  inflight.set(key, started);
-  return started;
-}
+): Promise<T> => share(inflight, key, start, "settled");
 
 /**
  * `start()` once per key, its promise kept for later callers; a rejected one is forgotten, so the
  * next caller tries again instead of inheriting a transient failure.
  */
-export function memoizeUntilRejected<T>(
+export const memoizeUntilRejected = <T>(
   cache: Map<string, Promise<T>>,
   key: string,
   start: () => Promise<T>,
-): Promise<T> {
-  const existing = cache.get(key);
-  if (existing) return existing;
-  const started = start();
-  cache.set(key, started);
-  started.catch(() => cache.delete(key));
-  return started;
-}
+): Promise<T> => share(cache, key, start, "rejected");
