@@ -44,11 +44,7 @@ export class TransportError extends Error {
 
   constructor(init: TransportErrorInit) {
     super(`${init.message} Fix: ${init.fix}`, { cause: init.cause });
-    this.kind = init.kind;
-    this.url = init.url;
-    this.proxy = init.proxy;
-    this.code = init.code;
-    this.fix = init.fix;
+    ({ kind: this.kind, url: this.url, proxy: this.proxy, code: this.code, fix: this.fix } = init);
     this.detail = init.message;
   }
 
