@@ -92,6 +92,8 @@ export {
   silentLogger,
   stderrSink,
 } from "./log.js";
+// The registry of every log event holds nothing internal: all of it is public interface.
+export * from "./log-events.js";
 export type { PendingLogin } from "./login.js";
 export type { BrowserOpener } from "./loopback/browser.js";
 export {

@@ -1,46 +1,13 @@
 import { createHash } from "node:crypto";
+import { eventsOf, type LogLevel } from "./log-events.js";
 
-export type LogLevel = "debug" | "info" | "warn" | "error";
+export type { LogLevel };
 
 /**
- * Every structured event the core emits, with its level. The catalogue is the public interface
- * documented in docs/log-events.md (a test keeps the two in step). An adapter passes its own
+ * The token engine's events (see the registry in log-events.ts). An adapter passes its own
  * catalogue to {@link createLogger}, and the logger's type then takes both sets of names.
  */
-export const CORE_EVENTS = {
-  oauth2_config_invalid: "error",
-  oauth2_token_cache_hit: "debug",
-  oauth2_token_cache_corrupt: "warn",
-  oauth2_token_cache_binding_mismatch: "info",
-  oauth2_token_cache_write_failed: "error",
-  oauth2_token_cache_permissions_fixed: "warn",
-  oauth2_keyring_unavailable: "warn",
-  oauth2_token_refreshed: "info",
-  oauth2_token_refresh_failed: "warn",
-  oauth2_refresh_token_kept: "warn",
-  oauth2_token_refreshed_by_other_process: "debug",
-  oauth2_lock_lost: "warn",
-  oauth2_token_invalidated: "info",
-  oauth2_headless_token_obtained: "info",
-  oauth2_headless_token_failed: "error",
-  oauth2_subject_token_read: "debug",
-  oauth2_login_started: "info",
-  oauth2_login_succeeded: "info",
-  oauth2_login_failed: "error",
-  oauth2_login_required: "warn",
-  oauth2_device_code_issued: "info",
-  oauth2_login_callback_ignored: "warn",
-  oauth2_browser_open_failed: "warn",
-  oauth2_discovery_failed: "error",
-  oauth2_logout: "info",
-  oauth2_revocation_failed: "warn",
-  oauth2_proxy_unreachable: "error",
-  oauth2_proxy_refused: "error",
-  oauth2_tls_untrusted: "error",
-  oauth2_tls_client_certificate_required: "error",
-  oauth2_tls_client_certificate_rejected: "error",
-  oauth2_tls_files_unreadable: "error",
-} as const satisfies Record<string, LogLevel>;
+export const CORE_EVENTS = eventsOf("core");
 
 export type CoreEvent = keyof typeof CORE_EVENTS;
 

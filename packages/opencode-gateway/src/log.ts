@@ -2,6 +2,7 @@ import {
   type Logger as CoreLogger,
   silentLogger as coreSilentLogger,
   createLogger,
+  eventsOf,
   type LogLevel,
 } from "@vymalo/oauth2-core";
 
@@ -12,31 +13,11 @@ import {
  * secret; the core drops secret-named fields and redacts token-shaped strings behind them.
  *
  * Event names are `gateway_<what_happened>`, as the plugins' are `oauth2_…` and
- * `models_info_…`: the package, then what happened. docs/log-events.md documents each one
+ * `models_info_…`: the package, then what happened. They are defined with every other event of
+ * the project in the core's registry (log-events.ts); docs/log-events.md documents each one
  * (a test keeps the two in step).
  */
-export const GATEWAY_EVENTS = {
-  gateway_listening: "info",
-  gateway_request: "info",
-  gateway_request_refused: "info",
-  gateway_auth_rejected: "info",
-  gateway_auth_unavailable: "warn",
-  gateway_jwks_refresh_failed: "warn",
-  gateway_outbound_budget_exhausted: "warn",
-  gateway_upstream_timeout: "warn",
-  gateway_upstream_unreachable: "error",
-  gateway_internal_error: "error",
-  gateway_model_refused: "info",
-  gateway_quota_exceeded: "info",
-  gateway_quota_store_unavailable: "warn",
-  gateway_quota_store_recovered: "info",
-  gateway_usage_recorded: "info",
-  gateway_metrics_listening: "info",
-  gateway_shutting_down: "info",
-  gateway_stopped: "info",
-  gateway_shutdown_forced: "warn",
-  gateway_shutdown_failed: "error",
-} as const satisfies Record<string, LogLevel>;
+export const GATEWAY_EVENTS = eventsOf("gateway");
 
 export type GatewayEvent = keyof typeof GATEWAY_EVENTS;
 export type { LogLevel };
