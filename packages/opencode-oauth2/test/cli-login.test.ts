@@ -183,5 +183,10 @@ describe("usage", () => {
     expect(help.stdout).toMatch(/Usage: opencode-oauth2 token <provider>/);
     expect(help.stdout).toMatch(/2 +login required/);
     expect(help.stdout).toMatch(/64 +usage error/);
+    // Every option a command accepts is listed in its help, described, under the same name.
+    const logout = await h.run(["logout", "--help"]);
+    expect(logout.stdout).toMatch(/^Options:\n {2}--all +log out of every managed provider$/m);
+    const exec = await h.run(["exec", "--help"]);
+    expect(exec.stdout).toMatch(/^ {2}--env NAME +the variable that holds the token/m);
   });
 });

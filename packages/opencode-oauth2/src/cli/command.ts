@@ -4,6 +4,18 @@ import type { ExitCode } from "./errors.js";
 
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
 
+/** One option: how util.parseArgs reads it and how `--help` shows it. */
+export interface OptionDef {
+  type: "boolean" | "string";
+  short?: string;
+  /** The value's placeholder in help (`FILE`, `browser|device`); string options only. */
+  value?: string;
+  /** What it does; several lines are shown indented under the first. */
+  help: string;
+}
+
+export type OptionDefs = Record<string, OptionDef>;
+
 export interface ParsedArgs {
   positionals: string[];
   values: Record<string, string | boolean | undefined>;
@@ -16,10 +28,12 @@ export interface Command {
   summary: string;
   /** `opencode-oauth2 <usage>` */
   usage: string;
-  /** Options besides the global ones, for util.parseArgs. */
-  options: OptionSpec;
-  /** The option lines and notes shown by `<command> --help`. */
-  help: string;
+  /** Options besides the global ones: parsed and listed in `--help` from this one definition. */
+  options: OptionDefs;
+  /** What `--help` shows before the option list (an example), when anything. */
+  intro?: string;
+  /** What `--help` shows after the option list. */
+  notes: string;
   /** Most positionals the command takes. */
   maxPositionals: number;
   /** One of EXIT; `exec` passes on the exit code of the command it ran. */

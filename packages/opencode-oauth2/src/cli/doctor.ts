@@ -55,12 +55,18 @@ export const doctor: Command = {
   summary: "check the config, the IdP and the token cache, and say what to fix",
   usage: "doctor [provider] [--flow browser|device] [--json]",
   maxPositionals: 1,
-  options: { json: { type: "boolean" }, flow: { type: "string" } },
-  help: `Options:
-  --flow browser|device  check this login flow instead of the provider's authFlow
-  --json                 print { errors, warnings, findings: [{ provider, level, check, found, fix }] }
-
-Checks, finding by finding (ok / warn / error, what was found, the fix): the config files and
+  options: {
+    flow: {
+      type: "string",
+      value: "browser|device",
+      help: "check this login flow instead of the provider's authFlow",
+    },
+    json: {
+      type: "boolean",
+      help: "print { errors, warnings, findings: [{ provider, level, check, found, fix }] }",
+    },
+  },
+  notes: `Checks, finding by finding (ok / warn / error, what was found, the fix): the config files and
 each oauth2 block; discovery and its issuer; the endpoints the flows need; PKCE S256; the token
 endpoint auth method; whether the IdP knows each client (a refresh request with a token that
 does not exist: no user, no state, no token minted; an answer without an OAuth error is

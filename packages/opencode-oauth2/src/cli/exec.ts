@@ -47,15 +47,17 @@ export const exec: Command = {
   summary: "run a command with a valid access token in an environment variable",
   usage: "exec <provider> [--env NAME] -- <command> [args…]",
   maxPositionals: Number.POSITIVE_INFINITY,
-  options: { env: { type: "string" } },
-  help: `Runs the command (no shell) with the provider's access token in an environment variable,
+  options: {
+    env: {
+      type: "string",
+      value: "NAME",
+      help: `the variable that holds the token (default ${DEFAULT_ENV_NAME})`,
+    },
+  },
+  intro: `Runs the command (no shell) with the provider's access token in an environment variable,
 for tools that read an API key once at start:
-  opencode-oauth2 exec corp -- aider --openai-api-base https://llm.example.com/v1
-
-Options:
-  --env NAME  the variable that holds the token (default ${DEFAULT_ENV_NAME})
-
-The command inherits stdin, stdout, stderr and the environment, and exec exits with its exit
+  opencode-oauth2 exec corp -- aider --openai-api-base https://llm.example.com/v1`,
+  notes: `The command inherits stdin, stdout, stderr and the environment, and exec exits with its exit
 code (128 + n when signal n ended it, 127 when it was not found). Ctrl-C reaches the command
 directly; SIGTERM and SIGHUP are passed on. The token is fetched once, as by \`token\`: when only
 a login can help, the command does not run and exec exits with code 2.`,

@@ -111,24 +111,32 @@ export const login: Command = {
   usage: "login <provider> [--flow browser|device] [--no-browser] [--well-known URL [--print-key]]",
   maxPositionals: 1,
   options: {
-    flow: { type: "string" },
-    "no-browser": { type: "boolean" },
-    "well-known": { type: "string" },
-    "print-key": { type: "boolean" },
+    flow: {
+      type: "string",
+      value: "browser|device",
+      help: `browser: authorization code + PKCE on a loopback port;
+device: a code to enter on another device (RFC 8628).
+Default: the provider's authFlow (browser for headless providers).`,
+    },
+    "no-browser": {
+      type: "boolean",
+      help: `print the login URL without opening a browser.
+The browser is $BROWSER when set, else the system's.`,
+    },
+    "well-known": {
+      type: "string",
+      value: "URL",
+      help: `take the provider's settings from URL/.well-known/opencode
+instead of local config files.`,
+    },
+    "print-key": {
+      type: "boolean",
+      help: `print only opencode's placeholder key on stdout (everything
+else goes to stderr). This is the manifest's auth.command:
+opencode stores the placeholder; the plugin sends real tokens.`,
+    },
   },
-  help: `Options:
-  --flow browser|device  browser: authorization code + PKCE on a loopback port;
-                         device: a code to enter on another device (RFC 8628).
-                         Default: the provider's authFlow (browser for headless providers).
-  --no-browser           print the login URL without opening a browser.
-                         The browser is $BROWSER when set, else the system's.
-  --well-known URL       take the provider's settings from URL/.well-known/opencode
-                         instead of local config files.
-  --print-key            print only opencode's placeholder key on stdout (everything
-                         else goes to stderr). This is the manifest's auth.command:
-                         opencode stores the placeholder; the plugin sends real tokens.
-
-The URL, the user code and progress go to stderr; the result (who you are, when the token
+  notes: `The URL, the user code and progress go to stderr; the result (who you are, when the token
 expires) to stdout. A provider whose authFlow is client_credentials or token_exchange logs in
 without a user: login fetches its token now.`,
   async run(ctx, { positionals, values }) {

@@ -52,11 +52,8 @@ export const logout: Command = {
   summary: "remove a provider's cached tokens and revoke its refresh token at the IdP",
   usage: "logout <provider> | --all",
   maxPositionals: 1,
-  options: { all: { type: "boolean" } },
-  help: `Options:
-  --all   log out of every managed provider
-
-Removes the provider's tokens from the token file and the OS keyring (wherever storage put
+  options: { all: { type: "boolean", help: "log out of every managed provider" } },
+  notes: `Removes the provider's tokens from the token file and the OS keyring (wherever storage put
 them) and, when the IdP has a revocation endpoint, revokes the refresh token there (RFC 7009).
 When the tokens are in a keyring that does not answer (locked), nothing is removed: unlock it and
 run logout again. Exit code 1 when a revocation was due but failed (the local tokens are

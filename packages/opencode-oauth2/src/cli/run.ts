@@ -1,23 +1,34 @@
 import { parseArgs } from "node:util";
 import { isOAuth2Error } from "@vymalo/oauth2-core";
 import ownPackage from "@vymalo/opencode-oauth2/package.json" with { type: "json" };
-import type { Command, OptionSpec, ParsedArgs } from "./command.js";
+import type { Command, OptionDefs, ParsedArgs } from "./command.js";
 import { COMMANDS, findCommand } from "./commands.js";
 import { createContext } from "./context.js";
 import { CliFailure, EXIT, EXIT_CODES_HELP, type ExitCode, UsageError } from "./errors.js";
+import { optionHelp, parseArgsOptions } from "./option-help.js";
 import { createOutput, type Output } from "./output.js";
 
-const GLOBAL_OPTIONS: OptionSpec = {
-  config: { type: "string", short: "c" },
-  verbose: { type: "boolean", short: "v" },
-  help: { type: "boolean", short: "h" },
-  version: { type: "boolean" },
+const GLOBAL_OPTIONS: OptionDefs = {
+  config: {
+    type: "string",
+    short: "c",
+    value: "FILE",
+    help: "also read this opencode config file (highest precedence)",
+  },
+  verbose: {
+    type: "boolean",
+    short: "v",
+    help: "write the engine's log records to stderr (JSON lines, never tokens)",
+  },
+  help: { type: "boolean", short: "h", help: "show help" },
 };
 
-const GLOBAL_HELP = `Global options:
-  -c, --config FILE  also read this opencode config file (highest precedence)
-  -v, --verbose      write the engine's log records to stderr (JSON lines, never tokens)
-  -h, --help         show help`;
+/** Only the main help lists it: no command takes it. */
+const VERSION_OPTION: OptionDefs = {
+  version: { type: "boolean", help: "print the version" },
+};
+
+const GLOBAL_HELP = `Global options:\n${optionHelp(GLOBAL_OPTIONS)}`;
 
 /** Inlined by the build (scripts/build-package.mjs), so no file is read at run time. */
 const version = (): string => ownPackage.version;
@@ -33,8 +44,8 @@ Usage: opencode-oauth2 <command> [options]
 Commands:
 ${list}
 
-${GLOBAL_HELP}
-      --version      print the version
+Global options:
+${optionHelp({ ...GLOBAL_OPTIONS, ...VERSION_OPTION })}
 
 Config: the global opencode config ($XDG_CONFIG_HOME/opencode or ~/.config/opencode),
 $OPENCODE_CONFIG, the project's opencode.json[c] (git root down to here) and --config FILE.
@@ -44,11 +55,14 @@ ${EXIT_CODES_HELP}`;
 }
 
 function commandHelp(command: Command): string {
+  const options = Object.keys(command.options).length
+    ? `Options:\n${optionHelp(command.options)}\n\n`
+    : "";
   return `Usage: opencode-oauth2 ${command.usage}
 
 ${command.summary[0]?.toUpperCase()}${command.summary.slice(1)}.
 
-${command.help}
+${command.intro ? `${command.intro}\n\n` : ""}${options}${command.notes}
 
 ${GLOBAL_HELP}
 
@@ -70,7 +84,7 @@ function parse(command: Command, args: string[]): ParsedArgs {
   try {
     const { values, positionals } = parseArgs({
       args,
-      options: { ...GLOBAL_OPTIONS, ...command.options },
+      options: parseArgsOptions({ ...GLOBAL_OPTIONS, ...VERSION_OPTION, ...command.options }),
       allowPositionals: true,
       strict: true,
     });

@@ -140,11 +140,10 @@ export const status: Command = {
   summary: "show every managed provider and its cached token (no network)",
   usage: "status [--json]",
   maxPositionals: 0,
-  options: { json: { type: "boolean" } },
-  help: `Options:
-  --json  print an array of objects for scripts (never a token)
-
-Reads the token cache only; never talks to an IdP. STORED IN says where each provider's tokens
+  options: {
+    json: { type: "boolean", help: "print an array of objects for scripts (never a token)" },
+  },
+  notes: `Reads the token cache only; never talks to an IdP. STORED IN says where each provider's tokens
 live: the OS keyring or the token file (see storage in docs/configuration.md).`,
   async run(ctx, { values }) {
     const config = await ctx.config();
