@@ -28,10 +28,31 @@ export type { LogLevel };
  */
 export type Logger = CoreLogger<GatewayEvent>;
 
+/**
+ * Lines to stderr, written together once per turn of the event loop. The access log is one line
+ * per request, and stderr on a pipe or a file is written synchronously: under load, one write
+ * system call then carries every record of that turn instead of one each. What is pending is
+ * written at exit, so a stop (a signal, process.exit) loses nothing.
+ */
+function batchedStderr(): (line: string) => void {
+  let pending = "";
+  const flush = () => {
+    if (!pending) return;
+    const text = pending;
+    pending = "";
+    process.stderr.write(text);
+  };
+  process.once("exit", flush);
+  return (line) => {
+    if (!pending) setImmediate(flush);
+    pending += `${line}\n`;
+  };
+}
+
 /** The bin's logger: JSON lines with a timestamp, on stderr unless `write` is given. */
 export function jsonLogger(
   level: LogLevel = "info",
-  write: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  write: (line: string) => void = batchedStderr(),
 ): Logger {
   return createLogger({
     level,

@@ -76,7 +76,7 @@ describe("model access by group and scope", () => {
       'resource_metadata="https://llm.example.test/.well-known/oauth-protected-resource"',
     );
     expect(upstream.requests).toHaveLength(0);
-    expect(gw.logs()).toContainEqual(
+    expect(await gw.logged("gateway_model_refused")).toContainEqual(
       expect.objectContaining({
         event: "gateway_model_refused",
         sub: "dana",

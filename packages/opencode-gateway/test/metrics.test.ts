@@ -37,14 +37,14 @@ beforeAll(async () => {
 closeAfterAll(() => ({ gateways: [gw, fenced], upstream, idp }));
 
 /** The metrics listener's URL, from the gateway's own log. */
-function metricsUrl(gateway: BuiltGateway): string {
-  const record = gateway.logs().find((r) => r.event === "gateway_metrics_listening");
+async function metricsUrl(gateway: BuiltGateway): Promise<string> {
+  const [record] = await gateway.logged("gateway_metrics_listening");
   if (!record) throw new Error("no gateway_metrics_listening record");
   return `http://127.0.0.1:${record.port as number}/metrics`;
 }
 
 async function scrape(gateway: BuiltGateway): Promise<{ text: string; parsed: Exposition }> {
-  const response = await fetch(metricsUrl(gateway));
+  const response = await fetch(await metricsUrl(gateway));
   expect(response.status).toBe(200);
   expect(response.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
   const text = await response.text();
@@ -140,7 +140,7 @@ describe("/metrics", () => {
 
     // Who used what is in the log, never in a label.
     expect(text).not.toContain("quinn");
-    expect(gw.logs()).toContainEqual(
+    expect(await gw.logged("gateway_usage_recorded")).toContainEqual(
       expect.objectContaining({
         event: "gateway_usage_recorded",
         sub: "quinn",
@@ -153,9 +153,9 @@ describe("/metrics", () => {
   });
 
   it("is not on the public port, and allowFrom refuses other addresses", async () => {
-    expect(new URL(metricsUrl(gw)).port).not.toBe(String(gw.port));
+    expect(new URL(await metricsUrl(gw)).port).not.toBe(String(gw.port));
     expect((await fetch(`${gw.url}/metrics`)).status).toBe(404);
-    const outside = await fetch(metricsUrl(fenced));
+    const outside = await fetch(await metricsUrl(fenced));
     expect(outside.status).toBe(403);
     expect(await outside.text()).not.toContain("gateway_");
   });

@@ -121,9 +121,8 @@ describe("two replicas sharing Redis", () => {
     });
     expect(upstream.chatRequests()).toHaveLength(2);
 
-    const outages = (gateway: BuiltGateway) =>
-      gateway.logs().filter((r) => r.event === "gateway_quota_store_unavailable");
-    expect(outages(one)).toEqual([
+    const outages = (gateway: BuiltGateway) => gateway.logged("gateway_quota_store_unavailable");
+    expect(await outages(one)).toEqual([
       expect.objectContaining({
         level: "warn",
         store: "redis",
@@ -132,10 +131,10 @@ describe("two replicas sharing Redis", () => {
         detail: expect.stringMatching(/ECONNREFUSED|closed|reconnecting|connect/i),
       }),
     ]);
-    expect(outages(closed)).toEqual([
+    expect(await outages(closed)).toEqual([
       expect.objectContaining({ store: "redis", operation: "take", failMode: "closed" }),
     ]);
-    expect(JSON.stringify(outages(one))).not.toContain("Bearer");
+    expect(JSON.stringify(await outages(one))).not.toContain("Bearer");
 
     await redis.restart();
     await expect

@@ -140,7 +140,7 @@ describe("an upstream that cannot be reached", () => {
     try {
       const answer = await rawRequest(down.url, { path: "/v1/models", headers: authed() });
       expect(answer.status).toBe(502);
-      const record = down.logs().find((r) => r.event === "gateway_upstream_unreachable");
+      const [record] = await down.logged("gateway_upstream_unreachable");
       expect(record).toMatchObject({ level: "error", error_code: "ECONNREFUSED" });
       expect(String(record?.detail)).toContain(`ECONNREFUSED 127.0.0.1:${port}`);
     } finally {
