@@ -73,13 +73,13 @@ export function createMetrics(options: { models: readonly string[] }): GatewayMe
     model === undefined ? "none" : known.has(model) ? model : "other";
 
   const requests = new Counter({
-    name: "gateway_requests_total",
+    name: "opencode_gateway_requests_total",
     help: "Answered /v1 requests, by route, status, model and the outcome of the token check.",
     labelNames: ["route", "status", "model", "auth"] as const,
     registers: [registry],
   });
   const upstreamSeconds = new Histogram({
-    name: "gateway_upstream_duration_seconds",
+    name: "opencode_gateway_upstream_duration_seconds",
     help: "Upstream calls, from sending the request to the last byte of the answer.",
     labelNames: ["route", "model", "status"] as const,
     // From a cached model list to a long completion.
@@ -87,19 +87,19 @@ export function createMetrics(options: { models: readonly string[] }): GatewayMe
     registers: [registry],
   });
   const tokens = new Counter({
-    name: "gateway_tokens_total",
+    name: "opencode_gateway_tokens_total",
     help: "Tokens the upstream reported in usage, by model and kind (prompt or completion).",
     labelNames: ["model", "kind"] as const,
     registers: [registry],
   });
   const quotaRefusals = new Counter({
-    name: "gateway_quota_refusals_total",
+    name: "opencode_gateway_quota_refusals_total",
     help: "Calls refused with 429, by whose limit (user or group) and which (requests or tokens).",
     labelNames: ["scope", "limit"] as const,
     registers: [registry],
   });
   const storeFailures = new Counter({
-    name: "gateway_quota_store_failures_total",
+    name: "opencode_gateway_quota_store_failures_total",
     help: "Quota store (Redis) calls that failed; the quota's failMode applied to each.",
     labelNames: ["operation"] as const,
     registers: [registry],

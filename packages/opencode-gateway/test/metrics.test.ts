@@ -90,8 +90,8 @@ describe("/metrics", () => {
 
     const { text, parsed } = await scrape(gw);
     const requests = (labels: Record<string, string>) =>
-      parsed.value("gateway_requests_total", labels);
-    expect(parsed.types.get("gateway_requests_total")).toBe("counter");
+      parsed.value("opencode_gateway_requests_total", labels);
+    expect(parsed.types.get("opencode_gateway_requests_total")).toBe("counter");
     const chat = "/v1/chat/completions";
     expect(requests({ route: chat, status: "200", model: "team/coder", auth: "ok" })).toBe(3);
     expect(requests({ route: chat, status: "200", model: "other", auth: "ok" })).toBe(1);
@@ -101,13 +101,13 @@ describe("/metrics", () => {
     expect(requests({ route: models, status: "401", model: "none", auth: "expired" })).toBe(1);
     expect(requests({ route: models, status: "200", model: "none", auth: "ok" })).toBe(1);
 
-    expect(parsed.types.get("gateway_upstream_duration_seconds")).toBe("histogram");
+    expect(parsed.types.get("opencode_gateway_upstream_duration_seconds")).toBe("histogram");
     const upstreamLabels = { route: chat, model: "team/coder", status: "200" };
-    expect(parsed.value("gateway_upstream_duration_seconds_count", upstreamLabels)).toBe(3);
+    expect(parsed.value("opencode_gateway_upstream_duration_seconds_count", upstreamLabels)).toBe(3);
     const buckets = parsed.samples
       .filter(
         (s) =>
-          s.name === "gateway_upstream_duration_seconds_bucket" &&
+          s.name === "opencode_gateway_upstream_duration_seconds_bucket" &&
           s.labels.model === "team/coder" &&
           s.labels.status === "200",
       )
@@ -117,7 +117,7 @@ describe("/metrics", () => {
     expect(buckets.at(-1)).toEqual({ le: Infinity, value: 3 });
     const counts = buckets.map((b) => b.value);
     expect(counts).toEqual([...counts].sort((a, b) => a - b)); // cumulative
-    expect(parsed.value("gateway_upstream_duration_seconds_sum", upstreamLabels)).toBeGreaterThan(
+    expect(parsed.value("opencode_gateway_upstream_duration_seconds_sum", upstreamLabels)).toBeGreaterThan(
       0,
     );
 
@@ -127,13 +127,13 @@ describe("/metrics", () => {
       .map((r) => usageOf(r.response));
     expect(coder).toHaveLength(3);
     const sum = (key: "prompt" | "completion") => coder.reduce((n, u) => n + u[key], 0);
-    expect(parsed.value("gateway_tokens_total", { model: "team/coder", kind: "prompt" })).toBe(
+    expect(parsed.value("opencode_gateway_tokens_total", { model: "team/coder", kind: "prompt" })).toBe(
       sum("prompt"),
     );
-    expect(parsed.value("gateway_tokens_total", { model: "team/coder", kind: "completion" })).toBe(
+    expect(parsed.value("opencode_gateway_tokens_total", { model: "team/coder", kind: "completion" })).toBe(
       sum("completion"),
     );
-    expect(parsed.value("gateway_quota_refusals_total", { scope: "user", limit: "requests" })).toBe(
+    expect(parsed.value("opencode_gateway_quota_refusals_total", { scope: "user", limit: "requests" })).toBe(
       1,
     );
     expect(parsed.types.get("process_resident_memory_bytes")).toBe("gauge");
