@@ -34,25 +34,30 @@ export type Logger = CoreLogger<GatewayEvent>;
  * system call then carries every record of that turn instead of one each. What is pending is
  * written at exit, so a stop (a signal, process.exit) loses nothing.
  */
-function batchedStderr(): (line: string) => void {
-  let pending = "";
-  const flush = () => {
-    if (!pending) return;
-    const text = pending;
-    pending = "";
-    process.stderr.write(text);
-  };
-  process.once("exit", flush);
-  return (line) => {
-    if (!pending) setImmediate(flush);
-    pending += `${line}\n`;
-  };
+let pendingLines = "";
+let exitHooked = false;
+
+function flushStderr(): void {
+  if (!pendingLines) return;
+  const text = pendingLines;
+  pendingLines = "";
+  process.stderr.write(text);
+}
+
+/** One buffer for the process, however many gateways it runs, with one exit hook. */
+function batchedStderr(line: string): void {
+  if (!pendingLines) {
+    if (!exitHooked) process.once("exit", flushStderr);
+    exitHooked = true;
+    setImmediate(flushStderr);
+  }
+  pendingLines += `${line}\n`;
 }
 
 /** The bin's logger: JSON lines with a timestamp, on stderr unless `write` is given. */
 export function jsonLogger(
   level: LogLevel = "info",
-  write: (line: string) => void = batchedStderr(),
+  write: (line: string) => void = batchedStderr,
 ): Logger {
   return createLogger({
     level,
