@@ -103,7 +103,9 @@ describe("/metrics", () => {
 
     expect(parsed.types.get("opencode_gateway_upstream_duration_seconds")).toBe("histogram");
     const upstreamLabels = { route: chat, model: "team/coder", status: "200" };
-    expect(parsed.value("opencode_gateway_upstream_duration_seconds_count", upstreamLabels)).toBe(3);
+    expect(parsed.value("opencode_gateway_upstream_duration_seconds_count", upstreamLabels)).toBe(
+      3,
+    );
     const buckets = parsed.samples
       .filter(
         (s) =>
@@ -117,9 +119,9 @@ describe("/metrics", () => {
     expect(buckets.at(-1)).toEqual({ le: Infinity, value: 3 });
     const counts = buckets.map((b) => b.value);
     expect(counts).toEqual([...counts].sort((a, b) => a - b)); // cumulative
-    expect(parsed.value("opencode_gateway_upstream_duration_seconds_sum", upstreamLabels)).toBeGreaterThan(
-      0,
-    );
+    expect(
+      parsed.value("opencode_gateway_upstream_duration_seconds_sum", upstreamLabels),
+    ).toBeGreaterThan(0);
 
     const coder = upstream
       .chatRequests()
@@ -127,15 +129,15 @@ describe("/metrics", () => {
       .map((r) => usageOf(r.response));
     expect(coder).toHaveLength(3);
     const sum = (key: "prompt" | "completion") => coder.reduce((n, u) => n + u[key], 0);
-    expect(parsed.value("opencode_gateway_tokens_total", { model: "team/coder", kind: "prompt" })).toBe(
-      sum("prompt"),
-    );
-    expect(parsed.value("opencode_gateway_tokens_total", { model: "team/coder", kind: "completion" })).toBe(
-      sum("completion"),
-    );
-    expect(parsed.value("opencode_gateway_quota_refusals_total", { scope: "user", limit: "requests" })).toBe(
-      1,
-    );
+    expect(
+      parsed.value("opencode_gateway_tokens_total", { model: "team/coder", kind: "prompt" }),
+    ).toBe(sum("prompt"));
+    expect(
+      parsed.value("opencode_gateway_tokens_total", { model: "team/coder", kind: "completion" }),
+    ).toBe(sum("completion"));
+    expect(
+      parsed.value("opencode_gateway_quota_refusals_total", { scope: "user", limit: "requests" }),
+    ).toBe(1);
     expect(parsed.types.get("process_resident_memory_bytes")).toBe("gauge");
 
     // Who used what is in the log, never in a label.
