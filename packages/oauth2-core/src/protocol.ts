@@ -1,6 +1,8 @@
 // "@vymalo/oauth2-core/protocol": helpers that speak to the IdP through openid-client (discovery,
 // error translation, subject tokens). Kept off the main entry so that importing the engine,
 // which is what a plugin does at every opencode start, does not load the protocol stack.
+
+export { githubActionsRequest } from "./flows/github-actions-token.js";
 export { authorizationRequestParams } from "./flows/grant-params.js";
 export { revokeWithAccessToken } from "./flows/revocation.js";
 export { readSubjectToken, tokenSourceOf } from "./flows/token-source.js";

@@ -23,21 +23,19 @@ export interface GitHubTokenRequest {
   timeoutMs: number;
 }
 
+const unavailable = (providerId: string, message: string, fix: string, cause?: unknown) =>
+  new OAuth2Error({ code: "subject_token_unavailable", providerId, message, fix, cause });
+
 /**
- * The job's OIDC token from the GitHub Actions runner: GET `$ACTIONS_ID_TOKEN_REQUEST_URL`
- * (plus `&audience=`) with `Authorization: Bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN`. The runner
- * sets both variables only when the workflow grants `permissions: id-token: write`. A fresh
- * token is requested at every renewal: GitHub's tokens live minutes, not hours.
+ * The request for the job's token, from the runner's variables: the URL (with `audience`) and
+ * the request token it is sent with. Throws, with the workflow fix, when the job was not given
+ * them. `doctor` calls it too, to check the variables without requesting a token.
  */
-export async function githubActionsToken(request: GitHubTokenRequest): Promise<string> {
+export function githubActionsRequest(
+  request: Pick<GitHubTokenRequest, "providerId" | "env" | "audience">,
+): { target: URL; bearer: string } {
   const fail = (message: string, fix: string, cause?: unknown) =>
-    new OAuth2Error({
-      code: "subject_token_unavailable",
-      providerId: request.providerId,
-      message,
-      fix,
-      cause,
-    });
+    unavailable(request.providerId, message, fix, cause);
   const url = request.env[GITHUB_URL_VARIABLE]?.trim();
   const bearer = request.env[GITHUB_TOKEN_VARIABLE]?.trim();
   const missing = [
@@ -61,6 +59,19 @@ export async function githubActionsToken(request: GitHubTokenRequest): Promise<s
     );
   }
   if (request.audience) target.searchParams.set("audience", request.audience);
+  return { target, bearer };
+}
+
+/**
+ * The job's OIDC token from the GitHub Actions runner: GET `$ACTIONS_ID_TOKEN_REQUEST_URL`
+ * (plus `&audience=`) with `Authorization: Bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN`. The runner
+ * sets both variables only when the workflow grants `permissions: id-token: write`. A fresh
+ * token is requested at every renewal: GitHub's tokens live minutes, not hours.
+ */
+export async function githubActionsToken(request: GitHubTokenRequest): Promise<string> {
+  const fail = (message: string, fix: string, cause?: unknown) =>
+    unavailable(request.providerId, message, fix, cause);
+  const { target, bearer } = githubActionsRequest(request);
   const where = `the GitHub Actions OIDC endpoint (${target.origin})`;
   let response: Response;
   try {

@@ -90,14 +90,17 @@ export async function readWorkloadToken(
     from = `the environment variable ${name}`;
   } else {
     const file = source.file ?? KUBERNETES_TOKEN_FILE;
+    let why = "it is empty";
     try {
       token = (await readFile(file, "utf8")).trim();
-    } catch {
+    } catch (err) {
+      // ENOENT (not mounted, wrong path) and EACCES (another user's file) have different fixes.
+      why = (err as NodeJS.ErrnoException).code ?? "unreadable";
       token = "";
     }
     if (!token) {
       throw fail(
-        `could not read the subject token from ${file}.`,
+        `could not read the subject token from ${file} (${why}).`,
         kind === "kubernetes"
           ? "check that the pod mounts a service-account token there (automountServiceAccountToken, or a projected serviceAccountToken volume) and set subjectToken.file to its path"
           : "check the file exists, is readable and not empty",

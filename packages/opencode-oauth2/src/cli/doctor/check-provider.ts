@@ -21,6 +21,7 @@ import { checkCachedToken, checkRedirectPort } from "./local-checks.js";
 import { checkNetworkPath } from "./network-checks.js";
 import { FetchRecorder } from "./recording-fetch.js";
 import { probeRevocation } from "./revocation-probe.js";
+import { checkSubjectToken } from "./subject-token.js";
 import { checkAudience } from "./token-audience.js";
 
 /** The flows to check: the login flow (or `--flow`) and the headless one. */
@@ -62,6 +63,7 @@ export async function checkProvider(
   findings.push(...checkAudience(provider, read));
   const browser = flows.includes("authorization_code");
   if (browser) findings.push(...(await checkRedirectPort(provider)));
+  findings.push(...(await checkSubjectToken(provider, ctx.env, ctx.now())));
 
   findings.push(...(await checkNetworkPath(provider, ctx.env, ctx.now())));
 
