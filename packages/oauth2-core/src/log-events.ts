@@ -78,6 +78,7 @@ export const LOG_EVENTS = {
   models_info_failed: ["error", "models-info"],
   // the gateway, JSON lines on its stderr
   gateway_listening: ["info", "gateway"],
+  gateway_upstream_route: ["info", "gateway"],
   gateway_request: ["info", "gateway"],
   gateway_request_refused: ["info", "gateway"],
   gateway_auth_rejected: ["info", "gateway"],
@@ -86,6 +87,7 @@ export const LOG_EVENTS = {
   gateway_outbound_budget_exhausted: ["warn", "gateway"],
   gateway_upstream_timeout: ["warn", "gateway"],
   gateway_upstream_unreachable: ["error", "gateway"],
+  gateway_upstream_proxy_failed: ["error", "gateway"],
   gateway_internal_error: ["error", "gateway"],
   gateway_model_refused: ["info", "gateway"],
   gateway_quota_exceeded: ["info", "gateway"],

@@ -124,11 +124,13 @@ export function createGateway(
   const demo = config.upstream.demo
     ? createDemoModel({ models: config.models.map((m) => m.id) })
     : undefined;
-  const upstreamAt = (baseURL: string) =>
+  const upstreamAt = (baseURL: string, demoModel = false) =>
     createUpstream({
       baseURL,
       apiKey: config.upstream.apiKey,
       subjectHeader: config.upstream.subjectHeader,
+      // The demo model is the gateway's own, on loopback: never through a proxy.
+      ...(demoModel ? { env: {} } : { logger }),
     });
   // The demo model is served on its own loopback port once the gateway starts, so that it is
   // reached through the same request path as a real upstream.
@@ -261,7 +263,7 @@ export function createGateway(
       if (demo && !demoServer) {
         const started = await listen(getRequestListener(demo.fetch), 0, "127.0.0.1");
         demoServer = started.server;
-        upstream = upstreamAt(`http://127.0.0.1:${started.port}/v1`);
+        upstream = upstreamAt(`http://127.0.0.1:${started.port}/v1`, true);
       }
       // Metrics first, so that the first request is already counted.
       const metrics = await policy.start();

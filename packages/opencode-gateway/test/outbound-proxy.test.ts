@@ -19,8 +19,11 @@ let proxy: ForwardProxy;
 beforeAll(async () => {
   idp = await startIdp({ clients: [confidentialClient("backend", "backend-secret")] });
   upstream = await startUpstream();
-  // undici tunnels plain http through the proxy with CONNECT too.
-  proxy = await startForwardProxy({ connectPorts: [idp.port] });
+  // undici tunnels plain http through the proxy with CONNECT too. The /v1 upstream goes through
+  // it as well (upstream-proxy.test.ts).
+  proxy = await startForwardProxy({
+    connectPorts: [idp.port, Number(new URL(upstream.baseURL).port)],
+  });
 });
 afterEach(() => vi.unstubAllEnvs());
 afterAll(async () => {

@@ -1,5 +1,7 @@
 export {
   classifyFailure,
+  type FailureContext,
+  proxyRefusal,
   TRANSPORT_EVENTS,
   TransportError,
   type TransportFailureKind,

@@ -130,6 +130,22 @@ export function relay(options: RelayOptions): void {
         retried = true;
         return attempt();
       }
+      const proxy = upstream.proxyFailure(error);
+      if (proxy) {
+        logger.emit("gateway_upstream_proxy_failed", {
+          path,
+          upstream: upstream.origin,
+          kind: proxy.kind,
+          ...proxy.toLogFields(),
+        });
+        sendJson(
+          res,
+          502,
+          openAiError(`the gateway's proxy failed: ${proxy.detail}`, "upstream_proxy_failed"),
+          options.extraHeaders,
+        );
+        return finish(502, undefined, false);
+      }
       logger.emit("gateway_upstream_unreachable", {
         path,
         upstream: upstream.origin,

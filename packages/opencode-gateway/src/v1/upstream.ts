@@ -1,13 +1,16 @@
 import {
   type ClientRequest,
-  Agent as HttpAgent,
   request as httpRequest,
   type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
+  type RequestOptions,
 } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { request as httpsRequest } from "node:https";
+import type { TransportError } from "@vymalo/oauth2-core";
 import { type ClientView, isForwardingHeader, setForwarding } from "../forwarded.js";
+import type { Logger } from "../log.js";
 import type { Claims } from "../verify-token.js";
+import { upstreamRoute } from "./upstream-route.js";
 
 /**
  * The model server, as the request path calls it: one keep-alive agent per gateway (so a request
@@ -24,6 +27,10 @@ export interface UpstreamOptions {
   baseURL: string;
   apiKey?: string | undefined;
   subjectHeader?: string | undefined;
+  /** Where the proxy variables are read (upstream-route.ts). Default `process.env`. */
+  env?: NodeJS.ProcessEnv | undefined;
+  /** Gets `gateway_upstream_route` once, when the upstream is set up. */
+  logger?: Logger | undefined;
 }
 
 const HOP_BY_HOP = new Set([
@@ -75,6 +82,8 @@ export interface Upstream {
   ): OutgoingHttpHeaders;
   /** The upstream's origin, for the log. */
   readonly origin: string;
+  /** A failed request's error, when the proxy on the way caused it (upstream-route.ts). */
+  proxyFailure(error: unknown): TransportError | undefined;
   /** Closes the idle keep-alive connections. */
   close(): void;
 }
@@ -83,23 +92,34 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const base = new URL(options.baseURL);
   const secure = base.protocol === "https:";
   const prefix = base.pathname.replace(/\/+$/, "");
-  const agent = secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  const route = upstreamRoute(base, options.env);
+  options.logger?.emit("gateway_upstream_route", { upstream: base.origin, ...route.fields });
+  const { agent, watch } = route;
   const send = secure ? httpsRequest : httpRequest;
   const subject = options.subjectHeader?.toLowerCase();
   const apiKey = options.apiKey ? `Bearer ${options.apiKey}` : undefined;
+  const hostname = base.hostname.replace(/^\[(.*)\]$/, "$1");
+  const target = (method: string, rest: string, headers: OutgoingHttpHeaders): RequestOptions => ({
+    agent,
+    protocol: base.protocol,
+    hostname,
+    port: base.port,
+    method,
+    path: `${prefix}${rest}`,
+    headers,
+  });
 
   return {
     origin: base.origin,
-    request: (method, rest, headers) =>
-      send({
-        agent,
-        protocol: base.protocol,
-        hostname: base.hostname.replace(/^\[(.*)\]$/, "$1"),
-        port: base.port,
-        method,
-        path: `${prefix}${rest}`,
-        headers,
-      }),
+    // Chosen once: the direct route's request is the plain call, with nothing added.
+    request: watch
+      ? (method, rest, headers) => {
+          const request = send(target(method, rest, headers));
+          watch(request);
+          return request;
+        }
+      : (method, rest, headers) => send(target(method, rest, headers)),
+    proxyFailure: (error) => route.proxyFailure(error),
     headers(incoming, claims, client, length) {
       const named = connectionNamed(incoming.connection);
       const out: OutgoingHttpHeaders = {};

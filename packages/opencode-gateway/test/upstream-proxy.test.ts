@@ -1,0 +1,209 @@
+// The model server behind a corporate proxy: the /v1 request path (node:http, not fetch) honours
+// HTTP_PROXY/HTTPS_PROXY/NO_PROXY like the gateway's other outbound calls. A real tinyproxy's own
+// log is the witness that the built gateway's upstream requests went through it — or, for a
+// NO_PROXY host, did not — and a proxy that refuses or is down is a 502 that names it.
+import { type ForwardProxy, freePort, startForwardProxy } from "@vymalo/testkit";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type BuiltGateway, startBuiltGateway } from "./fixtures/built-gateway.js";
+import { cliToken, testConfig } from "./fixtures/gateway.js";
+import { type IssuerStub, startIssuerStub } from "./fixtures/issuer-stub.js";
+import { closeAfterAll, forgetUpstreamRequests } from "./fixtures/lifecycle.js";
+import { startUpstream, UPSTREAM_ANSWER, type Upstream } from "./fixtures/upstream.js";
+
+const USER = "gw-user";
+const PASSWORD = "Pr0xy-s3cret_pw";
+
+let idp: IssuerStub;
+let upstream: Upstream;
+let upstreamPort: number;
+let open: ForwardProxy;
+let guarded: ForwardProxy;
+let token: string;
+let gw: BuiltGateway | undefined;
+
+beforeAll(async () => {
+  idp = await startIssuerStub();
+  upstream = await startUpstream();
+  upstreamPort = Number(new URL(upstream.baseURL).port);
+  // The gateway tunnels plain http with CONNECT too, as the core's transport does.
+  [open, guarded] = await Promise.all([
+    startForwardProxy({ connectPorts: [upstreamPort] }),
+    startForwardProxy({
+      connectPorts: [upstreamPort],
+      basicAuth: { user: USER, password: PASSWORD },
+    }),
+  ]);
+  token = await cliToken(idp, "grace");
+});
+closeAfterAll(() => ({ gateways: [open, guarded], upstream, idp }));
+forgetUpstreamRequests(() => upstream);
+afterEach(async () => {
+  await gw?.close();
+  gw = undefined;
+});
+
+/** The built gateway with `env`; the IdP (another port on 127.0.0.1) is always reached directly. */
+async function gatewayWith(env: Record<string, string>): Promise<BuiltGateway> {
+  gw = await startBuiltGateway(testConfig(idp.issuer, { baseURL: upstream.baseURL }), {
+    NO_PROXY: `127.0.0.1:${new URL(idp.issuer).port}`,
+    ...env,
+  });
+  return gw;
+}
+
+const chat = (gateway: BuiltGateway, stream = false) =>
+  fetch(`${gateway.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      model: "team/coder",
+      stream,
+      messages: [{ role: "user", content: "hello" }],
+    }),
+  });
+
+/** The tunnels to the upstream the proxy was asked for, from its own log. */
+const connects = async (proxy: ForwardProxy) =>
+  (await proxy.requests()).filter((line) => line === `CONNECT 127.0.0.1:${upstreamPort}`);
+
+describe("the /v1 upstream behind HTTP_PROXY", () => {
+  it("sends a completion through the proxy, and says so at start", async () => {
+    const before = (await connects(open)).length;
+    const gateway = await gatewayWith({ HTTP_PROXY: open.url });
+    const response = await chat(gateway);
+    expect(response.status).toBe(200);
+    expect(JSON.stringify(await response.json())).toContain(UPSTREAM_ANSWER);
+    expect((await connects(open)).length).toBeGreaterThan(before);
+    expect(await open.tunnels()).toContain("127.0.0.1");
+    expect(upstream.chatRequests()).toHaveLength(1);
+    const [route] = await gateway.logged("gateway_upstream_route");
+    expect(route).toMatchObject({
+      upstream: new URL(upstream.baseURL).origin,
+      route: "proxy",
+      proxy: open.url,
+      variable: "HTTP_PROXY",
+    });
+  });
+
+  it("still streams through the proxy: the first event arrives while the upstream holds the rest", async () => {
+    const gateway = await gatewayWith({ http_proxy: open.url });
+    const release = upstream.holdAfterFirstWord();
+    try {
+      const response = await chat(gateway, true);
+      expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      let received = "";
+      while (!received.includes(UPSTREAM_ANSWER.split(" ")[0] as string)) {
+        const { value } = await reader.read();
+        received += new TextDecoder().decode(value);
+      }
+      expect(upstream.streamFinished).toBe(false);
+      release();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        received += new TextDecoder().decode(value);
+      }
+      expect(received.endsWith("data: [DONE]\n\n")).toBe(true);
+    } finally {
+      release();
+    }
+    expect(await connects(open)).not.toHaveLength(0);
+  });
+
+  it("goes direct for a host NO_PROXY names: the proxy sees nothing", async () => {
+    const before = await open.requests();
+    const gateway = await gatewayWith({ HTTP_PROXY: open.url, NO_PROXY: "127.0.0.1" });
+    expect((await chat(gateway)).status).toBe(200);
+    expect(upstream.chatRequests()).toHaveLength(1);
+    expect(await open.requests()).toEqual(before);
+    const [route] = await gateway.logged("gateway_upstream_route");
+    expect(route).toMatchObject({ route: "direct", noProxy: "127.0.0.1" });
+    expect(route).not.toHaveProperty("proxy");
+  });
+});
+
+describe("a proxy that wants credentials", () => {
+  it("works with the credentials in the proxy URL, and no log line shows them", async () => {
+    const before = (await connects(guarded)).length;
+    const gateway = await gatewayWith({ HTTP_PROXY: guarded.urlWithCredentials });
+    const response = await chat(gateway);
+    expect(response.status).toBe(200);
+    expect(JSON.stringify(await response.json())).toContain(UPSTREAM_ANSWER);
+    expect((await connects(guarded)).length).toBeGreaterThan(before);
+    const [route] = await gateway.logged("gateway_upstream_route");
+    expect(route).toMatchObject({ route: "proxy", proxy: `http://***@127.0.0.1:${guarded.port}` });
+    await gateway.logged("gateway_request");
+    expect(gateway.stderr()).not.toContain(PASSWORD);
+    expect(gateway.stderr()).not.toContain(Buffer.from(`${USER}:${PASSWORD}`).toString("base64"));
+  });
+
+  it("without them: a 502 naming the proxy and its 407, never the proxy's own answer", async () => {
+    const gateway = await gatewayWith({ HTTP_PROXY: guarded.url });
+    const response = await chat(gateway);
+    expect(response.status).toBe(502);
+    expect(response.headers.get("proxy-authenticate")).toBeNull();
+    const { error } = (await response.json()) as { error: { message: string; code: string } };
+    expect(error.code).toBe("upstream_proxy_failed");
+    expect(error.message).toContain(`the proxy ${guarded.url} (HTTP_PROXY) refused`);
+    expect(error.message).toContain("HTTP 407");
+    expect(upstream.chatRequests()).toHaveLength(0);
+    const [record] = await gateway.logged("gateway_upstream_proxy_failed");
+    expect(record).toMatchObject({
+      level: "error",
+      kind: "proxy_refused",
+      proxy: guarded.url,
+      cause_code: "HTTP 407",
+      fix: expect.stringContaining("http://user:password@proxy-host:port"),
+    });
+  });
+
+  it("with wrong ones: a 502, and the wrong password is in no log line or answer", async () => {
+    const wrong = `http://${USER}:not-the-${PASSWORD}@127.0.0.1:${guarded.port}`;
+    const gateway = await gatewayWith({ HTTPS_PROXY: wrong, HTTP_PROXY: wrong });
+    const response = await chat(gateway);
+    expect(response.status).toBe(502);
+    const text = await response.text();
+    expect(text).toContain(`http://***@127.0.0.1:${guarded.port}`);
+    expect(text).not.toContain(PASSWORD);
+    await gateway.logged("gateway_upstream_proxy_failed");
+    expect(gateway.stderr()).not.toContain(PASSWORD);
+  });
+});
+
+describe("a proxy that refuses or is down", () => {
+  it("a proxy that does not allow the upstream's port: a 502 naming the proxy and its answer", async () => {
+    const strict = await startForwardProxy({ connectPorts: [upstreamPort + 1] });
+    try {
+      const gateway = await gatewayWith({ HTTP_PROXY: strict.url });
+      const response = await chat(gateway);
+      expect(response.status).toBe(502);
+      const { error } = (await response.json()) as { error: { message: string; code: string } };
+      expect(error.code).toBe("upstream_proxy_failed");
+      expect(error.message).toContain(`the proxy ${strict.url} (HTTP_PROXY) did not open a tunnel`);
+      expect(error.message).toMatch(/HTTP 403/);
+      expect(upstream.chatRequests()).toHaveLength(0);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it("a proxy that is not running: a 502 naming it and the connection error", async () => {
+    const port = await freePort();
+    const gateway = await gatewayWith({ HTTP_PROXY: `http://127.0.0.1:${port}` });
+    const response = await chat(gateway);
+    expect(response.status).toBe(502);
+    const { error } = (await response.json()) as { error: { message: string; code: string } };
+    expect(error.code).toBe("upstream_proxy_failed");
+    expect(error.message).toContain(`could not reach the proxy http://127.0.0.1:${port}`);
+    expect(error.message).toContain("ECONNREFUSED");
+    const [record] = await gateway.logged("gateway_upstream_proxy_failed");
+    expect(record).toMatchObject({
+      kind: "proxy_unreachable",
+      cause_code: "ECONNREFUSED",
+      upstream: new URL(upstream.baseURL).origin,
+    });
+    const events = gateway.logs().map((r) => r.event);
+    expect(events).not.toContain("gateway_upstream_unreachable");
+  });
+});
