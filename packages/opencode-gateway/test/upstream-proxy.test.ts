@@ -2,12 +2,19 @@
 // HTTP_PROXY/HTTPS_PROXY/NO_PROXY like the gateway's other outbound calls. A real tinyproxy's own
 // log is the witness that the built gateway's upstream requests went through it — or, for a
 // NO_PROXY host, did not — and a proxy that refuses or is down is a 502 that names it.
-import { type ForwardProxy, freePort, startForwardProxy } from "@vymalo/testkit";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  createTestCa,
+  type ForwardProxy,
+  freePort,
+  startForwardProxy,
+  type TestCa,
+} from "@vymalo/testkit";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type BuiltGateway, startBuiltGateway } from "./fixtures/built-gateway.js";
 import { cliToken, testConfig } from "./fixtures/gateway.js";
 import { type IssuerStub, startIssuerStub } from "./fixtures/issuer-stub.js";
 import { closeAfterAll, forgetUpstreamRequests } from "./fixtures/lifecycle.js";
+import { startTlsFront, type TlsFront } from "./fixtures/tls-front.js";
 import { startUpstream, UPSTREAM_ANSWER, type Upstream } from "./fixtures/upstream.js";
 
 const USER = "gw-user";
@@ -205,5 +212,44 @@ describe("a proxy that refuses or is down", () => {
     });
     const events = gateway.logs().map((r) => r.event);
     expect(events).not.toContain("gateway_upstream_unreachable");
+  });
+});
+
+describe("an https model server behind the proxy", () => {
+  let ca: TestCa;
+  let front: TlsFront;
+  beforeAll(async () => {
+    ca = await createTestCa();
+    front = await startTlsFront(await ca.issueServer(), ca.caCert, upstreamPort);
+  });
+  afterAll(async () => {
+    await front?.close();
+    await ca?.cleanup();
+  });
+
+  it("tunnels TLS to it with CONNECT, once for requests that follow each other", async () => {
+    const tunnel = await startForwardProxy({ connectPorts: [front.port] });
+    try {
+      gw = await startBuiltGateway(
+        testConfig(idp.issuer, { baseURL: `https://127.0.0.1:${front.port}/v1` }),
+        {
+          HTTPS_PROXY: tunnel.url,
+          NO_PROXY: `127.0.0.1:${new URL(idp.issuer).port}`,
+          NODE_EXTRA_CA_CERTS: ca.caFile,
+        },
+      );
+      for (let i = 0; i < 3; i++) {
+        const response = await chat(gw);
+        expect(response.status).toBe(200);
+        expect(JSON.stringify(await response.json())).toContain(UPSTREAM_ANSWER);
+      }
+      expect(upstream.chatRequests()).toHaveLength(3);
+      // The tunnel (and the TLS session in it) is kept alive and reused.
+      expect(await tunnel.requests()).toEqual([`CONNECT 127.0.0.1:${front.port}`]);
+    } finally {
+      await gw?.close();
+      gw = undefined;
+      await tunnel.close();
+    }
   });
 });
