@@ -42,7 +42,7 @@ describe("clientAssertion (private_key_jwt)", () => {
       issuesOf({ clientAuthMethod: "client_secret_post", clientAssertion: { keyFile: "/k" } })[0],
     ).toMatchObject({
       field: "clientAssertion",
-      expected: expect.stringMatching(/sends a secret/),
+      expected: expect.stringMatching(/authenticates with the client secret, not a key/),
     });
     expect(issuesOf({ clientType: "public", clientAssertion: { keyFile: "/k" } })[0]).toMatchObject(
       { field: "clientAssertion", expected: expect.stringMatching(/public client/) },

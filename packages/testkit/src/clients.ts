@@ -84,3 +84,19 @@ export function privateKeyJwtClient(
     ...extra,
   };
 }
+
+/**
+ * A confidential client that authenticates with client_secret_jwt (RFC 7523 §2.2, OpenID Connect
+ * Core §9): an HS256 assertion keyed with its secret, which itself never crosses the wire.
+ * Client credentials, refresh, token exchange and jwt-bearer.
+ */
+export function clientSecretJwtClient(
+  clientId: string,
+  secret: string,
+  extra: Partial<ClientMetadata> = {},
+): ClientMetadata {
+  return confidentialClient(clientId, secret, {
+    token_endpoint_auth_method: "client_secret_jwt",
+    ...extra,
+  });
+}

@@ -63,6 +63,7 @@ export function mtlsConfiguration(): Pick<Configuration, "clientAuthMethods"> & 
     clientAuthMethods: [
       "client_secret_basic",
       "client_secret_post",
+      "client_secret_jwt",
       "private_key_jwt",
       "none",
       "tls_client_auth",

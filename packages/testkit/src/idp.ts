@@ -35,6 +35,7 @@ import { type GrantErrorRecord, RequestLog, type TokenRequestRecord } from "./re
 import { registerTokenExchange } from "./token-exchange.js";
 
 export {
+  clientSecretJwtClient,
   confidentialClient,
   DEVICE_CODE_GRANT,
   JWT_BEARER_GRANT,

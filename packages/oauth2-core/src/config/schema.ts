@@ -61,10 +61,20 @@ const scopeList = z.pipe(
 export const CLIENT_AUTH_METHODS = [
   "client_secret_basic",
   "client_secret_post",
+  "client_secret_jwt",
   "private_key_jwt",
   "tls_client_auth",
   "self_signed_tls_client_auth",
 ] as const;
+
+/** The methods whose credential is `clientSecret` (client_secret_jwt keys an HS256 assertion with it). */
+export const SECRET_AUTH_METHODS = [
+  "client_secret_basic",
+  "client_secret_post",
+  "client_secret_jwt",
+] as const;
+const isSecretAuth = (method: string | undefined): boolean =>
+  (SECRET_AUTH_METHODS as readonly (string | undefined)[]).includes(method);
 
 /** RFC 8705 client authentication: the client certificate of `tls` is the credential. */
 export const TLS_CLIENT_AUTH_METHODS = ["tls_client_auth", "self_signed_tls_client_auth"] as const;
@@ -100,7 +110,8 @@ export const clientFields = {
     z.optional(
       z.enum(CLIENT_AUTH_METHODS, { error: `expected one of ${CLIENT_AUTH_METHODS.join(", ")}` }),
     ),
-    "How a confidential client authenticates. Default: private_key_jwt with clientAssertion, else client_secret_basic.",
+    "How a confidential client authenticates: client_secret_basic, client_secret_post or client_secret_jwt (an HS256 assertion keyed with clientSecret), private_key_jwt (clientAssertion), tls_client_auth or self_signed_tls_client_auth (tls.certFile). Default: private_key_jwt with clientAssertion, else client_secret_basic.",
+    '"client_secret_jwt"',
   ),
   clientAssertion: z.optional(ClientAssertionSchema),
 };
@@ -172,13 +183,16 @@ function clientAuthIssues(
       `private_key_jwt signs with a private key: set ${prefix}clientAssertion { "keyFile": … }`,
     );
   }
-  if (
-    client.clientAssertion &&
-    (method === "client_secret_basic" || method === "client_secret_post")
-  ) {
+  if (method === "client_secret_jwt" && !client.clientSecret) {
+    issue(
+      "clientSecret",
+      `client_secret_jwt signs its assertion with the client secret: set ${prefix}clientSecret to the secret the IdP issued, or choose another ${prefix}clientAuthMethod`,
+    );
+  }
+  if (client.clientAssertion && isSecretAuth(method)) {
     issue(
       "clientAssertion",
-      `${method} sends a secret, not an assertion: remove ${prefix}clientAssertion, or set ${prefix}clientAuthMethod "private_key_jwt"`,
+      `${method} authenticates with the client secret, not a key: remove ${prefix}clientAssertion, or set ${prefix}clientAuthMethod "private_key_jwt"`,
     );
   }
   if (client.clientAssertion && client.clientType === "public") {
@@ -187,12 +201,7 @@ function clientAuthIssues(
       `a public client does not authenticate: remove ${prefix}clientAssertion, or set ${prefix}clientType "confidential"`,
     );
   }
-  if (
-    client.clientAssertion &&
-    client.clientSecret &&
-    method !== "client_secret_basic" &&
-    method !== "client_secret_post"
-  ) {
+  if (client.clientAssertion && client.clientSecret && !isSecretAuth(method)) {
     issue(
       "clientSecret",
       `with clientAssertion the client authenticates with private_key_jwt and never sends ${prefix}clientSecret: remove it`,

@@ -19,6 +19,8 @@ export function basicEncodingChanges(clientId: string): string[] {
 export const OTHER_SECRET_METHOD = {
   client_secret_basic: "client_secret_post",
   client_secret_post: "client_secret_basic",
+  // Many IdPs take only the plain methods; client_secret_basic is RFC 6749's default.
+  client_secret_jwt: "client_secret_basic",
 } as const;
 
 /**

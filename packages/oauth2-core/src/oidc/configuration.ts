@@ -1,6 +1,6 @@
 import * as client from "openid-client";
 import { isLoopbackHttp } from "../config/rules.js";
-import { isTlsClientAuth, type ProviderConfig, type ResolvedClient } from "../config/schema.js";
+import type { ProviderConfig, ResolvedClient } from "../config/schema.js";
 import { OAuth2Error } from "../errors.js";
 import type { FetchLike } from "../fetch.js";
 import { clientAssertionAuth } from "../flows/client-assertion.js";
@@ -23,17 +23,40 @@ export function clearDiscoveryCache(): void {
   metadataCache.clear();
 }
 
-async function authFor(
-  provider: ProviderConfig,
-  resolved: ResolvedClient,
-  meta: client.ServerMetadata,
-  sources: TokenSourceContext,
-): Promise<client.ClientAuth> {
-  if (resolved.type === "public") return client.None();
-  // RFC 8705: the certificate the transport presents (tls.certFile) is the credential; the
-  // body carries only client_id.
-  if (isTlsClientAuth(resolved.authMethod)) return client.TlsClientAuth();
-  if (resolved.authMethod === "private_key_jwt" && resolved.assertion) {
+interface ClientAuthInput {
+  provider: ProviderConfig;
+  resolved: ResolvedClient;
+  meta: client.ServerMetadata;
+  sources: TokenSourceContext;
+}
+
+/**
+ * The aud of a client assertion: the token endpoint, which every IdP accepts (Okta requires it;
+ * oidc-provider, Keycloak and Entra ID also take it), else the issuer.
+ */
+const tokenEndpointAudience = (meta: client.ServerMetadata) => meta.token_endpoint ?? meta.issuer;
+
+/**
+ * How each `clientAuthMethod` authenticates, through openid-client's own client-auth functions:
+ * the one table of them. A public client resolves to "none", so it never sends a secret.
+ */
+const CLIENT_AUTH: Record<
+  ResolvedClient["authMethod"],
+  (input: ClientAuthInput) => client.ClientAuth | Promise<client.ClientAuth>
+> = {
+  none: () => client.None(),
+  client_secret_basic: ({ resolved }) => client.ClientSecretBasic(resolved.clientSecret),
+  client_secret_post: ({ resolved }) => client.ClientSecretPost(resolved.clientSecret),
+  // HS256 keyed with the secret; the secret itself never leaves the process.
+  client_secret_jwt: ({ resolved, meta }) =>
+    client.ClientSecretJwt(resolved.clientSecret, {
+      [client.modifyAssertion]: (_header, payload) => {
+        // openid-client names the issuer; the token endpoint is the aud every IdP accepts.
+        payload.aud = tokenEndpointAudience(meta);
+      },
+    }),
+  private_key_jwt: ({ provider, resolved, meta, sources }) => {
+    if (!resolved.assertion) throw new Error("private_key_jwt without clientAssertion");
     return clientAssertionAuth(
       resolved.assertion,
       {
@@ -44,11 +67,12 @@ async function authFor(
       },
       sources,
     );
-  }
-  return resolved.authMethod === "client_secret_post"
-    ? client.ClientSecretPost(resolved.clientSecret)
-    : client.ClientSecretBasic(resolved.clientSecret);
-}
+  },
+  // RFC 8705: the certificate the transport presents (tls.certFile) is the credential; the
+  // body carries only client_id.
+  tls_client_auth: () => client.TlsClientAuth(),
+  self_signed_tls_client_auth: () => client.TlsClientAuth(),
+};
 
 function overrides(provider: ProviderConfig): Partial<client.ServerMetadata> {
   const e = provider.endpoints ?? {};
@@ -154,7 +178,12 @@ export async function clientConfiguration(
     meta,
     resolved.clientId,
     { token_endpoint_auth_method: resolved.authMethod },
-    await authFor(provider, resolved, meta, { env, fetch: fetchImpl, logger }),
+    await CLIENT_AUTH[resolved.authMethod]({
+      provider,
+      resolved,
+      meta,
+      sources: { env, fetch: fetchImpl, logger },
+    }),
   );
   config.timeout = Math.ceil(provider.httpTimeoutMs / 1000);
   if (isLoopbackHttp(provider.issuer)) client.allowInsecureRequests(config);

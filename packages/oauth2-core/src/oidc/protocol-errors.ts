@@ -4,6 +4,7 @@ import {
   ResponseBodyError,
   WWWAuthenticateChallengeError,
 } from "openid-client";
+import { CLIENT_AUTH_METHODS } from "../config/schema.js";
 import { type IdpAnswer, type IdpEndpoint, loginCommand, OAuth2Error } from "../errors.js";
 import { TransportError } from "../transport/failure.js";
 import { type RefusedClient, refusedClientFix, refusedClientMessage } from "./client-refused.js";
@@ -58,12 +59,8 @@ export function clientOf(config: Configuration): RefusedClient {
   return {
     clientId: meta.client_id,
     authMethod:
-      method === "none" ||
-      method === "client_secret_post" ||
-      method === "private_key_jwt" ||
-      method === "tls_client_auth" ||
-      method === "self_signed_tls_client_auth"
-        ? method
+      method === "none" || (CLIENT_AUTH_METHODS as readonly unknown[]).includes(method)
+        ? (method as RefusedClient["authMethod"])
         : "client_secret_basic",
   };
 }

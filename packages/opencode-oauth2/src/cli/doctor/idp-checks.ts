@@ -201,7 +201,7 @@ export function checkAuthMethod(
   const other = OTHER_SECRET_METHOD[client.authMethod];
   return error(
     check,
-    `"${client.clientId}" sends its secret with ${client.authMethod}, which the IdP does not support (it lists ${supported.join(", ")}).`,
+    `"${client.clientId}" authenticates with its secret by ${client.authMethod}, which the IdP does not support (it lists ${supported.join(", ")}).`,
     supported.includes(other)
       ? `set "clientAuthMethod": "${other}"`
       : "this IdP needs a client authentication this plugin does not send; use a public client with PKCE, or ask the IdP admin for client_secret_basic",
