@@ -10,7 +10,12 @@ import {
 } from "./fixtures/gateway.js";
 import { type IssuerStub, startIssuerStub } from "./fixtures/issuer-stub.js";
 import { closeAfterAll, forgetUpstreamRequests } from "./fixtures/lifecycle.js";
-import { startUpstream, UPSTREAM_ANSWER, type Upstream } from "./fixtures/upstream.js";
+import {
+  readWhileHeld,
+  startUpstream,
+  UPSTREAM_ANSWER,
+  type Upstream,
+} from "./fixtures/upstream.js";
 
 /**
  * The /v1/* request path over HTTP: answers are relayed as they arrive, a client that goes away
@@ -77,21 +82,10 @@ describe("relaying", () => {
   it("passes each SSE event on as the upstream sends it, not when the stream ends", async () => {
     const release = upstream.holdAfterFirstWord();
     const response = await chat(plain, { model: "team/coder", stream: true, messages });
-    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-    let received = "";
-    while (!received.includes(UPSTREAM_ANSWER.split(" ")[0] as string)) {
-      const { value } = await reader.read();
-      received += new TextDecoder().decode(value);
-    }
-    // The upstream is still holding the rest of the answer back.
-    expect(upstream.streamFinished).toBe(false);
-    release();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      received += new TextDecoder().decode(value);
-    }
-    expect(received.endsWith("data: [DONE]\n\n")).toBe(true);
+    const { firstWordWhileHeld, text } = await readWhileHeld(upstream, response, release);
+    // The upstream was still holding the rest of the answer back.
+    expect(firstWordWhileHeld).toBe(true);
+    expect(text.endsWith("data: [DONE]\n\n")).toBe(true);
   });
 
   it("a client that goes away mid-stream aborts the upstream request", async () => {

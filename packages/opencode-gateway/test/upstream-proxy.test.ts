@@ -15,7 +15,12 @@ import { cliToken, testConfig } from "./fixtures/gateway.js";
 import { type IssuerStub, startIssuerStub } from "./fixtures/issuer-stub.js";
 import { closeAfterAll, forgetUpstreamRequests } from "./fixtures/lifecycle.js";
 import { startTlsFront, type TlsFront } from "./fixtures/tls-front.js";
-import { startUpstream, UPSTREAM_ANSWER, type Upstream } from "./fixtures/upstream.js";
+import {
+  readWhileHeld,
+  startUpstream,
+  UPSTREAM_ANSWER,
+  type Upstream,
+} from "./fixtures/upstream.js";
 
 const USER = "gw-user";
 const PASSWORD = "Pr0xy-s3cret_pw";
@@ -73,16 +78,22 @@ const chat = (gateway: BuiltGateway, stream = false) =>
 const connects = async (proxy: ForwardProxy) =>
   (await proxy.requests()).filter((line) => line === `CONNECT 127.0.0.1:${upstreamPort}`);
 
+/** A gateway with `proxyUrl` in HTTP_PROXY answers a completion, and `proxy` logs a new tunnel. */
+async function completesThrough(proxy: ForwardProxy, proxyUrl: string): Promise<BuiltGateway> {
+  const before = (await connects(proxy)).length;
+  const gateway = await gatewayWith({ HTTP_PROXY: proxyUrl });
+  const response = await chat(gateway);
+  expect(response.status).toBe(200);
+  expect(JSON.stringify(await response.json())).toContain(UPSTREAM_ANSWER);
+  expect((await connects(proxy)).length).toBeGreaterThan(before);
+  expect(upstream.chatRequests()).toHaveLength(1);
+  return gateway;
+}
+
 describe("the /v1 upstream behind HTTP_PROXY", () => {
   it("sends a completion through the proxy, and says so at start", async () => {
-    const before = (await connects(open)).length;
-    const gateway = await gatewayWith({ HTTP_PROXY: open.url });
-    const response = await chat(gateway);
-    expect(response.status).toBe(200);
-    expect(JSON.stringify(await response.json())).toContain(UPSTREAM_ANSWER);
-    expect((await connects(open)).length).toBeGreaterThan(before);
+    const gateway = await completesThrough(open, open.url);
     expect(await open.tunnels()).toContain("127.0.0.1");
-    expect(upstream.chatRequests()).toHaveLength(1);
     const [route] = await gateway.logged("gateway_upstream_route");
     expect(route).toMatchObject({
       upstream: new URL(upstream.baseURL).origin,
@@ -93,29 +104,19 @@ describe("the /v1 upstream behind HTTP_PROXY", () => {
   });
 
   it("still streams through the proxy: the first event arrives while the upstream holds the rest", async () => {
+    const before = (await connects(open)).length;
     const gateway = await gatewayWith({ http_proxy: open.url });
     const release = upstream.holdAfterFirstWord();
     try {
       const response = await chat(gateway, true);
       expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
-      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-      let received = "";
-      while (!received.includes(UPSTREAM_ANSWER.split(" ")[0] as string)) {
-        const { value } = await reader.read();
-        received += new TextDecoder().decode(value);
-      }
-      expect(upstream.streamFinished).toBe(false);
-      release();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        received += new TextDecoder().decode(value);
-      }
-      expect(received.endsWith("data: [DONE]\n\n")).toBe(true);
+      const { firstWordWhileHeld, text } = await readWhileHeld(upstream, response, release);
+      expect(firstWordWhileHeld).toBe(true);
+      expect(text.endsWith("data: [DONE]\n\n")).toBe(true);
     } finally {
       release();
     }
-    expect(await connects(open)).not.toHaveLength(0);
+    expect((await connects(open)).length).toBeGreaterThan(before);
   });
 
   it("goes direct for a host NO_PROXY names: the proxy sees nothing", async () => {
@@ -132,12 +133,7 @@ describe("the /v1 upstream behind HTTP_PROXY", () => {
 
 describe("a proxy that wants credentials", () => {
   it("works with the credentials in the proxy URL, and no log line shows them", async () => {
-    const before = (await connects(guarded)).length;
-    const gateway = await gatewayWith({ HTTP_PROXY: guarded.urlWithCredentials });
-    const response = await chat(gateway);
-    expect(response.status).toBe(200);
-    expect(JSON.stringify(await response.json())).toContain(UPSTREAM_ANSWER);
-    expect((await connects(guarded)).length).toBeGreaterThan(before);
+    const gateway = await completesThrough(guarded, guarded.urlWithCredentials);
     const [route] = await gateway.logged("gateway_upstream_route");
     expect(route).toMatchObject({ route: "proxy", proxy: `http://***@127.0.0.1:${guarded.port}` });
     await gateway.logged("gateway_request");
