@@ -83,6 +83,7 @@ export const LOG_EVENTS = {
   gateway_request_refused: ["info", "gateway"],
   gateway_auth_rejected: ["info", "gateway"],
   gateway_auth_unavailable: ["warn", "gateway"],
+  gateway_certificate_binding_refused: ["info", "gateway"],
   gateway_jwks_refresh_failed: ["warn", "gateway"],
   gateway_outbound_budget_exhausted: ["warn", "gateway"],
   gateway_upstream_timeout: ["warn", "gateway"],

@@ -17,13 +17,24 @@ export interface TlsMaterial {
   readonly key: string | undefined;
 }
 
-type TlsField = "tls.caFile" | "tls.certFile" | "tls.keyFile" | "NODE_EXTRA_CA_CERTS";
+type TlsField =
+  | "tls.caFile"
+  | "tls.certFile"
+  | "tls.keyFile"
+  | "NODE_EXTRA_CA_CERTS"
+  // the gateway's own TLS listener (its server certificate, and the CAs of client certificates)
+  | "listen.tls.caFile"
+  | "listen.tls.certFile"
+  | "listen.tls.keyFile";
 
 const EXPECTED: Record<TlsField, { marker: RegExp; what: string }> = {
   "tls.caFile": { marker: /-----BEGIN CERTIFICATE-----/, what: "PEM certificates" },
-  "tls.certFile": { marker: /-----BEGIN CERTIFICATE-----/, what: "a PEM certificate" },
-  "tls.keyFile": { marker: /-----BEGIN [A-Z ]*PRIVATE KEY-----/, what: "a PEM private key" },
+  "tls.certFile": { marker: /-----BEGIN CERTIFICATE-----/, what: "PEM certificate" },
+  "tls.keyFile": { marker: /-----BEGIN [A-Z ]*PRIVATE KEY-----/, what: "PEM private key" },
   NODE_EXTRA_CA_CERTS: { marker: /-----BEGIN CERTIFICATE-----/, what: "PEM certificates" },
+  "listen.tls.caFile": { marker: /-----BEGIN CERTIFICATE-----/, what: "PEM certificates" },
+  "listen.tls.certFile": { marker: /-----BEGIN CERTIFICATE-----/, what: "PEM certificate" },
+  "listen.tls.keyFile": { marker: /-----BEGIN [A-Z ]*PRIVATE KEY-----/, what: "PEM private key" },
 };
 
 /** Reads one PEM file; a missing or wrong file is an error naming the field, the path and the fix. */
