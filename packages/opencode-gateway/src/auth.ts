@@ -1,6 +1,9 @@
+import type { Socket } from "node:net";
 import type { HttpBindings } from "@hono/node-server";
 import { createMiddleware } from "hono/factory";
 import { readBearer } from "./bearer.js";
+import { checkCertificateBinding } from "./certificate-binding.js";
+import type { CertificateBinding } from "./certificate-binding-config.js";
 import type { Logger } from "./log.js";
 import type { Claims, Rejection, Verdict } from "./verify-token.js";
 
@@ -89,21 +92,48 @@ export function refusalAnswer(options: ChallengeOptions, rejection: Rejection): 
 export interface AuthOptions extends ChallengeOptions {
   verify: (token: string) => Promise<Verdict>;
   logger: Logger;
+  /** Whether a token's `cnf["x5t#S256"]` is checked against the connection's certificate. */
+  certificateBinding?: CertificateBinding;
+}
+
+/** The request being checked; `socket` is its connection (its client certificate). */
+export interface AuthRequest {
+  method: string;
+  path: string;
+  socket?: Socket | undefined;
 }
 
 /**
  * The token check of every protected route: the claims, or the refusal to answer (logged here,
- * with the request's method and path, never the token).
+ * with the request's method and path, never the token). A verdict may be a remembered one; the
+ * certificate binding is checked after it, on this request's own connection.
  */
 export async function authenticate(
   authorization: string | undefined,
-  request: { method: string; path: string },
+  request: AuthRequest,
   options: AuthOptions,
 ): Promise<{ claims: Claims } | { refusal: Answer; reason: string }> {
   const read = readBearer(authorization);
   const verdict: Verdict =
     "token" in read ? await options.verify(read.token) : { ok: false, rejection: read.rejection };
-  if (verdict.ok) return { claims: verdict.claims };
+  if (verdict.ok) {
+    const refused = checkCertificateBinding(
+      options.certificateBinding ?? "off",
+      verdict.claims,
+      request.socket,
+    );
+    if (!refused) return { claims: verdict.claims };
+    const { status, reason } = refused.rejection;
+    options.logger.emit("gateway_certificate_binding_refused", {
+      method: request.method,
+      path: request.path,
+      status,
+      reason,
+      ...(typeof verdict.claims.sub === "string" ? { sub: verdict.claims.sub } : {}),
+      ...(refused.certificate ? { certificate: refused.certificate } : {}),
+    });
+    return { refusal: refusalAnswer(options, refused.rejection), reason };
+  }
   const { status, reason, detail } = verdict.rejection;
   options.logger.emit(status === 503 ? "gateway_auth_unavailable" : "gateway_auth_rejected", {
     method: request.method,
@@ -119,7 +149,7 @@ export function bearerAuth(options: AuthOptions) {
   return createMiddleware<AuthEnv>(async (c, next) => {
     const checked = await authenticate(
       c.req.header("authorization"),
-      { method: c.req.method, path: c.req.path },
+      { method: c.req.method, path: c.req.path, socket: c.env.incoming?.socket },
       options,
     );
     c.set("authOutcome", "refusal" in checked ? checked.reason : "ok");

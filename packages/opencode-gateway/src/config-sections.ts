@@ -9,6 +9,7 @@ import {
   stringList,
 } from "./config-fields.js";
 import { isAddressOrCidr } from "./forwarded.js";
+import { ListenTlsSchema } from "./listen-tls.js";
 
 /**
  * The nested objects of the gateway config (config.ts): how opaque tokens are introspected,
@@ -230,6 +231,7 @@ export const ListenSchema = z
           "33554432",
         ),
       ),
+    tls: ListenTlsSchema.optional(),
   })
   .default({
     host: "0.0.0.0",

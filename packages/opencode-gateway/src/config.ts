@@ -1,6 +1,11 @@
 import { z } from "zod";
 import { AccessSchema, checkAccessModels } from "./access-config.js";
 import {
+  type CertificateBinding,
+  CertificateBindingSchema,
+  defaultCertificateBinding,
+} from "./certificate-binding-config.js";
+import {
   algorithm,
   DEFAULT_ALGORITHMS,
   expected,
@@ -16,6 +21,7 @@ import {
   ManifestOptionsSchema,
   UpstreamSchema,
 } from "./config-sections.js";
+import { asksForClientCertificates, type ListenTls } from "./listen-tls.js";
 import { MetricsSchema } from "./metrics-config.js";
 import { ModelSchema } from "./models-info.js";
 import { checkPublishedOAuth2, publishedOAuth2 } from "./published-oauth2.js";
@@ -111,6 +117,7 @@ export const GatewayConfigSchema = z
     groupsClaim: nonEmpty("a claim name")
       .default("groups")
       .meta(help("Claim holding groups; a dotted path reaches nested claims.", '"groups"')),
+    certificateBinding: CertificateBindingSchema,
     introspection: IntrospectionSchema.optional(),
     upstream: UpstreamSchema,
     models: z
@@ -154,6 +161,7 @@ export const GatewayConfigSchema = z
     checkPublishedOAuth2(cfg.issuer, cfg.oauth2, ctx);
     checkAudiencesAreNotClients(cfg, ctx);
     checkAccessModels(cfg.access, cfg.models, ctx);
+    checkTlsListener(cfg, ctx);
     if (cfg.metrics && cfg.metrics.port !== 0 && cfg.metrics.port === cfg.listen.port) {
       ctx.addIssue({
         code: "custom",
@@ -182,6 +190,9 @@ export const GatewayConfigSchema = z
       acceptedClients: [...new Set([published.clientId, ...cfg.clients])],
       realm: cfg.realm ?? cfg.publicUrl,
       providerName: cfg.providerName ?? new URL(cfg.publicUrl).host,
+      certificateBinding:
+        cfg.certificateBinding ??
+        defaultCertificateBinding(asksForClientCertificates(cfg.listen.tls)),
     };
   });
 
@@ -213,6 +224,37 @@ function checkAudiencesAreNotClients(
       message: `"${audience}" is a client id (${source}): an ID token's aud is the client id it was issued to, so listing it here lets ID tokens pass as access tokens. Give the API its own audience and list that instead (Keycloak: an Audience mapper with a custom audience such as the publicUrl; Entra ID: a separate app registration that exposes the API; Auth0: the API identifier), or, for an IdP that cannot (authentik), set "allowIdTokenShapedAccessTokens": true`,
     });
   });
+}
+
+/**
+ * What the TLS listener implies: the URLs the manifest and the RFC 9728 metadata publish are
+ * https, and a binding check has a client certificate to compare (a gateway behind a proxy that
+ * ends TLS never sees one, so it would refuse every bound token).
+ */
+function checkTlsListener(
+  cfg: {
+    publicUrl: string;
+    listen: { tls?: ListenTls | undefined };
+    certificateBinding?: CertificateBinding | undefined;
+  },
+  ctx: z.RefinementCtx,
+) {
+  const { tls } = cfg.listen;
+  if (tls && !cfg.publicUrl.startsWith("https://")) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["publicUrl"],
+      message: `the gateway serves https (listen.tls is set), so publicUrl, which the manifest and the RFC 9728 metadata publish, must be an https:// URL too (e.g. "https://${new URL(cfg.publicUrl).host}")`,
+    });
+  }
+  const binding = cfg.certificateBinding;
+  if (binding && binding !== "off" && !asksForClientCertificates(tls)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["certificateBinding"],
+      message: `"${binding}" compares a token's cnf with the client certificate presented to the gateway, and ${tls ? 'listen.tls.clientCertificate is "none"' : "listen.tls is not set"}: set listen.tls with clientCertificate "request" or "require", or set certificateBinding "off" (where TLS ends at a proxy in front of the gateway, that proxy must check the binding)`,
+    });
+  }
 }
 
 export type GatewayConfigInput = z.input<typeof GatewayConfigSchema>;

@@ -85,14 +85,19 @@ const one = (value: string | string[] | undefined) =>
 const last = (value: string | string[] | undefined) =>
   one(value)?.split(",").at(-1)?.trim() || undefined;
 
-/** What the upstream is told about the client, from the socket and what trusted proxies said. */
+/**
+ * What the upstream is told about the client, from the socket and what trusted proxies said.
+ * `secure`: the client's connection is TLS (the gateway's own listen.tls).
+ */
 export function clientView(
   peer: string | undefined,
   headers: IncomingHttpHeaders,
   trust: Trust,
+  secure = false,
 ): ClientView {
   const ownHost = headers.host;
-  if (!peer) return { chain: [], proto: "http", host: ownHost };
+  const ownProto = secure ? "https" : "http";
+  if (!peer) return { chain: [], proto: ownProto, host: ownHost };
   const addresses = [plain(peer)];
   const claimed = (one(headers["x-forwarded-for"]) ?? "").split(",").map((a) => plain(a.trim()));
   while (trust(addresses.at(-1) as string, addresses.length - 1)) {
@@ -104,7 +109,7 @@ export function clientView(
   const proto = peerTrusted ? last(headers["x-forwarded-proto"])?.toLowerCase() : undefined;
   return {
     chain: addresses.reverse(),
-    proto: proto === "https" || proto === "http" ? proto : "http",
+    proto: proto === "https" || proto === "http" ? proto : ownProto,
     host: (peerTrusted ? last(headers["x-forwarded-host"]) : undefined) ?? ownHost,
   };
 }

@@ -1,20 +1,28 @@
 import { createServer, type RequestListener, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import type { TlsOptions } from "node:tls";
 import { deferContinue } from "./expect-continue.js";
 
 /**
  * The gateway's node:http server: listening, and closing gracefully. Node's own server runs
  * every request (the `/v1/*` request path on its raw request and response, the rest through
- * Hono's adapter), so nothing is converted to `Request`/`Response` on the hot path.
+ * Hono's adapter), so nothing is converted to `Request`/`Response` on the hot path. With `tls`
+ * (listen-tls.ts) it is node:https's, which is the same server on TLS sockets: requests, the
+ * deferred `100 Continue` and the graceful close work alike.
  */
 
-/** Listens on `port`/`host` with `listener`; resolves with the server and its bound port. */
+/**
+ * Listens on `port`/`host` with `listener` (https with `tls`); resolves with the server and its
+ * bound port.
+ */
 export async function listen(
   listener: RequestListener,
   port: number,
   host: string,
+  tls?: TlsOptions,
 ): Promise<{ server: Server; port: number }> {
-  const server = createServer(listener);
+  const server: Server = tls ? createHttpsServer(tls, listener) : createServer(listener);
   deferContinue(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
+import { TransportError } from "@vymalo/oauth2-core";
 import { loadConfig } from "./config-load.js";
 import { GatewayConfigError } from "./config-parse.js";
+import { readListenTls } from "./listen-tls.js";
 import { jsonLogger, type LogLevel } from "./log.js";
 import { gatewayVersion } from "./manifest.js";
 import { createGateway } from "./server.js";
@@ -65,11 +67,19 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     process.stdout.write(`${JSON.stringify(gateway.manifest, null, 2)}\n`);
     return 0;
   }
+  try {
+    // --check reads the listener's TLS files too: a wrong one is a config error.
+    if (args.check && config.listen.tls) await readListenTls(config.listen.tls);
+    if (!args.check) await gateway.start();
+  } catch (error) {
+    if (!(error instanceof TransportError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return 2;
+  }
   if (args.check) {
     process.stdout.write(`config ok: ${config.models.length} model(s), issuer ${config.issuer}\n`);
     return 0;
   }
-  await gateway.start();
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {

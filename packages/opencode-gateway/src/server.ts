@@ -14,6 +14,7 @@ import { closeGracefully, listen } from "./http-server.js";
 import { createIntrospector } from "./introspection.js";
 import { cachedIntrospection } from "./introspection-cache.js";
 import { type FetchLike, issuerKeySource } from "./jwks.js";
+import { readListenTls } from "./listen-tls.js";
 import { jsonLogger, type Logger } from "./log.js";
 import { buildManifest, type Manifest } from "./manifest.js";
 import { buildModelsInfo } from "./models-info.js";
@@ -161,7 +162,13 @@ export function createGateway(
   });
 
   const app = new Hono<AuthEnv>();
-  const authOptions: AuthOptions = { realm: config.realm, resourceMetadata, verify, logger };
+  const authOptions: AuthOptions = {
+    realm: config.realm,
+    resourceMetadata,
+    verify,
+    logger,
+    certificateBinding: config.certificateBinding,
+  };
   const auth = bearerAuth(authOptions);
   const hooks = deps.hooks ?? policy.hooks;
   const v1 = createV1Handler({
@@ -260,6 +267,9 @@ export function createGateway(
     manifest,
     async start(port = config.listen.port, host = config.listen.host) {
       if (server) throw new Error("the gateway is already started");
+      // The TLS files first: a wrong one stops the start before anything listens.
+      const { tls } = config.listen;
+      const tlsOptions = tls && (await readListenTls(tls));
       if (demo && !demoServer) {
         const started = await listen(getRequestListener(demo.fetch), 0, "127.0.0.1");
         demoServer = started.server;
@@ -267,12 +277,19 @@ export function createGateway(
       }
       // Metrics first, so that the first request is already counted.
       const metrics = await policy.start();
-      const started = await listen(listener, port, host);
+      const started = await listen(listener, port, host, tlsOptions);
       server = started.server;
       const bound = started.port;
       const shown = host.includes(":") ? `[${host}]` : host;
-      logger.emit("gateway_listening", { host, port: bound, publicUrl: config.publicUrl });
-      return { url: `http://${shown}:${bound}`, port: bound, ...metrics };
+      logger.emit("gateway_listening", {
+        host,
+        port: bound,
+        publicUrl: config.publicUrl,
+        tls: Boolean(tls),
+        ...(tls ? { clientCertificate: tls.clientCertificate } : {}),
+        certificateBinding: config.certificateBinding,
+      });
+      return { url: `${tls ? "https" : "http"}://${shown}:${bound}`, port: bound, ...metrics };
     },
     async close() {
       const current = server;

@@ -1,4 +1,5 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { TLSSocket } from "node:tls";
 import { type AuthOptions, authenticate } from "../auth.js";
 import { declaresTooLarge, hasBody, readBody } from "../body-limit.js";
 import { sendContinue } from "../expect-continue.js";
@@ -78,7 +79,11 @@ export function createV1Handler(options: V1Options) {
       refuse({ method, path }, 413, "body_too_large");
       return sendAnswer(res, bodyTooLarge(maxBodyBytes));
     }
-    const checked = await authenticate(req.headers.authorization, { method, path }, options.auth);
+    const checked = await authenticate(
+      req.headers.authorization,
+      { method, path, socket: req.socket },
+      options.auth,
+    );
     auth = "refusal" in checked ? checked.reason : "ok";
     if ("refusal" in checked) return sendAnswer(res, checked.refusal);
 
@@ -112,7 +117,12 @@ export function createV1Handler(options: V1Options) {
     const headers = upstream.headers(
       req.headers,
       call.claims,
-      clientView(req.socket.remoteAddress, req.headers, options.trust),
+      clientView(
+        req.socket.remoteAddress,
+        req.headers,
+        options.trust,
+        (req.socket as TLSSocket).encrypted === true,
+      ),
       body ? body.length : withBody && Number.isInteger(declared) ? declared : undefined,
     );
     relay({

@@ -1,0 +1,106 @@
+import { createSecureContext, type TlsOptions } from "node:tls";
+import { readPem, TransportError } from "@vymalo/oauth2-core";
+import { z } from "zod";
+import { expected, help, nonEmpty } from "./config-fields.js";
+
+/**
+ * The gateway's own TLS listener (`listen.tls`): the server certificate and key, and whether
+ * clients are asked for a certificate — what certificate-bound tokens (certificate-binding.ts)
+ * are checked against. Without it the gateway speaks plain http, for a TLS-terminating proxy
+ * in front of it. The files are read at start (and by `--check`) with the core's PEM reader,
+ * so a missing, unreadable or non-PEM file is named with its field and the fix.
+ */
+
+export const CLIENT_CERTIFICATE_MODES = ["none", "request", "require"] as const;
+export type ClientCertificateMode = (typeof CLIENT_CERTIFICATE_MODES)[number];
+
+const pemPath = (description: string, example: string) =>
+  nonEmpty("a file path").meta(help(description, example));
+
+export const ListenTlsSchema = z
+  .strictObject(
+    {
+      certFile: pemPath(
+        "The server certificate (PEM), followed by its intermediate CAs.",
+        '"/etc/opencode-gateway/tls.crt"',
+      ),
+      keyFile: pemPath(
+        "The certificate's private key (PEM, not encrypted).",
+        '"/etc/opencode-gateway/tls.key"',
+      ),
+      caFile: pemPath(
+        "The CAs that issue your clients' certificates (PEM): presented certificates are verified against them, and a client is told to pick one they signed.",
+        '"/etc/opencode-gateway/client-ca.pem"',
+      ).optional(),
+      clientCertificate: z
+        .enum(CLIENT_CERTIFICATE_MODES, {
+          error: `expected one of ${CLIENT_CERTIFICATE_MODES.map((m) => `"${m}"`).join(", ")}`,
+        })
+        .default("none")
+        .meta(
+          help(
+            '"none": no client certificate is asked for. "request": one is asked for, and a connection without one (or with one caFile did not sign) still gets through; certificate-bound tokens are checked against it. "require": the TLS handshake fails without a certificate caFile signed.',
+            '"request"',
+          ),
+        ),
+    },
+    {
+      error: expected(
+        'an object, e.g. { "certFile": "/etc/opencode-gateway/tls.crt", "keyFile": "/etc/opencode-gateway/tls.key" }',
+      ),
+    },
+  )
+  .superRefine((tls, ctx) => {
+    if (tls.clientCertificate === "require" && !tls.caFile) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["caFile"],
+        message:
+          'clientCertificate "require" verifies client certificates against caFile: set listen.tls.caFile to the PEM of the CAs that issue your clients\' certificates (or use "request")',
+      });
+    }
+  })
+  .meta(
+    help(
+      "Serve https on the listener itself (no TLS-terminating proxy in front): needed to check certificate-bound tokens.",
+      '{ "certFile": "/etc/opencode-gateway/tls.crt", "keyFile": "/etc/opencode-gateway/tls.key", "caFile": "/etc/opencode-gateway/client-ca.pem", "clientCertificate": "request" }',
+    ),
+  );
+
+export type ListenTls = z.output<typeof ListenTlsSchema>;
+
+/** Whether the listener asks clients for a certificate (what binding checks need). */
+export const asksForClientCertificates = (tls: ListenTls | undefined): boolean =>
+  tls !== undefined && tls.clientCertificate !== "none";
+
+/**
+ * The options of the https server: the PEM files, read and tried together, so that a key that
+ * is not the certificate's (or that is encrypted) fails here, naming both fields, and not as an
+ * OpenSSL code at the first connection.
+ */
+export async function readListenTls(tls: ListenTls): Promise<TlsOptions> {
+  const [cert, key, ca] = await Promise.all([
+    readPem("listen.tls.certFile", tls.certFile),
+    readPem("listen.tls.keyFile", tls.keyFile),
+    tls.caFile ? readPem("listen.tls.caFile", tls.caFile) : undefined,
+  ]);
+  const options: TlsOptions = {
+    cert,
+    key,
+    ...(ca ? { ca } : {}),
+    requestCert: tls.clientCertificate !== "none",
+    rejectUnauthorized: tls.clientCertificate === "require",
+  };
+  try {
+    createSecureContext(options);
+  } catch (err) {
+    throw new TransportError({
+      kind: "tls_files_unreadable",
+      url: undefined,
+      message: `listen.tls.certFile ${tls.certFile} and listen.tls.keyFile ${tls.keyFile} cannot be used together (${(err as Error).message}).`,
+      fix: "point keyFile at the private key of certFile's certificate (the first certificate in certFile), not encrypted; openssl x509 -noout -pubkey -in <certFile> and openssl pkey -pubout -in <keyFile> must print the same key",
+      cause: err,
+    });
+  }
+  return options;
+}
