@@ -6,22 +6,16 @@ import { join } from "node:path";
 import {
   confidentialClient,
   createWorkloadIssuer,
-  type GitHubOidcStandIn,
   JWT_BEARER_GRANT,
   publicNativeClient,
   startGitHubOidcStandIn,
 } from "@vymalo/testkit";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, onTestFinished } from "vitest";
 import { runDoctor } from "./cli/doctor-report.js";
 import { type CliHarness, cliHarness, providerConfig } from "./cli/harness.js";
 
 let h: CliHarness;
-let github: GitHubOidcStandIn | undefined;
-afterEach(async () => {
-  await github?.close();
-  github = undefined;
-  await h?.close();
-});
+afterEach(async () => h?.close());
 
 const SECRET = "exchange-secret";
 const AUDIENCE = "https://idp.example.test/workload";
@@ -50,7 +44,8 @@ const subjectFinding = async () => {
 
 describe("doctor: the subject token's source", () => {
   it("github-actions: names the runner's missing variables and the workflow permission; with them set, requests no token and prints no request token", async () => {
-    github = await startGitHubOidcStandIn();
+    const github = await startGitHubOidcStandIn();
+    onTestFinished(() => github.close());
     h = await cliHarness({ clients: [confidentialClient("ci", SECRET)] });
     await exchanging({ source: "github-actions", audience: AUDIENCE });
 
