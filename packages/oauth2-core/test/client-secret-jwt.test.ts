@@ -87,6 +87,21 @@ describe("client_secret_jwt", () => {
     expect(everything).not.toContain(wrong);
     expect(everything).not.toContain(SECRET);
   });
+
+  it("at an IdP that names the client_assertion in its refusal (Okta), the fix is still about the secret", async () => {
+    h = await harness({
+      clients: [clientSecretJwtClient("ci-hs", SECRET)],
+      quirks: { assertionRefusalDescribed: true },
+    });
+    const wrong = "wrong-secret-0123456789abcdefghijklmnopqrstu";
+    const err = await oauth2ErrorOf(h.engine().ensureAccessToken(h.provider(secretJwt(wrong))));
+    expect(err.idp).toMatchObject({
+      error: "invalid_client",
+      error_description: "The client_assertion signature is invalid.",
+    });
+    expect(err.fix).toContain("check clientSecret");
+    expect(err.fix).not.toContain("public");
+  });
 });
 
 describe("client_secret_jwt config", () => {

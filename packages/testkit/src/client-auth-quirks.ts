@@ -1,6 +1,13 @@
 import type { JWTPayload } from "jose";
 import type Provider from "oidc-provider";
-import { bareStatus, isRoute, type KitMiddleware, readForm, rewriteForm } from "./middleware.js";
+import {
+  bareStatus,
+  isRoute,
+  type KitMiddleware,
+  oauthError,
+  readForm,
+  rewriteForm,
+} from "./middleware.js";
 
 const encodedBasic = (id: string, secret: string) =>
   `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64")}`;
@@ -98,5 +105,25 @@ export function publicClientRevocationRefused(options: RevocationAuthOptions): K
     ctx.status = 200;
     ctx.set("cache-control", "no-store");
     ctx.body = "";
+  };
+}
+
+/**
+ * Okta: a client assertion it refuses (a wrong secret for client_secret_jwt, an unknown key for
+ * private_key_jwt) is answered 401 `invalid_client` with a description that names
+ * `client_assertion`. Only the wording changes; oidc-provider still decides.
+ */
+export function assertionRefusalDescribed(tokenPath: string): KitMiddleware {
+  return async (ctx, next) => {
+    if (!isRoute(ctx, "POST", tokenPath)) {
+      await next();
+      return;
+    }
+    const form = await readForm(ctx);
+    await next();
+    const body: unknown = ctx.body;
+    if (!form.has("client_assertion") || ctx.status !== 401) return;
+    if ((body as { error?: unknown } | null)?.error !== "invalid_client") return;
+    oauthError(ctx, 401, "invalid_client", "The client_assertion signature is invalid.");
   };
 }

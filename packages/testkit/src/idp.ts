@@ -6,7 +6,11 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createLocalJWKSet, createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
 import Provider from "oidc-provider";
-import { basicCredentialsNotDecoded, publicClientRevocationRefused } from "./client-auth-quirks.js";
+import {
+  assertionRefusalDescribed,
+  basicCredentialsNotDecoded,
+  publicClientRevocationRefused,
+} from "./client-auth-quirks.js";
 import {
   buildConfiguration,
   DEFAULT_AUDIENCE,
@@ -195,6 +199,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<TestIdp> {
   if (quirks.refusedClientAsUnauthorizedClient) {
     middlewares.push(refusedClientAsUnauthorizedClient(paths));
   }
+  if (quirks.assertionRefusalDescribed) middlewares.push(assertionRefusalDescribed(paths.token));
   if (quirks.rejectPkce) middlewares.push(rejectPkce(paths));
   if (quirks.deviceRequiresPkce) middlewares.push(deviceRequiresPkce(paths, log));
   if (quirks.rejectSecretForPublicExchange) {

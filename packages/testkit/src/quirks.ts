@@ -41,6 +41,9 @@ export interface IdpQuirks {
    * 401 `unauthorized_client` "Invalid client or Invalid client credentials", not
    * `invalid_client`. */
   refusedClientAsUnauthorizedClient?: boolean;
+  /** Okta: a refused client assertion (client_secret_jwt, private_key_jwt) gets 401
+   * `invalid_client` "The client_assertion signature is invalid.", naming the parameter. */
+  assertionRefusalDescribed?: boolean;
 }
 
 export interface QuirkPaths {

@@ -84,7 +84,11 @@ function fixFor(
   }
   switch (error) {
     case "invalid_client":
-      if (client?.authMethod === "private_key_jwt") return refusedClientFix(client);
+      // The client sent an assertion: a description naming client_assertion (Okta's "The
+      // client_assertion signature is invalid.") is about it, not about a public client.
+      if (client?.authMethod === "private_key_jwt" || client?.authMethod === "client_secret_jwt") {
+        return refusedClientFix(client);
+      }
       if (/public|client_secret|client_assertion/i.test(description)) {
         return 'the IdP treats this client as public: remove clientSecret (or set "clientType": "public")';
       }
