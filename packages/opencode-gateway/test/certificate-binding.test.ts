@@ -90,11 +90,12 @@ const chat = (base: string, fetchImpl: FetchLike, token: string) =>
     body: JSON.stringify({ model: "team/coder", messages: [] }),
   });
 
-const reasonOf = async (response: Response) =>
-  ((await response.json()) as { error: { reason: string } }).error.reason;
-
-/** The refusal's challenge: invalid_token with a description, pointing at the RFC 9728 metadata. */
-function expectBindingChallenge(response: Response) {
+/**
+ * A refusal for the binding: 401 invalid_token whose challenge describes it and points at the
+ * RFC 9728 metadata, the body's `reason`, and the upstream not reached (it got only the
+ * `passedBefore` calls of the test that were let through).
+ */
+async function expectRefused(response: Response, reason: string, passedBefore = 0) {
   expect(response.status).toBe(401);
   const challenge = response.headers.get("www-authenticate") ?? "";
   expect(challenge).toMatch(/^Bearer realm="[^"]+", error="invalid_token", error_description="/);
@@ -102,6 +103,9 @@ function expectBindingChallenge(response: Response) {
   expect(challenge).toContain(
     'resource_metadata="https://llm.example.test/.well-known/oauth-protected-resource"',
   );
+  const body = (await response.json()) as { error: { reason: string } };
+  expect(body.error.reason).toBe(reason);
+  expect(upstream.chatRequests()).toHaveLength(passedBefore);
 }
 
 describe("the TLS listener", () => {
@@ -136,9 +140,7 @@ describe("a certificate-bound token (when-bound)", () => {
       clientFetch(world.ca, world.other),
       await boundToken(world),
     );
-    expectBindingChallenge(response);
-    expect(await reasonOf(response)).toBe("certificate_mismatch");
-    expect(upstream.requests).toHaveLength(0);
+    await expectRefused(response, "certificate_mismatch");
     const refused = await gw.logged("gateway_certificate_binding_refused");
     expect(refused.at(-1)).toMatchObject({
       reason: "certificate_mismatch",
@@ -152,17 +154,14 @@ describe("a certificate-bound token (when-bound)", () => {
 
   it("is refused on a connection that presents no certificate", async () => {
     const response = await chat(gw.url, clientFetch(world.ca), await boundToken(world));
-    expectBindingChallenge(response);
-    expect(await reasonOf(response)).toBe("certificate_missing");
-    expect(upstream.requests).toHaveLength(0);
+    await expectRefused(response, "certificate_missing");
   });
 
   it("stays refused on another certificate after it passed (the remembered verdict is not enough)", async () => {
     const token = await boundToken(world);
     expect((await chat(gw.url, clientFetch(world.ca, world.bot), token)).status).toBe(200);
     const stolen = await chat(gw.url, clientFetch(world.ca, world.other), token);
-    expect(stolen.status).toBe(401);
-    expect(await reasonOf(stolen)).toBe("certificate_mismatch");
+    await expectRefused(stolen, "certificate_mismatch", 1);
     expect((await chat(gw.url, clientFetch(world.ca, world.bot), token)).status).toBe(200);
     expect(upstream.chatRequests()).toHaveLength(2);
   });
@@ -172,8 +171,7 @@ describe("a certificate-bound token (when-bound)", () => {
     const get = (fetchImpl: FetchLike) =>
       fetchImpl(`${gw.url}/v1/models-info`, { headers: { authorization: `Bearer ${token}` } });
     expect((await get(clientFetch(world.ca, world.bot))).status).toBe(200);
-    const refused = await get(clientFetch(world.ca, world.other));
-    expectBindingChallenge(refused);
+    await expectRefused(await get(clientFetch(world.ca, world.other)), "certificate_mismatch");
   });
 
   it("an opaque token's introspected cnf is checked the same way (RFC 8705 §3.2)", async () => {
@@ -182,9 +180,7 @@ describe("a certificate-bound token (when-bound)", () => {
     expect((await chat(gw.url, clientFetch(world.ca, world.bot), token)).status).toBe(200);
     // The introspection answer is remembered (cacheSec 60): the check still runs per request.
     const stolen = await chat(gw.url, clientFetch(world.ca, world.other), token);
-    expectBindingChallenge(stolen);
-    expect(await reasonOf(stolen)).toBe("certificate_mismatch");
-    expect(upstream.chatRequests()).toHaveLength(1);
+    await expectRefused(stolen, "certificate_mismatch", 1);
   });
 });
 
@@ -202,9 +198,7 @@ describe("an unbound token", () => {
       clientFetch(world.ca, world.bot),
       await unboundToken(world),
     );
-    expectBindingChallenge(response);
-    expect(await reasonOf(response)).toBe("token_not_bound");
-    expect(upstream.requests).toHaveLength(0);
+    await expectRefused(response, "token_not_bound");
   });
 
   it("while a bound token with its certificate passes there", async () => {

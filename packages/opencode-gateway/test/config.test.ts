@@ -4,27 +4,17 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   applyEnvOverrides,
-  type GatewayConfigError,
   type GatewayConfigInput,
   loadConfig,
   parseConfig,
 } from "../src/index.js";
-import { CLI_CLIENT, testConfig, WEB_CLIENT } from "./fixtures/gateway.js";
+import { CLI_CLIENT, configErrorOf, testConfig, WEB_CLIENT } from "./fixtures/gateway.js";
 
 /** An invalid config is refused with the field, what is expected and an example of the fix. */
 
 const ISSUER = "https://login.example.test/realms/corp";
 const valid = (extra: Partial<GatewayConfigInput> = {}) =>
   testConfig(ISSUER, { baseURL: "http://vllm.internal:8000/v1/" }, extra);
-
-function errorOf(input: unknown): GatewayConfigError {
-  try {
-    parseConfig(input);
-  } catch (error) {
-    return error as GatewayConfigError;
-  }
-  throw new Error("the config was accepted");
-}
 
 describe("a valid config", () => {
   it("gets its defaults, and always accepts the published CLI client", () => {
@@ -124,7 +114,7 @@ describe("an invalid config names the field and the fix", () => {
       /Largest request body/,
     ],
   ])("%s", (_name, input, field, message) => {
-    const error = errorOf(input);
+    const error = configErrorOf(input);
     expect(error.name).toBe("GatewayConfigError");
     const issue = error.issues.find((i) => i.field === field);
     expect(issue, error.message).toBeDefined();

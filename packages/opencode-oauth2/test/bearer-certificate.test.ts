@@ -7,6 +7,7 @@ import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
 import {
+  certificateBoundClient,
   createTestCa,
   type IssuedCertificate,
   startIdp,
@@ -30,17 +31,7 @@ beforeAll(async () => {
   bot = await ca.issueClient("bound-bot");
   idp = await startIdp({
     https: { ca },
-    clients: [
-      {
-        client_id: "bound-bot",
-        token_endpoint_auth_method: "tls_client_auth",
-        tls_client_auth_subject_dn: bot.subject,
-        tls_client_certificate_bound_access_tokens: true,
-        grant_types: ["client_credentials"],
-        response_types: [],
-        redirect_uris: [],
-      },
-    ],
+    clients: [certificateBoundClient("bound-bot", bot.subject)],
   });
   // A resource server that checks the binding: 200 only when the presented certificate is the
   // one the token is bound to.

@@ -100,3 +100,25 @@ export function clientSecretJwtClient(
     ...extra,
   });
 }
+
+/**
+ * A client that authenticates with its certificate (tls_client_auth, RFC 8705 §2.1: the subject
+ * of a certificate the IdP's CA verified) and whose access tokens are bound to it (§3,
+ * `cnf.x5t#S256`). Only an IdP served over https (`startIdp({ https })`) sees certificates.
+ */
+export function certificateBoundClient(
+  clientId: string,
+  subject: string,
+  extra: Partial<ClientMetadata> = {},
+): ClientMetadata {
+  return {
+    client_id: clientId,
+    token_endpoint_auth_method: "tls_client_auth",
+    tls_client_auth_subject_dn: subject,
+    tls_client_certificate_bound_access_tokens: true,
+    grant_types: ["client_credentials"],
+    response_types: [],
+    redirect_uris: [],
+    ...extra,
+  };
+}

@@ -39,6 +39,7 @@ import { type GrantErrorRecord, RequestLog, type TokenRequestRecord } from "./re
 import { registerTokenExchange } from "./token-exchange.js";
 
 export {
+  certificateBoundClient,
   clientSecretJwtClient,
   confidentialClient,
   DEVICE_CODE_GRANT,
