@@ -46,6 +46,10 @@ const AUTH_OUTCOMES = new Set([
   "client_not_allowed",
   "missing_scope",
   "group_not_allowed",
+  // certificate-binding.ts
+  "certificate_mismatch",
+  "certificate_missing",
+  "token_not_bound",
   "keys_unavailable",
   "introspection_unavailable",
 ]);

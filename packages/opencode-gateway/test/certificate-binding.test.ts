@@ -16,6 +16,7 @@ import {
   startMtlsWorld,
   unboundToken,
 } from "./fixtures/mtls.js";
+import { parseExposition } from "./fixtures/prometheus-text.js";
 import { startUpstream, type Upstream } from "./fixtures/upstream.js";
 
 /**
@@ -65,6 +66,7 @@ beforeAll(async () => {
   [gw, strict] = await Promise.all([
     startBuiltGateway(
       tlsConfig("request", {
+        metrics: { port: 0 },
         introspection: {
           endpoint: introspectionEndpoint(world),
           clientId: GATEWAY_CLIENT.id,
@@ -209,5 +211,24 @@ describe("an unbound token", () => {
     );
     expect(response.status).toBe(200);
     expect(upstream.chatRequests()).toHaveLength(1);
+  });
+});
+
+describe("/metrics", () => {
+  it("counts the binding refusals by their reason", async () => {
+    // The metrics listener stays plain http, on its own port.
+    const [listening] = await gw.logged("gateway_metrics_listening");
+    const response = await fetch(`http://127.0.0.1:${listening?.port as number}/metrics`);
+    const parsed = parseExposition(await response.text());
+    const refusals = (auth: string) =>
+      parsed.value("opencode_gateway_requests_total", {
+        route: "/v1/chat/completions",
+        status: "401",
+        model: "none",
+        auth,
+      });
+    expect(refusals("certificate_missing")).toBe(1);
+    expect(refusals("certificate_mismatch")).toBeGreaterThan(0);
+    expect(refusals("other")).toBeUndefined();
   });
 });
