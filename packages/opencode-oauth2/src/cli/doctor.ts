@@ -75,7 +75,9 @@ confidential client is tried with the other secret method); whether the IdP acce
 redirect URI on any loopback port (the authorization request, no login); whether a public
 client may revoke (a token that does not exist); the cached access token's audience; id_token
 encryption; the IdP's clock; the loopback redirect port; the token cache's permissions; a
-cached token of another issuer or client. An answer doctor cannot interpret is a warning.
+cached token of another issuer or client; a workload provider's subject token source (read
+locally; for GitHub Actions only the runner's variables, no token is requested). An answer
+doctor cannot interpret is a warning.
 Exit code 1 when any finding is an error.`,
   async run(ctx, { positionals, values }) {
     const only = positionals[0];
