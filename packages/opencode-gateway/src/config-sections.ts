@@ -112,6 +112,25 @@ export const UpstreamSchema = z
             '"x-user-id"',
           ),
         ),
+      tls: z
+        .strictObject(
+          {
+            caFile: nonEmpty("a file path").meta(
+              help(
+                "The CA that issued the model server's certificate (PEM), trusted next to the system's and NODE_EXTRA_CA_CERTS; also used for an https:// proxy on the way.",
+                '"/etc/opencode-gateway/model-ca.pem"',
+              ),
+            ),
+          },
+          { error: expected('an object, e.g. { "caFile": "/etc/opencode-gateway/model-ca.pem" }') },
+        )
+        .optional()
+        .meta(
+          help(
+            "TLS to the model server, when its certificate comes from a private CA.",
+            '{ "caFile": "/etc/opencode-gateway/model-ca.pem" }',
+          ),
+        ),
     },
     { error: expected('an object, e.g. { "baseURL": "http://vllm:8000/v1" }') },
   )

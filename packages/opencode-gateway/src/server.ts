@@ -131,7 +131,7 @@ export function createGateway(
       apiKey: config.upstream.apiKey,
       subjectHeader: config.upstream.subjectHeader,
       // The demo model is the gateway's own, on loopback: never through a proxy.
-      ...(demoModel ? { env: {} } : { logger }),
+      ...(demoModel ? { env: {} } : { logger, tls: config.upstream.tls }),
     });
   // The demo model is served on its own loopback port once the gateway starts, so that it is
   // reached through the same request path as a real upstream.
@@ -270,6 +270,7 @@ export function createGateway(
       // The TLS files first: a wrong one stops the start before anything listens.
       const { tls } = config.listen;
       const tlsOptions = tls && (await readListenTls(tls));
+      await upstream?.ready();
       if (demo && !demoServer) {
         const started = await listen(getRequestListener(demo.fetch), 0, "127.0.0.1");
         demoServer = started.server;

@@ -2,6 +2,9 @@
 // HTTP_PROXY/HTTPS_PROXY/NO_PROXY like the gateway's other outbound calls. A real tinyproxy's own
 // log is the witness that the built gateway's upstream requests went through it — or, for a
 // NO_PROXY host, did not — and a proxy that refuses or is down is a 502 that names it.
+
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import {
   createTestCa,
   type ForwardProxy,
@@ -10,7 +13,7 @@ import {
   type TestCa,
 } from "@vymalo/testkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type BuiltGateway, startBuiltGateway } from "./fixtures/built-gateway.js";
+import { type BuiltGateway, runGatewayBin, startBuiltGateway } from "./fixtures/built-gateway.js";
 import { cliToken, testConfig } from "./fixtures/gateway.js";
 import { type IssuerStub, startIssuerStub } from "./fixtures/issuer-stub.js";
 import { closeAfterAll, forgetUpstreamRequests } from "./fixtures/lifecycle.js";
@@ -247,5 +250,70 @@ describe("an https model server behind the proxy", () => {
       gw = undefined;
       await tunnel.close();
     }
+  });
+
+  const https = (tls?: { caFile: string }) => ({
+    baseURL: `https://127.0.0.1:${front.port}/v1`,
+    ...(tls ? { tls } : {}),
+  });
+  const idpDirect = () => `127.0.0.1:${new URL(idp.issuer).port}`;
+
+  it("trusts the model server's private CA from upstream.tls.caFile, direct and through the proxy", async () => {
+    gw = await startBuiltGateway(testConfig(idp.issuer, https({ caFile: ca.caFile })));
+    expect((await chat(gw)).status).toBe(200);
+    expect(await gw.logged("gateway_upstream_route")).toMatchObject([{ route: "direct" }]);
+    await gw.close();
+
+    const tunnel = await startForwardProxy({ connectPorts: [front.port] });
+    try {
+      gw = await startBuiltGateway(testConfig(idp.issuer, https({ caFile: ca.caFile })), {
+        HTTPS_PROXY: tunnel.url,
+        NO_PROXY: idpDirect(),
+      });
+      expect((await chat(gw)).status).toBe(200);
+      expect(await tunnel.requests()).toEqual([`CONNECT 127.0.0.1:${front.port}`]);
+      expect(upstream.chatRequests()).toHaveLength(2);
+    } finally {
+      await gw?.close();
+      gw = undefined;
+      await tunnel.close();
+    }
+  });
+
+  it("without the CA, the model server's certificate is refused inside the tunnel (502)", async () => {
+    const tunnel = await startForwardProxy({ connectPorts: [front.port] });
+    try {
+      gw = await startBuiltGateway(testConfig(idp.issuer, https()), {
+        HTTPS_PROXY: tunnel.url,
+        NO_PROXY: idpDirect(),
+      });
+      const response = await chat(gw);
+      expect(response.status).toBe(502);
+      const [record] = await gw.logged("gateway_upstream_unreachable");
+      expect(record?.error_code).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT/);
+      expect(await tunnel.requests()).toEqual([`CONNECT 127.0.0.1:${front.port}`]);
+      expect(upstream.chatRequests()).toHaveLength(0);
+    } finally {
+      await gw?.close();
+      gw = undefined;
+      await tunnel.close();
+    }
+  });
+
+  it("a missing or non-PEM upstream.tls.caFile stops the start (and --check), naming the field", async () => {
+    const missing = join(ca.dir, "nope.pem");
+    const file = join(ca.dir, "upstream-ca-missing.json");
+    await writeFile(file, JSON.stringify(testConfig(idp.issuer, https({ caFile: missing }))));
+    const started = await runGatewayBin(["--config", file]).done;
+    expect(started.code).toBe(2);
+    expect(started.stderr).toContain(`upstream.tls.caFile ${missing} cannot be read (ENOENT)`);
+    expect(started.stderr).not.toContain('"event":"gateway_listening"');
+
+    const notPem = join(ca.dir, "upstream-ca-not-pem.json");
+    await writeFile(notPem, JSON.stringify(testConfig(idp.issuer, https({ caFile: file }))));
+    const checked = await runGatewayBin(["--config", notPem, "--check"]).done;
+    expect(checked.code).toBe(2);
+    expect(checked.stderr).toContain(`upstream.tls.caFile ${file} holds no PEM certificates`);
+    expect(checked.stdout).not.toContain("config ok");
   });
 });

@@ -7,7 +7,12 @@ export {
   type TransportFailureKind,
 } from "./failure.js";
 export { type ClientCertificateInfo, inspectNetworkPath, type NetworkPath } from "./inspect.js";
-export { outboundDispatcher, outboundFetch, type TransportOptions } from "./outbound.js";
+export {
+  nodeTlsOptions,
+  outboundDispatcher,
+  outboundFetch,
+  type TransportOptions,
+} from "./outbound.js";
 export { type ProxyRoute, proxyFor, redactUrl } from "./proxy-env.js";
 export { readPem, type TlsFiles, type TlsMaterial, tlsMaterial } from "./tls-material.js";
 export type { TlsInspection } from "./tls-probe.js";

@@ -136,3 +136,15 @@ export async function outboundDispatcher(
   const { nodeDispatcher } = await import("./node-dispatcher.js");
   return nodeDispatcher(proxy, material ?? NO_FILES);
 }
+
+/**
+ * For Node's own clients (an `https.Agent`, a `tls.connect`): the TLS options for `material` —
+ * its CA added to Node's bundled roots and NODE_EXTRA_CA_CERTS, as the transport trusts it,
+ * and the client certificate. Node only.
+ */
+export async function nodeTlsOptions(
+  material: TlsMaterial,
+): Promise<import("./node-dispatcher.js").ConnectOptions> {
+  const { connectOptions } = await import("./node-dispatcher.js");
+  return connectOptions(material);
+}

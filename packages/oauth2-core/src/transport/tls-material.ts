@@ -25,7 +25,9 @@ type TlsField =
   // the gateway's own TLS listener (its server certificate, and the CAs of client certificates)
   | "listen.tls.caFile"
   | "listen.tls.certFile"
-  | "listen.tls.keyFile";
+  | "listen.tls.keyFile"
+  // the CA of the gateway's model server
+  | "upstream.tls.caFile";
 
 const EXPECTED: Record<TlsField, { marker: RegExp; what: string }> = {
   "tls.caFile": { marker: /-----BEGIN CERTIFICATE-----/, what: "PEM certificates" },
@@ -35,6 +37,7 @@ const EXPECTED: Record<TlsField, { marker: RegExp; what: string }> = {
   "listen.tls.caFile": { marker: /-----BEGIN CERTIFICATE-----/, what: "PEM certificates" },
   "listen.tls.certFile": { marker: /-----BEGIN CERTIFICATE-----/, what: "PEM certificate" },
   "listen.tls.keyFile": { marker: /-----BEGIN [A-Z ]*PRIVATE KEY-----/, what: "PEM private key" },
+  "upstream.tls.caFile": { marker: /-----BEGIN CERTIFICATE-----/, what: "PEM certificates" },
 };
 
 /** Reads one PEM file; a missing or wrong file is an error naming the field, the path and the fix. */

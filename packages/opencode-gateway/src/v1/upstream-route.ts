@@ -1,12 +1,15 @@
 import type { ClientRequest } from "node:http";
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
+import { createSecureContext, type SecureContext } from "node:tls";
 import {
   classifyFailure,
   type FailureContext,
+  nodeTlsOptions,
   type ProxyRoute,
   proxyFor,
   proxyRefusal,
+  readPem,
   redactUrl,
   type TransportError,
 } from "@vymalo/oauth2-core";
@@ -20,6 +23,11 @@ import { HttpsProxyAgent } from "https-proxy-agent";
  * undici's ProxyAgent cannot carry) that opens a CONNECT tunnel for http and https upstreams
  * alike, as the core's transport does, with `Proxy-Authorization` from the proxy URL's
  * credentials, and keeps the tunnels alive for reuse.
+ *
+ * `upstream.tls.caFile` (a model server behind a private CA) becomes one TLS context, for the
+ * direct agent and for the TLS inside the tunnel (and an https:// proxy's own): a context, not a
+ * `ca` option, because Node's https agent writes every `ca` certificate into each request's
+ * pool key, and the bundle holds Node's roots too.
  */
 
 export interface UpstreamRoute {
@@ -38,9 +46,38 @@ export interface UpstreamRoute {
 
 const PROXY_KINDS = new Set(["proxy_unreachable", "proxy_refused"]);
 
-function direct(secure: boolean, route: ProxyRoute): UpstreamRoute {
+/** The trust for the model server: `caFile` added to Node's roots and NODE_EXTRA_CA_CERTS. */
+export async function upstreamTrust(caFile: string): Promise<SecureContext> {
+  const ca = await readPem("upstream.tls.caFile", caFile);
+  const options = await nodeTlsOptions({ ca, cert: undefined, key: undefined });
+  return createSecureContext(options);
+}
+
+type ConnectOptions = Parameters<HttpsProxyAgent<string>["connect"]>[1];
+
+/** The proxy agent that verifies the model server (inside the tunnel) with `secureContext`. */
+class TrustingProxyAgent extends HttpsProxyAgent<string> {
+  readonly #secureContext: SecureContext;
+  constructor(proxy: URL, secureContext: SecureContext) {
+    // The proxy's own TLS (an https:// proxy) with the same trust.
+    super(proxy, { keepAlive: true, secureContext });
+    this.#secureContext = secureContext;
+  }
+  override connect(request: ClientRequest, options: ConnectOptions) {
+    if (!options.secureEndpoint) return super.connect(request, options);
+    return super.connect(request, { ...options, secureContext: this.#secureContext });
+  }
+}
+
+function direct(
+  secure: boolean,
+  route: ProxyRoute,
+  secureContext: SecureContext | undefined,
+): UpstreamRoute {
   return {
-    agent: secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }),
+    agent: secure
+      ? new HttpsAgent({ keepAlive: true, ...(secureContext ? { secureContext } : {}) })
+      : new HttpAgent({ keepAlive: true }),
     fields: { route: "direct", ...(route.bypassedBy ? { noProxy: route.bypassedBy } : {}) },
     watch: undefined,
     proxyFailure: () => undefined,
@@ -65,12 +102,19 @@ function proxyUrl(route: ProxyRoute & { proxy: string }): URL {
   return url;
 }
 
-export function upstreamRoute(base: URL, env: NodeJS.ProcessEnv = process.env): UpstreamRoute {
+export function upstreamRoute(
+  base: URL,
+  env: NodeJS.ProcessEnv = process.env,
+  secureContext?: SecureContext | undefined,
+): UpstreamRoute {
   const secure = base.protocol === "https:";
   const route = proxyFor(base, env);
-  if (!route.proxy) return direct(secure, route);
+  if (!route.proxy) return direct(secure, route, secureContext);
   const proxied = { ...route, proxy: route.proxy };
-  const agent = new HttpsProxyAgent(proxyUrl(proxied), { keepAlive: true });
+  const url = proxyUrl(proxied);
+  const agent = secureContext
+    ? new TrustingProxyAgent(url, secureContext)
+    : new HttpsProxyAgent(url, { keepAlive: true });
   // agent-base otherwise guesses the protocol from a stack trace on every request.
   agent.protocol = base.protocol;
   const ctx: FailureContext = { url: base.href, route, caFile: undefined, certFile: undefined };

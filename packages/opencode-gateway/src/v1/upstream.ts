@@ -10,7 +10,7 @@ import type { TransportError } from "@vymalo/oauth2-core";
 import { type ClientView, isForwardingHeader, setForwarding } from "../forwarded.js";
 import type { Logger } from "../log.js";
 import type { Claims } from "../verify-token.js";
-import { upstreamRoute } from "./upstream-route.js";
+import { type UpstreamRoute, upstreamRoute, upstreamTrust } from "./upstream-route.js";
 
 /**
  * The model server, as the request path calls it: one keep-alive agent per gateway (so a request
@@ -29,6 +29,8 @@ export interface UpstreamOptions {
   subjectHeader?: string | undefined;
   /** Where the proxy variables are read (upstream-route.ts). Default `process.env`. */
   env?: NodeJS.ProcessEnv | undefined;
+  /** The model server's TLS (`upstream.tls` in the config). */
+  tls?: { caFile?: string | undefined } | undefined;
   /** Gets `gateway_upstream_route` once, when the upstream is set up. */
   logger?: Logger | undefined;
 }
@@ -72,7 +74,7 @@ export function clientHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders
 
 export interface Upstream {
   /** Starts a request to `<baseURL><rest>` (`rest`: what follows `/v1` in the client's target). */
-  request(method: string, rest: string, headers: OutgoingHttpHeaders): ClientRequest;
+  request: (method: string, rest: string, headers: OutgoingHttpHeaders) => ClientRequest;
   /** The headers the upstream gets for a client request (`length`: the body's, when known). */
   headers(
     incoming: IncomingHttpHeaders,
@@ -84,6 +86,11 @@ export interface Upstream {
   readonly origin: string;
   /** A failed request's error, when the proxy on the way caused it (upstream-route.ts). */
   proxyFailure(error: unknown): TransportError | undefined;
+  /**
+   * Reads `tls.caFile` and sets up the route; without TLS files the upstream is ready when made.
+   * Rejects with an error naming the field when the file is missing or not PEM.
+   */
+  ready(): Promise<void>;
   /** Closes the idle keep-alive connections. */
   close(): void;
 }
@@ -92,34 +99,23 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const base = new URL(options.baseURL);
   const secure = base.protocol === "https:";
   const prefix = base.pathname.replace(/\/+$/, "");
-  const route = upstreamRoute(base, options.env);
-  options.logger?.emit("gateway_upstream_route", { upstream: base.origin, ...route.fields });
-  const { agent, watch } = route;
   const send = secure ? httpsRequest : httpRequest;
   const subject = options.subjectHeader?.toLowerCase();
   const apiKey = options.apiKey ? `Bearer ${options.apiKey}` : undefined;
   const hostname = base.hostname.replace(/^\[(.*)\]$/, "$1");
-  const target = (method: string, rest: string, headers: OutgoingHttpHeaders): RequestOptions => ({
-    agent,
-    protocol: base.protocol,
-    hostname,
-    port: base.port,
-    method,
-    path: `${prefix}${rest}`,
-    headers,
-  });
+  const caFile = options.tls?.caFile;
+  let route: UpstreamRoute | undefined;
 
-  return {
+  const upstream: Upstream = {
     origin: base.origin,
-    // Chosen once: the direct route's request is the plain call, with nothing added.
-    request: watch
-      ? (method, rest, headers) => {
-          const request = send(target(method, rest, headers));
-          watch(request);
-          return request;
-        }
-      : (method, rest, headers) => send(target(method, rest, headers)),
-    proxyFailure: (error) => route.proxyFailure(error),
+    request: () => {
+      throw new Error("the upstream is not ready: await its ready() before the first request");
+    },
+    proxyFailure: (error) => route?.proxyFailure(error),
+    async ready() {
+      if (!route)
+        use(upstreamRoute(base, options.env, caFile ? await upstreamTrust(caFile) : undefined));
+    },
     headers(incoming, claims, client, length) {
       const named = connectionNamed(incoming.connection);
       const out: OutgoingHttpHeaders = {};
@@ -138,6 +134,36 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       if (subject && typeof claims.sub === "string") out[subject] = claims.sub;
       return out;
     },
-    close: () => agent.destroy(),
+    close: () => route?.agent.destroy(),
   };
+
+  function use(chosen: UpstreamRoute): void {
+    route = chosen;
+    options.logger?.emit("gateway_upstream_route", { upstream: base.origin, ...chosen.fields });
+    const { agent, watch } = chosen;
+    const target = (
+      method: string,
+      rest: string,
+      headers: OutgoingHttpHeaders,
+    ): RequestOptions => ({
+      agent,
+      protocol: base.protocol,
+      hostname,
+      port: base.port,
+      method,
+      path: `${prefix}${rest}`,
+      headers,
+    });
+    // Chosen once: the direct route's request is the plain call, with nothing added.
+    upstream.request = watch
+      ? (method, rest, headers) => {
+          const request = send(target(method, rest, headers));
+          watch(request);
+          return request;
+        }
+      : (method, rest, headers) => send(target(method, rest, headers));
+  }
+  // Without TLS files to read, the upstream is ready at once.
+  if (!caFile) use(upstreamRoute(base, options.env));
+  return upstream;
 }
