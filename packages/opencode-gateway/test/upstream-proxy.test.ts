@@ -225,18 +225,30 @@ describe("an https model server behind the proxy", () => {
     await front?.close();
     await ca?.cleanup();
   });
-
-  it("tunnels TLS to it with CONNECT, once for requests that follow each other", async () => {
+  /** Runs `body` with a tinyproxy that tunnels to the https model server only; closes both after. */
+  const throughTunnel = async (body: (tunnel: ForwardProxy) => Promise<void>) => {
     const tunnel = await startForwardProxy({ connectPorts: [front.port] });
     try {
-      gw = await startBuiltGateway(
-        testConfig(idp.issuer, { baseURL: `https://127.0.0.1:${front.port}/v1` }),
-        {
-          HTTPS_PROXY: tunnel.url,
-          NO_PROXY: `127.0.0.1:${new URL(idp.issuer).port}`,
-          NODE_EXTRA_CA_CERTS: ca.caFile,
-        },
-      );
+      await body(tunnel);
+    } finally {
+      await gw?.close();
+      gw = undefined;
+      await tunnel.close();
+    }
+  };
+  const https = (tls?: { caFile: string }) => ({
+    baseURL: `https://127.0.0.1:${front.port}/v1`,
+    ...(tls ? { tls } : {}),
+  });
+  const idpDirect = () => `127.0.0.1:${new URL(idp.issuer).port}`;
+
+  it("tunnels TLS to it with CONNECT, once for requests that follow each other", async () => {
+    await throughTunnel(async (tunnel) => {
+      gw = await startBuiltGateway(testConfig(idp.issuer, https()), {
+        HTTPS_PROXY: tunnel.url,
+        NO_PROXY: idpDirect(),
+        NODE_EXTRA_CA_CERTS: ca.caFile,
+      });
       for (let i = 0; i < 3; i++) {
         const response = await chat(gw);
         expect(response.status).toBe(200);
@@ -245,18 +257,8 @@ describe("an https model server behind the proxy", () => {
       expect(upstream.chatRequests()).toHaveLength(3);
       // The tunnel (and the TLS session in it) is kept alive and reused.
       expect(await tunnel.requests()).toEqual([`CONNECT 127.0.0.1:${front.port}`]);
-    } finally {
-      await gw?.close();
-      gw = undefined;
-      await tunnel.close();
-    }
+    });
   });
-
-  const https = (tls?: { caFile: string }) => ({
-    baseURL: `https://127.0.0.1:${front.port}/v1`,
-    ...(tls ? { tls } : {}),
-  });
-  const idpDirect = () => `127.0.0.1:${new URL(idp.issuer).port}`;
 
   it("trusts the model server's private CA from upstream.tls.caFile, direct and through the proxy", async () => {
     gw = await startBuiltGateway(testConfig(idp.issuer, https({ caFile: ca.caFile })));
@@ -264,8 +266,7 @@ describe("an https model server behind the proxy", () => {
     expect(await gw.logged("gateway_upstream_route")).toMatchObject([{ route: "direct" }]);
     await gw.close();
 
-    const tunnel = await startForwardProxy({ connectPorts: [front.port] });
-    try {
+    await throughTunnel(async (tunnel) => {
       gw = await startBuiltGateway(testConfig(idp.issuer, https({ caFile: ca.caFile })), {
         HTTPS_PROXY: tunnel.url,
         NO_PROXY: idpDirect(),
@@ -273,16 +274,11 @@ describe("an https model server behind the proxy", () => {
       expect((await chat(gw)).status).toBe(200);
       expect(await tunnel.requests()).toEqual([`CONNECT 127.0.0.1:${front.port}`]);
       expect(upstream.chatRequests()).toHaveLength(2);
-    } finally {
-      await gw?.close();
-      gw = undefined;
-      await tunnel.close();
-    }
+    });
   });
 
   it("without the CA, the model server's certificate is refused inside the tunnel (502)", async () => {
-    const tunnel = await startForwardProxy({ connectPorts: [front.port] });
-    try {
+    await throughTunnel(async (tunnel) => {
       gw = await startBuiltGateway(testConfig(idp.issuer, https()), {
         HTTPS_PROXY: tunnel.url,
         NO_PROXY: idpDirect(),
@@ -293,11 +289,7 @@ describe("an https model server behind the proxy", () => {
       expect(record?.error_code).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT/);
       expect(await tunnel.requests()).toEqual([`CONNECT 127.0.0.1:${front.port}`]);
       expect(upstream.chatRequests()).toHaveLength(0);
-    } finally {
-      await gw?.close();
-      gw = undefined;
-      await tunnel.close();
-    }
+    });
   });
 
   it("a missing or non-PEM upstream.tls.caFile stops the start (and --check), naming the field", async () => {
