@@ -3,7 +3,8 @@
 // log is the witness that the built gateway's upstream requests went through it — or, for a
 // NO_PROXY host, did not — and a proxy that refuses or is down is a 502 that names it.
 
-import { writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   createTestCa,
@@ -211,6 +212,25 @@ describe("a proxy that refuses or is down", () => {
     });
     const events = gateway.logs().map((r) => r.event);
     expect(events).not.toContain("gateway_upstream_unreachable");
+  });
+  it("a proxy variable that is no http URL stops the start (exit 2), naming it, its password unshown", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gateway-proxy-"));
+    const file = join(dir, "gateway.json");
+    await writeFile(file, JSON.stringify(testConfig(idp.issuer, { baseURL: upstream.baseURL })));
+    const socks = await runGatewayBin(["--config", file], {
+      HTTP_PROXY: `socks5://${USER}:${PASSWORD}@127.0.0.1:1080`,
+    }).done;
+    expect(socks.code).toBe(2);
+    expect(socks.stderr).toContain("HTTP_PROXY names a socks5 proxy (socks5://***@127.0.0.1:1080)");
+    expect(socks.stderr).not.toContain(PASSWORD);
+    expect(socks.stderr).not.toContain('"event":"gateway_listening"');
+    const garbled = await runGatewayBin(["--config", file], {
+      HTTP_PROXY: `http://${USER}:${PASSWORD}@[not-a-host`,
+    }).done;
+    expect(garbled.code).toBe(2);
+    expect(garbled.stderr).toContain("HTTP_PROXY is not a URL");
+    expect(garbled.stderr).not.toContain(PASSWORD);
+    await rm(dir, { recursive: true, force: true });
   });
 });
 

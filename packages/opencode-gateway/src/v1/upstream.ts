@@ -6,11 +6,11 @@ import {
   type RequestOptions,
 } from "node:http";
 import { request as httpsRequest } from "node:https";
-import type { TransportError } from "@vymalo/oauth2-core";
+import { proxyFor, type TransportError } from "@vymalo/oauth2-core";
 import { type ClientView, isForwardingHeader, setForwarding } from "../forwarded.js";
 import type { Logger } from "../log.js";
 import type { Claims } from "../verify-token.js";
-import { type UpstreamRoute, upstreamRoute, upstreamTrust } from "./upstream-route.js";
+import { directRoute, type UpstreamRoute, upstreamTrust } from "./upstream-route.js";
 
 /**
  * The model server, as the request path calls it: one keep-alive agent per gateway (so a request
@@ -87,8 +87,9 @@ export interface Upstream {
   /** A failed request's error, when the proxy on the way caused it (upstream-route.ts). */
   proxyFailure(error: unknown): TransportError | undefined;
   /**
-   * Reads `tls.caFile` and sets up the route; without TLS files the upstream is ready when made.
-   * Rejects with an error naming the field when the file is missing or not PEM.
+   * Reads `tls.caFile` and loads the proxy agent when a proxy applies, then sets up the route;
+   * direct and without TLS files, the upstream is ready when made. Rejects with an error naming
+   * the field or variable (a missing or non-PEM file, a proxy variable that is no http URL).
    */
   ready(): Promise<void>;
   /** Closes the idle keep-alive connections. */
@@ -104,6 +105,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const apiKey = options.apiKey ? `Bearer ${options.apiKey}` : undefined;
   const hostname = base.hostname.replace(/^\[(.*)\]$/, "$1");
   const caFile = options.tls?.caFile;
+  const decided = proxyFor(base, options.env ?? process.env);
   let route: UpstreamRoute | undefined;
 
   const upstream: Upstream = {
@@ -113,8 +115,12 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     },
     proxyFailure: (error) => route?.proxyFailure(error),
     async ready() {
-      if (!route)
-        use(upstreamRoute(base, options.env, caFile ? await upstreamTrust(caFile) : undefined));
+      if (route) return;
+      const trust = caFile ? await upstreamTrust(caFile) : undefined;
+      if (!decided.proxy) return use(directRoute(base, decided, trust));
+      // Loaded on first need: a gateway without a proxy never loads the proxy agent.
+      const { proxiedRoute } = await import("./upstream-proxy-agent.js");
+      use(proxiedRoute(base, { ...decided, proxy: decided.proxy }, trust));
     },
     headers(incoming, claims, client, length) {
       const named = connectionNamed(incoming.connection);
@@ -163,7 +169,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         }
       : (method, rest, headers) => send(target(method, rest, headers));
   }
-  // Without TLS files to read, the upstream is ready at once.
-  if (!caFile) use(upstreamRoute(base, options.env));
+  // Direct and without TLS files to read, the upstream is ready at once.
+  if (!decided.proxy && !caFile) use(directRoute(base, decided, undefined));
   return upstream;
 }
