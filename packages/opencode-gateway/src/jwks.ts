@@ -99,8 +99,20 @@ async function discoverJwksUri(
   return jwksUri;
 }
 
+/**
+ * A jose key resolver that can also say which key set it answers from: `keySet()` is the key
+ * set object while it is fresh (fetched less than `maxAgeMs` ago), and undefined before the
+ * first fetch, once it is stale, and while a re-fetch is running or failing. jose replaces the
+ * object on every successful fetch, so the same object means the same keys: a remembered
+ * verdict whose key set is still the current one needs no key lookup (verdict-cache.ts).
+ */
+export type KeySource = JWTVerifyGetKey & { keySet(): object | undefined };
+
+/** What jose's remote key set exposes besides being a resolver. */
+type RemoteKeySet = JWTVerifyGetKey & { readonly fresh: boolean; readonly reloading: boolean };
+
 /** A jose key resolver for the issuer's keys (see the module comment). */
-export function issuerKeySource(options: KeySourceOptions): JWTVerifyGetKey {
+export function issuerKeySource(options: KeySourceOptions): KeySource {
   const fetchImpl: FetchLike = options.fetch ?? ((input, init) => fetch(input, init));
   const budget = options.budget ?? createOutboundBudget({ limits: KEY_FETCH_LIMITS });
   const discoveryFetch = budget.guard("discovery", fetchImpl);
@@ -108,21 +120,24 @@ export function issuerKeySource(options: KeySourceOptions): JWTVerifyGetKey {
   const timeoutMs = options.timeoutMs ?? 5000;
   // jose updates this object after every successful fetch: the last good key set.
   const lastGood: JWKSCacheInput = {};
-  let remote: Promise<JWTVerifyGetKey> | undefined;
+  let remote: Promise<RemoteKeySet> | undefined;
+  // The resolved remote set, for keySet(): a hit must not wait for a promise.
+  let resolved: RemoteKeySet | undefined;
 
-  const build = async (): Promise<JWTVerifyGetKey> => {
+  const build = async (): Promise<RemoteKeySet> => {
     const uri =
       options.jwksUri ?? (await discoverJwksUri(options.issuer, discoveryFetch, timeoutMs));
-    return createRemoteJWKSet(new URL(uri), {
+    resolved = createRemoteJWKSet(new URL(uri), {
       timeoutDuration: timeoutMs,
       cooldownDuration: options.cooldownMs ?? 30_000,
       cacheMaxAge: options.maxAgeMs ?? 600_000,
       [customFetch]: (url: string, init: RequestInit) => jwksFetch(url, init),
       [jwksCache]: lastGood,
     });
+    return resolved;
   };
 
-  return async (header, token) => {
+  const getKeyOf: JWTVerifyGetKey = async (header, token) => {
     remote ??= build();
     let getKey: JWTVerifyGetKey;
     try {
@@ -150,4 +165,7 @@ export function issuerKeySource(options: KeySourceOptions): JWTVerifyGetKey {
       });
     }
   };
+  const keySet = (): object | undefined =>
+    resolved?.fresh && !resolved.reloading ? lastGood.jwks : undefined;
+  return Object.assign(getKeyOf, { keySet });
 }

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /**
  * The key a token is remembered under: its SHA-256, base64url. A cache keyed by it holds no
@@ -6,5 +6,4 @@ import { createHash } from "node:crypto";
  * to 16 KiB), so a bounded cache is bounded in bytes too. Hashing costs a few microseconds,
  * nothing next to a request.
  */
-export const tokenKey = (token: string): string =>
-  createHash("sha256").update(token).digest("base64url");
+export const tokenKey = (token: string): string => hash("sha256", token, "base64url");

@@ -5,10 +5,11 @@ import { tokenKey } from "./token-key.js";
 /**
  * Accepted JWTs, remembered until their `exp`, so a user's token is verified once and not on
  * every request (a signature check is most of what the token check costs). An entry also
- * remembers the key that verified it: a hit asks the key source for the token's key again
- * (cheap, it is cached there) and counts only when it is the same key, so a token whose key
- * the IdP has withdrawn fails as soon as the key source has dropped the key, as it would
- * uncached. Keys are hashes ({@link tokenKey}); entries are bounded by an LRU. Refusals are
+ * remembers the key that verified it and the key set it came from: a hit counts at once while
+ * the key source still answers from that key set (fresh, not being re-fetched), and otherwise
+ * asks the key source for the token's key again and counts only when it is the same key, so a
+ * token whose key the IdP has withdrawn fails as soon as the key source has dropped the key, as
+ * it would uncached. Keys are hashes ({@link tokenKey}); entries are bounded by an LRU. Refusals are
  * not remembered.
  */
 
@@ -18,6 +19,8 @@ export interface Accepted {
   header: JWTHeaderParameters;
   /** The key object the signature was checked with. */
   key: unknown;
+  /** The key set the key came from, when the key source tells (jwks.ts `keySet`). */
+  keySet: object | undefined;
   /** Epoch milliseconds: the token's `exp`. */
   until: number;
 }

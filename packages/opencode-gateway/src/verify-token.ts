@@ -83,7 +83,8 @@ export type Verdict =
 export type Introspect = (token: string) => Promise<Claims>;
 
 export interface VerifierDeps {
-  keys: JWTVerifyGetKey;
+  /** The issuer's keys; with `keySet` (jwks.ts), a remembered verdict skips the key lookup. */
+  keys: JWTVerifyGetKey & { keySet?: () => object | undefined };
   introspect?: Introspect | undefined;
   now?: () => Date;
   /** How many accepted JWTs are remembered until their `exp` (verdict-cache.ts); 0: none. */
@@ -121,14 +122,26 @@ export function createTokenVerifier(
   const now = deps.now ?? (() => new Date());
   const cache = deps.cacheEntries === 0 ? undefined : new VerdictCache(deps.cacheEntries);
 
-  /** A remembered acceptance, while the key that verified it is still the token's key. */
+  /**
+   * A remembered acceptance, while the key that verified it is still the token's key: at once
+   * when the key source still answers from the key set the token was verified against, else by
+   * asking the key source for the token's key again.
+   */
   const remembered = async (token: string): Promise<Verdict | undefined> => {
     const hit = cache?.get(token, now().getTime());
     if (!hit) return undefined;
+    // Taken before the lookup: a key set replaced meanwhile makes the next hit look again.
+    const current = deps.keys.keySet?.();
+    if (current !== undefined && hit.keySet === current) {
+      return { ok: true, claims: hit.claims, via: "jwt" };
+    }
     const [header = "", payload = "", signature = ""] = token.split(".");
     try {
       const key = await deps.keys(hit.header, { protected: header, payload, signature });
-      if (key === hit.key) return { ok: true, claims: hit.claims, via: "jwt" };
+      if (key === hit.key) {
+        hit.keySet = current;
+        return { ok: true, claims: hit.claims, via: "jwt" };
+      }
     } catch {
       // the key is gone, or cannot be had now: verify as if it had never been seen
     }
@@ -143,6 +156,8 @@ export function createTokenVerifier(
     let typ: unknown;
     let header: JWTHeaderParameters;
     let usedKey: unknown;
+    // Taken before the lookup: a key set replaced meanwhile makes the next hit look again.
+    const keySet = deps.keys.keySet?.();
     const keys = async (protectedHeader: JWTHeaderParameters, input: FlattenedJWSInput) => {
       usedKey = await deps.keys(protectedHeader, input);
       return usedKey as Awaited<ReturnType<JWTVerifyGetKey>>;
@@ -171,7 +186,13 @@ export function createTokenVerifier(
     if (problem) return reject(401, problem.reason, problem.description);
     const verdict = checkGrants(policy, payload, "jwt");
     if (verdict.ok && cache && typeof payload.exp === "number") {
-      cache.set(token, { claims: payload, header, key: usedKey, until: payload.exp * 1000 });
+      cache.set(token, {
+        claims: payload,
+        header,
+        key: usedKey,
+        keySet,
+        until: payload.exp * 1000,
+      });
     }
     return verdict;
   };
