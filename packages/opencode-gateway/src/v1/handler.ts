@@ -41,6 +41,9 @@ const NO_FACTS: BodyFacts = {
 
 export function createV1Handler(options: V1Options) {
   const { logger, hooks, maxBodyBytes } = options;
+  // The body's `model` and `stream` are read only for a hook: a gateway with no access table,
+  // quota or metrics parses no body (the upstream reads it anyway).
+  const readsFacts = Boolean(hooks.admit || hooks.settle || hooks.observe || hooks.wantsUsage);
 
   const refuse = (request: { method: string; path?: string }, status: number, reason: string) =>
     logger.emit("gateway_request_refused", {
@@ -69,11 +72,11 @@ export function createV1Handler(options: V1Options) {
     const query = target.indexOf("?");
     const path = query === -1 ? target : target.slice(0, query);
     let auth = "none";
-    let facts = NO_FACTS;
+    let model: string | undefined;
     res.once("close", () => {
       const status = res.writableFinished ? res.statusCode : 499;
       logger.emit("gateway_request", { method, path, status, ms: Date.now() - started });
-      hooks.observe?.({ method, path, status, model: facts.model, auth });
+      hooks.observe?.({ method, path, status, model, auth });
     });
     if (declaresTooLarge(req.headers["content-length"], maxBodyBytes)) {
       refuse({ method, path }, 413, "body_too_large");
@@ -88,6 +91,7 @@ export function createV1Handler(options: V1Options) {
     if ("refusal" in checked) return sendAnswer(res, checked.refusal);
 
     let body: Buffer | undefined;
+    let facts = NO_FACTS;
     const withBody = method !== "GET" && method !== "HEAD" && hasBody(req);
     if (withBody) sendContinue(req, res);
     if (withBody && isJsonType(req.headers["content-type"])) {
@@ -98,7 +102,8 @@ export function createV1Handler(options: V1Options) {
         return sendAnswer(res, bodyTooLarge(maxBodyBytes));
       }
       body = read.body;
-      facts = readFacts(body);
+      if (readsFacts) facts = readFacts(body);
+      model = facts.model;
     }
     const call = v1Call(checked.claims, method, path, facts);
     let admission: Admission | undefined;
