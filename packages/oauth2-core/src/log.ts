@@ -114,9 +114,15 @@ export function createLogger<C extends EventCatalogue = Record<never, LogLevel>>
       // rather than at a level nobody chose.
       const level: LogLevel = catalogue[event] ?? "error";
       if (LEVEL_RANK[level] < min) return;
-      const clean = scrub(fields) as Record<string, unknown>;
-      for (const key of Object.keys(clean)) if (clean[key] === undefined) delete clean[key];
-      sink({ level, event, ...clean });
+      // Built in one pass (the gateway logs a record per request): secret-named fields and
+      // undefined values left out, the rest scrubbed.
+      const record: Record<string, unknown> = { level, event };
+      for (const key of Object.keys(fields)) {
+        if (SECRET_FIELDS.has(key.toLowerCase())) continue;
+        const value = scrub(fields[key], 1);
+        if (value !== undefined) record[key] = value;
+      }
+      sink(record as LogRecord);
     },
   };
 }
