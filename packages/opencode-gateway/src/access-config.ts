@@ -1,5 +1,6 @@
-import { z } from "zod";
-import { help, nonEmpty } from "./config-fields.js";
+import { withHelp } from "@vymalo/oauth2-core";
+import * as z from "@vymalo/oauth2-core/zod";
+import { nonEmpty } from "./config-fields.js";
 
 /**
  * The `access` section of the gateway config (config.ts): which models a caller may use, by the
@@ -10,50 +11,53 @@ import { help, nonEmpty } from "./config-fields.js";
 /** Grants every model, also those `models` does not list. */
 export const ALL_MODELS = "*";
 
-const modelList = z
-  .array(nonEmpty('a model id or "*"'), { error: 'expected an array of model ids or "*"' })
-  .meta(help('Model ids from `models`, or "*" for every model.', '["team/coder"]'));
+const modelList = withHelp(
+  z.array(nonEmpty('a model id or "*"'), { error: 'expected an array of model ids or "*"' }),
+  'Model ids from `models`, or "*" for every model.',
+  '["team/coder"]',
+);
 
 const table = (what: string, example: string) =>
-  z
-    .record(nonEmpty(what), modelList, {
-      error: `expected an object mapping each ${what} to a list of model ids`,
-    })
-    .default({})
-    .meta(help(`Maps a ${what} to the models it grants.`, example));
-
-export const AccessSchema = z
-  .strictObject({
-    groups: table("group", '{ "/llm-admins": ["*"], "/llm-users": ["team/small"] }'),
-    scopes: table("scope", '{ "llm:coder": ["team/coder"] }'),
-    everyone: modelList
-      .default([])
-      .meta(
-        help(
-          "Models every accepted token may use, whatever its groups and scopes.",
-          '["team/small"]',
-        ),
-      ),
-  })
-  .superRefine((access, ctx) => {
-    const granted =
-      access.everyone.length +
-      Object.values(access.groups).flat().length +
-      Object.values(access.scopes).flat().length;
-    if (granted === 0) {
-      ctx.addIssue({
-        code: "custom",
-        message:
-          'grants no model to anyone: map a group or a scope to model ids (e.g. "groups": { "/llm-users": ["*"] }), or remove `access` to let every accepted token use every model',
-      });
-    }
-  })
-  .meta(
-    help(
-      "Which models a caller may use, by group (groupsClaim) and scope. Without it, every accepted token may use every model.",
-      '{ "groups": { "/llm-admins": ["*"], "/llm-users": ["team/small"] } }',
+  withHelp(
+    z._default(
+      z.record(nonEmpty(what), modelList, {
+        error: `expected an object mapping each ${what} to a list of model ids`,
+      }),
+      {},
     ),
+    `Maps a ${what} to the models it grants.`,
+    example,
   );
+
+export const AccessSchema = withHelp(
+  z
+    .strictObject({
+      groups: table("group", '{ "/llm-admins": ["*"], "/llm-users": ["team/small"] }'),
+      scopes: table("scope", '{ "llm:coder": ["team/coder"] }'),
+      everyone: withHelp(
+        z._default(modelList, []),
+        "Models every accepted token may use, whatever its groups and scopes.",
+        '["team/small"]',
+      ),
+    })
+    .check(
+      z.superRefine((access, ctx) => {
+        const granted =
+          access.everyone.length +
+          Object.values(access.groups).flat().length +
+          Object.values(access.scopes).flat().length;
+        if (granted === 0) {
+          ctx.addIssue({
+            code: "custom",
+            message:
+              'grants no model to anyone: map a group or a scope to model ids (e.g. "groups": { "/llm-users": ["*"] }), or remove `access` to let every accepted token use every model',
+          });
+        }
+      }),
+    ),
+  "Which models a caller may use, by group (groupsClaim) and scope. Without it, every accepted token may use every model.",
+  '{ "groups": { "/llm-admins": ["*"], "/llm-users": ["team/small"] } }',
+);
 
 export type AccessConfig = z.output<typeof AccessSchema>;
 

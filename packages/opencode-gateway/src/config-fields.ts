@@ -1,18 +1,18 @@
 import {
   ASYMMETRIC_JWS_ALGORITHMS,
-  fieldHelp,
   isSecureUrl,
   SECURE_URL_ERROR,
   splitList,
+  withHelp,
 } from "@vymalo/oauth2-core";
-import { z } from "zod";
+import * as z from "@vymalo/oauth2-core/zod";
 
 /**
  * The field types the gateway config is made of (config.ts): URLs with the https rule, lists
  * given as arrays or strings, the algorithm allow-list. Each carries its own error messages.
  */
 
-export { type FieldHelp, fieldHelp as help } from "@vymalo/oauth2-core";
+export type { FieldHelp } from "@vymalo/oauth2-core";
 
 /** Asymmetric algorithms a JWKS can verify. HS* (shared secret) and `none` are never accepted. */
 export const ASYMMETRIC_ALGORITHMS = ASYMMETRIC_JWS_ALGORITHMS;
@@ -25,28 +25,35 @@ export const expected =
     issue.input === undefined ? "required" : `expected ${what}`;
 
 export const secureUrl = (description: string, example: string) =>
-  z
-    .string({ error: expected("a URL string") })
-    .refine((value) => URL.canParse(value), { error: "expected an absolute URL" })
-    .refine(isSecureUrl, { error: SECURE_URL_ERROR })
-    .meta(fieldHelp(description, example));
+  withHelp(
+    z.string({ error: expected("a URL string") }).check(
+      z.refine((value) => URL.canParse(value), { error: "expected an absolute URL" }),
+      z.refine(isSecureUrl, { error: SECURE_URL_ERROR }),
+    ),
+    description,
+    example,
+  );
 
 export const httpUrl = (description: string, example: string) =>
-  z
-    .string({ error: expected("a URL string") })
-    .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), {
-      error: "expected an absolute http:// or https:// URL",
-    })
-    .meta(fieldHelp(description, example));
+  withHelp(
+    z.string({ error: expected("a URL string") }).check(
+      z.refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), {
+        error: "expected an absolute http:// or https:// URL",
+      }),
+    ),
+    description,
+    example,
+  );
 
 export const nonEmpty = (what: string) =>
-  z.string({ error: `expected ${what} (a string)` }).min(1, { error: "must not be empty" });
+  z
+    .string({ error: `expected ${what} (a string)` })
+    .check(z.minLength(1, { error: "must not be empty" }));
 
 export const noTrailingSlash = (url: string) => url.replace(/\/+$/, "");
 
-export const algorithm = z
-  .string({ error: "expected an algorithm name" })
-  .superRefine((alg, ctx) => {
+export const algorithm = z.string({ error: "expected an algorithm name" }).check(
+  z.superRefine((alg, ctx) => {
     if (alg.toLowerCase() === "none") {
       ctx.addIssue({ code: "custom", message: '"none" means unsigned tokens: remove it' });
     } else if (/^HS\d+$/i.test(alg)) {
@@ -60,11 +67,13 @@ export const algorithm = z
         message: `unknown algorithm "${alg}": use ${ASYMMETRIC_ALGORITHMS.join(", ")}`,
       });
     }
-  });
+  }),
+);
 
 export const stringList = (what: string) =>
-  z
-    .union([z.array(nonEmpty(what)), z.string()], {
+  z.pipe(
+    z.union([z.array(nonEmpty(what)), z.string()], {
       error: expected(`an array of ${what}s or a space/comma separated string`),
-    })
-    .transform(splitList);
+    }),
+    z.transform(splitList),
+  );

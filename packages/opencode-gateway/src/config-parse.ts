@@ -1,4 +1,4 @@
-import { type FieldIssue, fieldNamesAt, helpAt } from "@vymalo/oauth2-core";
+import { type FieldIssue, fieldNamesAt, helpAt, parseWithMessages } from "@vymalo/oauth2-core";
 import { type GatewayConfig, GatewayConfigSchema } from "./config.js";
 
 /**
@@ -38,7 +38,7 @@ export function parseConfig(
   options: { source?: string; envSources?: ReadonlyMap<string, string> } = {},
 ): GatewayConfig {
   if (isParsedConfig(input)) return input;
-  const result = GatewayConfigSchema.safeParse(input);
+  const result = GatewayConfigSchema.safeParse(input, parseWithMessages);
   if (result.success) {
     parsedConfigs.add(result.data);
     return result.data;

@@ -1,4 +1,5 @@
-import { z } from "zod";
+import { withHelp } from "@vymalo/oauth2-core";
+import * as z from "@vymalo/oauth2-core/zod";
 import { AccessSchema, checkAccessModels } from "./access-config.js";
 import {
   type CertificateBinding,
@@ -9,7 +10,6 @@ import {
   algorithm,
   DEFAULT_ALGORITHMS,
   expected,
-  help,
   nonEmpty,
   noTrailingSlash,
   secureUrl,
@@ -35,153 +35,174 @@ export {
 
 /**
  * The gateway's configuration: ONE zod schema, its TypeScript type inferred from it. The help
- * text of every field lives here and in config-sections.ts (the nested objects), in `.meta()`,
- * where error messages read it. Validation errors are config-parse.ts; loading a file and
- * applying environment overrides is config-load.ts.
+ * text of every field lives here and in config-sections.ts (the nested objects), registered
+ * with `withHelp`, where error messages read it. Validation errors are config-parse.ts; loading
+ * a file and applying environment overrides is config-load.ts. The zod is the core's
+ * (`@vymalo/oauth2-core/zod`, zod/mini): the process holds one zod, for the core's schemas,
+ * which this config composes, and these.
  */
 
-export const GatewayConfigSchema = z
-  .strictObject({
-    publicUrl: secureUrl(
-      "The gateway's external URL, as users type it after `opencode auth login`.",
-      '"https://llm.example.com"',
-    ).transform(noTrailingSlash),
-    issuer: secureUrl(
-      "The IdP's issuer, exactly as its discovery document and the tokens' `iss` spell it.",
-      '"https://login.example.com/realms/corp"',
-    ),
-    jwksUri: secureUrl(
-      "JWKS URL; default: `jwks_uri` of <issuer>/.well-known/openid-configuration.",
-      '"https://login.example.com/realms/corp/protocol/openid-connect/certs"',
-    ).optional(),
-    audiences: stringList("audience")
-      .refine((list) => list.length > 0, { error: "list at least one accepted audience" })
-      .meta(
-        help(
-          "Accepted `aud` values: a token passes when one of its audiences is listed.",
-          '["https://llm.example.com"]',
+export const GatewayConfigSchema = z.pipe(
+  z
+    .strictObject({
+      publicUrl: z.pipe(
+        secureUrl(
+          "The gateway's external URL, as users type it after `opencode auth login`.",
+          '"https://llm.example.com"',
+        ),
+        z.transform(noTrailingSlash),
+      ),
+      issuer: secureUrl(
+        "The IdP's issuer, exactly as its discovery document and the tokens' `iss` spell it.",
+        '"https://login.example.com/realms/corp"',
+      ),
+      jwksUri: z.optional(
+        secureUrl(
+          "JWKS URL; default: `jwks_uri` of <issuer>/.well-known/openid-configuration.",
+          '"https://login.example.com/realms/corp/protocol/openid-connect/certs"',
         ),
       ),
-    clients: stringList("client id")
-      .default([])
-      .meta(
-        help(
-          "Accepted `azp`/`client_id` values besides oauth2.clientId (which is always accepted), e.g. the web client.",
-          '["llm-web"]',
+      audiences: withHelp(
+        stringList("audience").check(
+          z.refine((list) => list.length > 0, { error: "list at least one accepted audience" }),
         ),
+        "Accepted `aud` values: a token passes when one of its audiences is listed.",
+        '["https://llm.example.com"]',
       ),
-    clientClaims: stringList("claim name")
-      .default(["azp", "client_id"])
-      .meta(
-        help(
-          "Claims naming the client, the first present one is checked (Okta: cid).",
-          '["azp", "client_id"]',
-        ),
+      clients: withHelp(
+        z._default(stringList("client id"), []),
+        "Accepted `azp`/`client_id` values besides oauth2.clientId (which is always accepted), e.g. the web client.",
+        '["llm-web"]',
       ),
-    algorithms: z
-      .array(algorithm)
-      .min(1, { error: "list at least one algorithm" })
-      .default([...DEFAULT_ALGORITHMS])
-      .meta(help("Accepted JWS algorithms (asymmetric only).", '["RS256", "ES256"]')),
-    clockToleranceSec: z
-      .number()
-      .int()
-      .min(0)
-      .max(300, { error: "at most 300 seconds; fix the clocks (NTP) instead" })
-      .default(30)
-      .meta(help("Allowed clock skew for exp/nbf/iat.", "30")),
-    requireAtJwt: z
-      .boolean()
-      .default(false)
-      .meta(
-        help(
-          "Accept only JWTs whose header says typ at+jwt (RFC 9068). Leave false for IdPs that send typ JWT or none (Keycloak, Entra ID, Okta, Auth0 by default).",
-          "true",
-        ),
+      clientClaims: withHelp(
+        z._default(stringList("claim name"), ["azp", "client_id"]),
+        "Claims naming the client, the first present one is checked (Okta: cid).",
+        '["azp", "client_id"]',
       ),
-    allowIdTokenShapedAccessTokens: z
-      .boolean()
-      .default(false)
-      .meta(
-        help(
-          "For IdPs whose access tokens carry an ID token's marks (authentik: aud is the client id, a nonce after a browser login): skip the ID-token check and allow a client id in audiences. That client's ID tokens then pass as access tokens too; leave false for every IdP that gives APIs their own audience.",
-          "true",
+      algorithms: withHelp(
+        z._default(
+          z.array(algorithm).check(z.minLength(1, { error: "list at least one algorithm" })),
+          [...DEFAULT_ALGORITHMS],
         ),
+        "Accepted JWS algorithms (asymmetric only).",
+        '["RS256", "ES256"]',
       ),
-    requiredScopes: stringList("scope")
-      .default([])
-      .meta(help("Scopes a token must all carry (`scope` or `scp`).", '["llm:use"]')),
-    requiredGroups: stringList("group")
-      .default([])
-      .meta(help("A token must carry at least one of these groups.", '["/llm-users"]')),
-    groupsClaim: nonEmpty("a claim name")
-      .default("groups")
-      .meta(help("Claim holding groups; a dotted path reaches nested claims.", '"groups"')),
-    certificateBinding: CertificateBindingSchema,
-    introspection: IntrospectionSchema.optional(),
-    upstream: UpstreamSchema,
-    models: z
-      .array(ModelSchema, { error: expected("an array of models") })
-      .min(1, { error: "list at least one model the gateway serves" })
-      .meta(help("The models served, with OpenRouter-shaped metadata.")),
-    oauth2: z
-      .record(z.string(), z.unknown(), {
-        error: expected(
-          'an object, e.g. { "clientId": "opencode-cli", "authFlow": "device_code" }',
+      clockToleranceSec: withHelp(
+        z._default(
+          z
+            .number()
+            .check(
+              z.int(),
+              z.gte(0),
+              z.lte(300, { error: "at most 300 seconds; fix the clocks (NTP) instead" }),
+            ),
+          30,
         ),
-      })
-      .meta(
-        help(
-          "The login settings published to users (opencode-oauth2's provider oauth2 fields; issuer is added).",
-          '{ "clientId": "opencode-cli", "scopes": ["openid", "offline_access"], "authFlow": "device_code" }',
-        ),
+        "Allowed clock skew for exp/nbf/iat.",
+        "30",
       ),
-    providerId: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9_-]*$/, { error: 'expected lower-case letters, digits, "-" or "_"' })
-      .default("llm")
-      .meta(help("The opencode provider id users see.", '"corp"')),
-    providerName: z
-      .string()
-      .min(1)
-      .optional()
-      .meta(help("Display name of the provider (default: the publicUrl host).", '"Corp LLM"')),
-    realm: z
-      .string()
-      .regex(/^[^"\\]+$/, { error: "must not contain quotes or backslashes" })
-      .optional()
-      .meta(help("`realm` of WWW-Authenticate (default: publicUrl).", '"llm.example.com"')),
-    manifest: ManifestOptionsSchema,
-    listen: ListenSchema,
-    access: AccessSchema.optional(),
-    quota: QuotaSchema.optional(),
-    metrics: MetricsSchema.optional(),
-  })
-  .superRefine((cfg, ctx) => {
-    checkPublishedOAuth2(cfg.issuer, cfg.oauth2, ctx);
-    checkAudiencesAreNotClients(cfg, ctx);
-    checkAccessModels(cfg.access, cfg.models, ctx);
-    checkTlsListener(cfg, ctx);
-    if (cfg.metrics && cfg.metrics.port !== 0 && cfg.metrics.port === cfg.listen.port) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["metrics", "port"],
-        message: `the metrics listener needs a port of its own, not listen.port (${cfg.listen.port}): /metrics must never be reachable where the public routes are`,
-      });
-    }
-    const seen = new Set<string>();
-    cfg.models.forEach((model, index) => {
-      if (seen.has(model.id)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["models", index, "id"],
-          message: `duplicate model id "${model.id}"`,
+      requireAtJwt: withHelp(
+        z._default(z.boolean(), false),
+        "Accept only JWTs whose header says typ at+jwt (RFC 9068). Leave false for IdPs that send typ JWT or none (Keycloak, Entra ID, Okta, Auth0 by default).",
+        "true",
+      ),
+      allowIdTokenShapedAccessTokens: withHelp(
+        z._default(z.boolean(), false),
+        "For IdPs whose access tokens carry an ID token's marks (authentik: aud is the client id, a nonce after a browser login): skip the ID-token check and allow a client id in audiences. That client's ID tokens then pass as access tokens too; leave false for every IdP that gives APIs their own audience.",
+        "true",
+      ),
+      requiredScopes: withHelp(
+        z._default(stringList("scope"), []),
+        "Scopes a token must all carry (`scope` or `scp`).",
+        '["llm:use"]',
+      ),
+      requiredGroups: withHelp(
+        z._default(stringList("group"), []),
+        "A token must carry at least one of these groups.",
+        '["/llm-users"]',
+      ),
+      groupsClaim: withHelp(
+        z._default(nonEmpty("a claim name"), "groups"),
+        "Claim holding groups; a dotted path reaches nested claims.",
+        '"groups"',
+      ),
+      certificateBinding: CertificateBindingSchema,
+      introspection: z.optional(IntrospectionSchema),
+      upstream: UpstreamSchema,
+      models: withHelp(
+        z
+          .array(ModelSchema, { error: expected("an array of models") })
+          .check(z.minLength(1, { error: "list at least one model the gateway serves" })),
+        "The models served, with OpenRouter-shaped metadata.",
+      ),
+      oauth2: withHelp(
+        z.record(z.string(), z.unknown(), {
+          error: expected(
+            'an object, e.g. { "clientId": "opencode-cli", "authFlow": "device_code" }',
+          ),
+        }),
+        "The login settings published to users (opencode-oauth2's provider oauth2 fields; issuer is added).",
+        '{ "clientId": "opencode-cli", "scopes": ["openid", "offline_access"], "authFlow": "device_code" }',
+      ),
+      providerId: withHelp(
+        z._default(
+          z.string().check(
+            z.regex(/^[a-z0-9][a-z0-9_-]*$/, {
+              error: 'expected lower-case letters, digits, "-" or "_"',
+            }),
+          ),
+          "llm",
+        ),
+        "The opencode provider id users see.",
+        '"corp"',
+      ),
+      providerName: withHelp(
+        z.optional(z.string().check(z.minLength(1))),
+        "Display name of the provider (default: the publicUrl host).",
+        '"Corp LLM"',
+      ),
+      realm: withHelp(
+        z.optional(
+          z
+            .string()
+            .check(z.regex(/^[^"\\]+$/, { error: "must not contain quotes or backslashes" })),
+        ),
+        "`realm` of WWW-Authenticate (default: publicUrl).",
+        '"llm.example.com"',
+      ),
+      manifest: ManifestOptionsSchema,
+      listen: ListenSchema,
+      access: z.optional(AccessSchema),
+      quota: z.optional(QuotaSchema),
+      metrics: z.optional(MetricsSchema),
+    })
+    .check(
+      z.superRefine((cfg, ctx) => {
+        checkPublishedOAuth2(cfg.issuer, cfg.oauth2, ctx);
+        checkAudiencesAreNotClients(cfg, ctx);
+        checkAccessModels(cfg.access, cfg.models, ctx);
+        checkTlsListener(cfg, ctx);
+        if (cfg.metrics && cfg.metrics.port !== 0 && cfg.metrics.port === cfg.listen.port) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["metrics", "port"],
+            message: `the metrics listener needs a port of its own, not listen.port (${cfg.listen.port}): /metrics must never be reachable where the public routes are`,
+          });
+        }
+        const seen = new Set<string>();
+        cfg.models.forEach((model, index) => {
+          if (seen.has(model.id)) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["models", index, "id"],
+              message: `duplicate model id "${model.id}"`,
+            });
+          }
+          seen.add(model.id);
         });
-      }
-      seen.add(model.id);
-    });
-  })
-  .transform((cfg) => {
+      }),
+    ),
+  z.transform((cfg) => {
     const published = publishedOAuth2(cfg.issuer, cfg.oauth2);
     return {
       ...cfg,
@@ -194,7 +215,8 @@ export const GatewayConfigSchema = z
         cfg.certificateBinding ??
         defaultCertificateBinding(asksForClientCertificates(cfg.listen.tls)),
     };
-  });
+  }),
+);
 
 /**
  * An OIDC ID token's `aud` is the client id it was issued to. An audience that is also a client

@@ -1,7 +1,7 @@
 import { createSecureContext, type TlsOptions } from "node:tls";
-import { readPem, TransportError } from "@vymalo/oauth2-core";
-import { z } from "zod";
-import { expected, help, nonEmpty } from "./config-fields.js";
+import { readPem, TransportError, withHelp } from "@vymalo/oauth2-core";
+import * as z from "@vymalo/oauth2-core/zod";
+import { expected, nonEmpty } from "./config-fields.js";
 
 /**
  * The gateway's own TLS listener (`listen.tls`): the server certificate and key, and whether
@@ -15,57 +15,58 @@ export const CLIENT_CERTIFICATE_MODES = ["none", "request", "require"] as const;
 export type ClientCertificateMode = (typeof CLIENT_CERTIFICATE_MODES)[number];
 
 const pemPath = (description: string, example: string) =>
-  nonEmpty("a file path").meta(help(description, example));
+  withHelp(nonEmpty("a file path"), description, example);
 
-export const ListenTlsSchema = z
-  .strictObject(
-    {
-      certFile: pemPath(
-        "The server certificate (PEM), followed by its intermediate CAs.",
-        '"/etc/opencode-gateway/tls.crt"',
-      ),
-      keyFile: pemPath(
-        "The certificate's private key (PEM, not encrypted).",
-        '"/etc/opencode-gateway/tls.key"',
-      ),
-      caFile: pemPath(
-        "The CAs that issue your clients' certificates (PEM): presented certificates are verified against them, and a client is told to pick one they signed.",
-        '"/etc/opencode-gateway/client-ca.pem"',
-      ).optional(),
-      clientCertificate: z
-        .enum(CLIENT_CERTIFICATE_MODES, {
-          error: `expected one of ${CLIENT_CERTIFICATE_MODES.map((m) => `"${m}"`).join(", ")}`,
-        })
-        .default("none")
-        .meta(
-          help(
-            '"none": no client certificate is asked for. "request": one is asked for, and a connection without one (or with one caFile did not sign) still gets through; certificate-bound tokens are checked against it. "require": the TLS handshake fails without a certificate caFile signed.',
-            '"request"',
+export const ListenTlsSchema = withHelp(
+  z
+    .strictObject(
+      {
+        certFile: pemPath(
+          "The server certificate (PEM), followed by its intermediate CAs.",
+          '"/etc/opencode-gateway/tls.crt"',
+        ),
+        keyFile: pemPath(
+          "The certificate's private key (PEM, not encrypted).",
+          '"/etc/opencode-gateway/tls.key"',
+        ),
+        caFile: z.optional(
+          pemPath(
+            "The CAs that issue your clients' certificates (PEM): presented certificates are verified against them, and a client is told to pick one they signed.",
+            '"/etc/opencode-gateway/client-ca.pem"',
           ),
         ),
-    },
-    {
-      error: expected(
-        'an object, e.g. { "certFile": "/etc/opencode-gateway/tls.crt", "keyFile": "/etc/opencode-gateway/tls.key" }',
-      ),
-    },
-  )
-  .superRefine((tls, ctx) => {
-    if (tls.clientCertificate === "require" && !tls.caFile) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["caFile"],
-        message:
-          'clientCertificate "require" verifies client certificates against caFile: set listen.tls.caFile to the PEM of the CAs that issue your clients\' certificates (or use "request")',
-      });
-    }
-  })
-  .meta(
-    help(
-      "Serve https on the listener itself (no TLS-terminating proxy in front): needed to check certificate-bound tokens.",
-      '{ "certFile": "/etc/opencode-gateway/tls.crt", "keyFile": "/etc/opencode-gateway/tls.key", "caFile": "/etc/opencode-gateway/client-ca.pem", "clientCertificate": "request" }',
+        clientCertificate: withHelp(
+          z._default(
+            z.enum(CLIENT_CERTIFICATE_MODES, {
+              error: `expected one of ${CLIENT_CERTIFICATE_MODES.map((m) => `"${m}"`).join(", ")}`,
+            }),
+            "none",
+          ),
+          '"none": no client certificate is asked for. "request": one is asked for, and a connection without one (or with one caFile did not sign) still gets through; certificate-bound tokens are checked against it. "require": the TLS handshake fails without a certificate caFile signed.',
+          '"request"',
+        ),
+      },
+      {
+        error: expected(
+          'an object, e.g. { "certFile": "/etc/opencode-gateway/tls.crt", "keyFile": "/etc/opencode-gateway/tls.key" }',
+        ),
+      },
+    )
+    .check(
+      z.superRefine((tls, ctx) => {
+        if (tls.clientCertificate === "require" && !tls.caFile) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["caFile"],
+            message:
+              'clientCertificate "require" verifies client certificates against caFile: set listen.tls.caFile to the PEM of the CAs that issue your clients\' certificates (or use "request")',
+          });
+        }
+      }),
     ),
-  );
+  "Serve https on the listener itself (no TLS-terminating proxy in front): needed to check certificate-bound tokens.",
+  '{ "certFile": "/etc/opencode-gateway/tls.crt", "keyFile": "/etc/opencode-gateway/tls.key", "caFile": "/etc/opencode-gateway/client-ca.pem", "clientCertificate": "request" }',
+);
 
 export type ListenTls = z.output<typeof ListenTlsSchema>;
 

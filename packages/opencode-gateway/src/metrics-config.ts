@@ -1,5 +1,6 @@
-import { z } from "zod";
-import { help, stringList } from "./config-fields.js";
+import { withHelp } from "@vymalo/oauth2-core";
+import * as z from "@vymalo/oauth2-core/zod";
+import { stringList } from "./config-fields.js";
 import { isAddressOrCidr } from "./forwarded.js";
 
 /**
@@ -9,55 +10,43 @@ import { isAddressOrCidr } from "./forwarded.js";
  * narrows who may scrape it further.
  */
 
-export const MetricsSchema = z
-  .strictObject({
-    host: z
-      .string()
-      .min(1)
-      .default("127.0.0.1")
-      .meta(
-        help(
-          "Interface of the metrics listener. 127.0.0.1: only this machine; in Kubernetes, 0.0.0.0 lets Prometheus scrape the pod (keep the port out of the Service the load balancer uses).",
-          '"0.0.0.0"',
-        ),
-      ),
-    port: z
-      .number({ error: "expected a port number" })
-      .int()
-      .min(0)
-      .max(65535)
-      .default(9464)
-      .meta(
-        help(
-          "Port of the metrics listener (0: any free port). Must differ from listen.port.",
-          "9464",
-        ),
-      ),
-    allowFrom: stringList("address or CIDR")
-      .superRefine((list, ctx) => {
-        list.forEach((entry, index) => {
-          if (!isAddressOrCidr(entry)) {
-            ctx.addIssue({
-              code: "custom",
-              path: [index],
-              message: `"${entry}" is not an IP address or CIDR (e.g. "10.0.0.0/8", "127.0.0.1")`,
-            });
-          }
-        });
-      })
-      .optional()
-      .meta(
-        help(
-          "Only these addresses or CIDRs may scrape (others get 403). Default: anyone who reaches the listener.",
-          '["10.0.0.0/8"]',
-        ),
-      ),
-  })
-  .meta(
-    help(
-      "Serve Prometheus metrics at /metrics on a listener of its own. Without it, there is no /metrics.",
-      '{ "host": "0.0.0.0", "port": 9464, "allowFrom": ["10.0.0.0/8"] }',
+export const MetricsSchema = withHelp(
+  z.strictObject({
+    host: withHelp(
+      z._default(z.string().check(z.minLength(1)), "127.0.0.1"),
+      "Interface of the metrics listener. 127.0.0.1: only this machine; in Kubernetes, 0.0.0.0 lets Prometheus scrape the pod (keep the port out of the Service the load balancer uses).",
+      '"0.0.0.0"',
     ),
-  );
+    port: withHelp(
+      z._default(
+        z.number({ error: "expected a port number" }).check(z.int(), z.gte(0), z.lte(65535)),
+        9464,
+      ),
+      "Port of the metrics listener (0: any free port). Must differ from listen.port.",
+      "9464",
+    ),
+    allowFrom: withHelp(
+      z.optional(
+        stringList("address or CIDR").check(
+          z.superRefine((list, ctx) => {
+            list.forEach((entry, index) => {
+              if (!isAddressOrCidr(entry)) {
+                ctx.addIssue({
+                  code: "custom",
+                  path: [index],
+                  message: `"${entry}" is not an IP address or CIDR (e.g. "10.0.0.0/8", "127.0.0.1")`,
+                });
+              }
+            });
+          }),
+        ),
+      ),
+      "Only these addresses or CIDRs may scrape (others get 403). Default: anyone who reaches the listener.",
+      '["10.0.0.0/8"]',
+    ),
+  }),
+  "Serve Prometheus metrics at /metrics on a listener of its own. Without it, there is no /metrics.",
+  '{ "host": "0.0.0.0", "port": 9464, "allowFrom": ["10.0.0.0/8"] }',
+);
 
 export type MetricsConfig = z.output<typeof MetricsSchema>;

@@ -1,4 +1,5 @@
-import { z } from "zod";
+import { withHelp } from "@vymalo/oauth2-core";
+import * as z from "@vymalo/oauth2-core/zod";
 import { etagOf } from "./etag.js";
 
 /**
@@ -13,76 +14,87 @@ export const MODALITIES = ["text", "image", "file", "audio", "video"] as const;
 const tokenCount = (what: string) =>
   z
     .number({ error: `expected ${what} as a whole number of tokens` })
-    .int({ error: "expected a whole number of tokens" })
-    .positive({ error: "must be greater than 0" });
+    .check(
+      z.int({ error: "expected a whole number of tokens" }),
+      z.positive({ error: "must be greater than 0" }),
+    );
 
 /** USD per token, as a number or a string holding one (OpenRouter's own documents use strings). */
-const price = z
-  .union([z.number(), z.string()], { error: 'expected USD per token, e.g. 0.000003 or "0.000003"' })
-  .transform((value, ctx) => {
+const price = z.pipe(
+  z.union([z.number(), z.string()], {
+    error: 'expected USD per token, e.g. 0.000003 or "0.000003"',
+  }),
+  z.transform((value: number | string, ctx) => {
     const n = typeof value === "number" ? value : value.trim() === "" ? Number.NaN : Number(value);
     if (!Number.isFinite(n) || n < 0) {
-      ctx.addIssue({
+      ctx.issues.push({
         code: "custom",
         message: `expected a non-negative number of USD per token, got ${JSON.stringify(value)}`,
+        input: value,
       });
       return z.NEVER;
     }
     return n;
-  });
+  }),
+);
 
 const modalityList = z
   .array(z.enum(MODALITIES, { error: `expected one of ${MODALITIES.join(", ")}` }))
-  .min(1, { error: "list at least one modality" });
+  .check(z.minLength(1, { error: "list at least one modality" }));
 
 export const ModelSchema = z.strictObject({
-  id: z
-    .string({ error: "expected the model id the upstream serves (a string)" })
-    .min(1, { error: "must not be empty" })
-    .meta({ description: "The model id, exactly as the upstream serves it.", example: '"qwen3"' }),
-  name: z.string().min(1, { error: "must not be empty" }).optional().meta({
-    description: "Display name (default: the id).",
-    example: '"Qwen3 Coder 30B"',
-  }),
-  description: z.string().optional().meta({ description: "A sentence about the model." }),
-  context_length: tokenCount("the context window").meta({
-    description: "Context window in tokens.",
-    example: "131072",
-  }),
-  max_completion_tokens: tokenCount("the output limit").optional().meta({
-    description: "Longest answer in tokens.",
-    example: "16384",
-  }),
-  pricing: z
-    .strictObject({
-      prompt: price,
-      completion: price,
-      input_cache_read: price.optional(),
-      input_cache_write: price.optional(),
-    })
-    .optional()
-    .meta({
-      description: "USD per token (not per million).",
-      example: '{ "prompt": "0.000003", "completion": "0.000015" }',
-    }),
-  modalities: z
-    .strictObject({
-      input: modalityList.default(["text"]),
-      output: modalityList.default(["text"]),
-    })
-    .default({ input: ["text"], output: ["text"] })
-    .meta({
-      description: "Input and output modalities.",
-      example: '{ "input": ["text", "image"], "output": ["text"] }',
-    }),
-  supported_parameters: z
-    .array(z.string().min(1), { error: "expected an array of parameter names" })
-    .default([])
-    .meta({
-      description:
-        'OpenAI request parameters the model honours; "tools" marks tool calling, "reasoning"/"include_reasoning" reasoning, "temperature" temperature.',
-      example: '["tools", "temperature"]',
-    }),
+  id: withHelp(
+    z
+      .string({ error: "expected the model id the upstream serves (a string)" })
+      .check(z.minLength(1, { error: "must not be empty" })),
+    "The model id, exactly as the upstream serves it.",
+    '"qwen3"',
+  ),
+  name: withHelp(
+    z.optional(z.string().check(z.minLength(1, { error: "must not be empty" }))),
+    "Display name (default: the id).",
+    '"Qwen3 Coder 30B"',
+  ),
+  description: withHelp(z.optional(z.string()), "A sentence about the model."),
+  context_length: withHelp(tokenCount("the context window"), "Context window in tokens.", "131072"),
+  max_completion_tokens: withHelp(
+    z.optional(tokenCount("the output limit")),
+    "Longest answer in tokens.",
+    "16384",
+  ),
+  pricing: withHelp(
+    z.optional(
+      z.strictObject({
+        prompt: price,
+        completion: price,
+        input_cache_read: z.optional(price),
+        input_cache_write: z.optional(price),
+      }),
+    ),
+    "USD per token (not per million).",
+    '{ "prompt": "0.000003", "completion": "0.000015" }',
+  ),
+  modalities: withHelp(
+    z._default(
+      z.strictObject({
+        input: z._default(modalityList, ["text"]),
+        output: z._default(modalityList, ["text"]),
+      }),
+      { input: ["text"], output: ["text"] },
+    ),
+    "Input and output modalities.",
+    '{ "input": ["text", "image"], "output": ["text"] }',
+  ),
+  supported_parameters: withHelp(
+    z._default(
+      z.array(z.string().check(z.minLength(1)), {
+        error: "expected an array of parameter names",
+      }),
+      [],
+    ),
+    'OpenAI request parameters the model honours; "tools" marks tool calling, "reasoning"/"include_reasoning" reasoning, "temperature" temperature.',
+    '["tools", "temperature"]',
+  ),
 });
 
 export type ModelConfig = z.output<typeof ModelSchema>;

@@ -1,5 +1,5 @@
 import { ProviderOAuth2Schema, parseWithMessages, unpublishableFields } from "@vymalo/oauth2-core";
-import type { z } from "zod";
+import type * as z from "@vymalo/oauth2-core/zod";
 
 /**
  * The login settings the manifest publishes (`provider.<id>.options.oauth2`): opencode-oauth2's

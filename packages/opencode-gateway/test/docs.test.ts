@@ -1,27 +1,27 @@
 import { readFile } from "node:fs/promises";
+import type { ZodMiniType } from "@vymalo/oauth2-core/zod";
 import { describe, expect, it } from "vitest";
-import type { z } from "zod";
 import { ENV_OVERRIDES, GatewayConfigSchema } from "../src/index.js";
 
 /** docs/gateway.md documents every config field and every env override, and no stale field. */
 
 const DOC = new URL("../../../docs/gateway.md", import.meta.url);
 
-type Def = { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType } & Record<
+type Def = { type: string; shape?: Record<string, ZodMiniType>; element?: ZodMiniType } & Record<
   string,
   unknown
 >;
-const defOf = (schema: z.ZodType) => (schema as unknown as { def: Def }).def;
+const defOf = (schema: ZodMiniType) => (schema as unknown as { def: Def }).def;
 
 /** Unwraps optional/default/pipe down to the schema that has a shape or an element. */
-function core(schema: z.ZodType): Def {
+function core(schema: ZodMiniType): Def {
   let def = defOf(schema);
-  while (def.innerType || def.in) def = defOf((def.innerType ?? def.in) as z.ZodType);
+  while (def.innerType || def.in) def = defOf((def.innerType ?? def.in) as ZodMiniType);
   return def;
 }
 
 /** Dotted paths of the leaf fields; array elements as `name[]`. */
-function fieldPaths(schema: z.ZodType, prefix = ""): string[] {
+function fieldPaths(schema: ZodMiniType, prefix = ""): string[] {
   const def = core(schema);
   if (def.type === "array" && def.element) return fieldPaths(def.element, `${prefix}[]`);
   if (def.type !== "object" || !def.shape) return [];

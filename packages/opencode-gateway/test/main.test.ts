@@ -45,12 +45,16 @@ describe("opencode-gateway (bin)", () => {
     const file = await configFile("bad.json", {
       ...testConfig(idp.issuer, { demo: true }),
       audiences: [],
+      listen: { maxBodyBytes: 10 },
     });
     const { exited, err } = run(["--config", file], { OPENCODE_GATEWAY_PORT: "http" });
     expect(await exited).toBe(2);
     expect(err()).toContain(`invalid gateway config (${file})`);
     expect(err()).toMatch(/- audiences: list at least one accepted audience/);
     expect(err()).toMatch(/- listen\.port \(set by OPENCODE_GATEWAY_PORT\)/);
+    // zod's own message for a bound, in English: the schemas run on zod/mini, which has none
+    // unless the parse asks for them.
+    expect(err()).toMatch(/- listen\.maxBodyBytes: Too small: expected number to be >=1024\./);
   });
 
   it("prints the manifest with env overrides applied", async () => {
