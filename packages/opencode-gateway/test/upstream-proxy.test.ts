@@ -195,6 +195,36 @@ describe("a proxy that refuses or is down", () => {
     }
   });
 
+  it("a model server that is down behind a working proxy: a 502 saying the proxy could not reach it", async () => {
+    const down = await freePort();
+    const relaying = await startForwardProxy({ connectPorts: [down] });
+    try {
+      gw = await startBuiltGateway(
+        testConfig(idp.issuer, { baseURL: `http://127.0.0.1:${down}/v1` }),
+        {
+          HTTP_PROXY: relaying.url,
+          NO_PROXY: `127.0.0.1:${new URL(idp.issuer).port}`,
+        },
+      );
+      const response = await chat(gw);
+      expect(response.status).toBe(502);
+      const { error } = (await response.json()) as { error: { message: string; code: string } };
+      expect(error.code).toBe("upstream_proxy_failed");
+      expect(error.message).toContain(
+        `the proxy ${relaying.url} (HTTP_PROXY) could not reach http://127.0.0.1:${down}/v1`,
+      );
+      const [record] = await gw.logged("gateway_upstream_proxy_failed");
+      expect(record).toMatchObject({
+        kind: "proxy_refused",
+        cause_code: expect.stringMatching(/^HTTP 5\d\d$/),
+        fix: expect.stringContaining("check that 127.0.0.1 is up"),
+      });
+      expect(await relaying.requests()).toEqual([`CONNECT 127.0.0.1:${down}`]);
+    } finally {
+      await relaying.close();
+    }
+  });
+
   it("a proxy that is not running: a 502 naming it and the connection error", async () => {
     const port = await freePort();
     const gateway = await gatewayWith({ HTTP_PROXY: `http://127.0.0.1:${port}` });

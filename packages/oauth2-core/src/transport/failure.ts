@@ -137,6 +137,19 @@ export function proxyRefusal(status: number, ctx: FailureContext, cause?: unknow
       cause,
     });
   }
+  // A 5xx is the proxy failing to connect (tinyproxy's 500 "Unable to connect", squid's 503),
+  // not a policy: the server is down or unreachable from the proxy.
+  if (status >= 500) {
+    return new TransportError({
+      kind: "proxy_refused",
+      url,
+      proxy,
+      code: `HTTP ${status}`,
+      message: `the proxy ${proxy} (${variable}) could not reach ${url} (it answered HTTP ${status}).`,
+      fix: `check that ${host} is up and that the proxy can reach it; if ${host} is reachable without the proxy, add it to NO_PROXY`,
+      cause,
+    });
+  }
   return new TransportError({
     kind: "proxy_refused",
     url,
