@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type RunningChild, startChild } from "@vymalo/testkit";
 import { startBenchIssuer } from "./gateway-issuer.js";
-import { type LoadResult, load } from "./gateway-load.js";
+import { type LoadGenerator, type LoadResult, load, loadGenerator } from "./gateway-load.js";
 import { median } from "./stats.js";
 import type { Figure } from "./table.js";
 
@@ -128,6 +128,7 @@ export async function gatewayFigures(options: {
       throw new Error(`the gateway answered ${refused.status} to a bad token`);
 
     const figures: Figure[] = [];
+    const generator = loadGenerator();
     let peakRss = 0;
     let passThroughRss = 0;
     for (const stream of [false, true]) {
@@ -155,14 +156,16 @@ export async function gatewayFigures(options: {
       for (let round = 0; round < options.rounds; round += 1) {
         for (let i = 0; i < targets.length; i += 1) {
           const target = targets[(round + i) % targets.length] as Target;
-          const result = await load(spec(target, options.seconds));
+          const result = await load(spec(target, options.seconds), generator);
           runs.set(target.name, [...(runs.get(target.name) ?? []), result]);
           const rss = result.peakRssMiB ?? 0;
           if (target.name === "gateway") peakRss = Math.max(peakRss, rss);
           if (target.name === "pass-through") passThroughRss = Math.max(passThroughRss, rss);
         }
       }
-      figures.push(...modeFigures(stream ? "streaming" : "non-streaming", runs, options));
+      figures.push(
+        ...modeFigures(stream ? "streaming" : "non-streaming", runs, { ...options, generator }),
+      );
     }
     figures.push({
       name: "gateway RSS under load, MiB (peak)",
@@ -183,7 +186,7 @@ export async function gatewayFigures(options: {
 function modeFigures(
   mode: string,
   runs: Map<Target["name"], LoadResult[]>,
-  options: { seconds: number; rounds: number; connections: number },
+  options: { seconds: number; rounds: number; connections: number; generator: LoadGenerator },
 ): Figure[] {
   const of = (name: Target["name"]) => {
     const list = runs.get(name) ?? [];
@@ -198,8 +201,8 @@ function modeFigures(
   const pt = of("pass-through");
   const direct = of("direct");
   const fmt = (t: { rps: number; p50: number; p99: number }) =>
-    `${Math.round(t.rps)} req/s, p50 ${t.p50} ms, p99 ${t.p99} ms`;
-  const samples = `${options.rounds}×${options.seconds} s each, ${options.connections} connections`;
+    `${Math.round(t.rps)} req/s, p50 ${t.p50.toFixed(2)} ms, p99 ${t.p99.toFixed(2)} ms`;
+  const samples = `${options.rounds}×${options.seconds} s each, ${options.connections} connections, ${options.generator}`;
   return [
     {
       name: `gateway / pass-through, req/s, ${mode}`,
