@@ -141,7 +141,12 @@ export function relay(options: RelayOptions): void {
         sendJson(
           res,
           502,
-          openAiError(`the gateway's proxy failed: ${proxy.detail}`, "upstream_proxy_failed"),
+          openAiError(
+            // The proxy's address and what it said stay in the log: a client of a public
+            // gateway learns nothing about the network behind it.
+            `the gateway could not reach the model server through its proxy (${proxy.code ?? proxy.kind})`,
+            "upstream_proxy_failed",
+          ),
           options.extraHeaders,
         );
         return finish(502, undefined, false);
