@@ -99,13 +99,34 @@ export const ModelSchema = z.strictObject({
 
 export type ModelConfig = z.output<typeof ModelSchema>;
 
-const decimal = new Intl.NumberFormat("en-US", {
-  useGrouping: false,
-  maximumSignificantDigits: 15,
-});
+/** Significant digits a price keeps: what a double holds exactly. */
+const PRICE_DIGITS = 15;
 
-/** USD per token as OpenRouter writes it: a plain decimal string, never "3e-7". */
-export const formatPrice = (usd: number): string => decimal.format(usd);
+/**
+ * USD per token as OpenRouter writes it: a plain decimal string, never "3e-7", rounded to 15
+ * significant digits (half up, as `Intl.NumberFormat` rounds). Written out by hand: the first
+ * `Intl` formatter a process makes loads ICU's data, ~8 MiB of resident memory for the
+ * gateway's lifetime (docs/performance.md, the gateway's memory).
+ */
+export function formatPrice(usd: number): string {
+  if (usd === 0) return "0";
+  // The shortest digits that read back as `usd`: "1.5e-5" -> "15", exponent -5.
+  const [mantissa = "", exponentText = "0"] = Math.abs(usd).toExponential().split("e");
+  let digits = mantissa.replace(".", "");
+  let exponent = Number(exponentText);
+  if (digits.length > PRICE_DIGITS) {
+    const up = (digits[PRICE_DIGITS] ?? "0") >= "5";
+    digits = digits.slice(0, PRICE_DIGITS);
+    if (up) digits = String(BigInt(digits) + 1n);
+    if (digits.length > PRICE_DIGITS) exponent += 1; // 999… rounded up to 1000…
+  }
+  digits = digits.replace(/0+$/, "");
+  const sign = usd < 0 ? "-" : "";
+  if (exponent < 0) return `${sign}0.${"0".repeat(-exponent - 1)}${digits}`;
+  const whole = exponent + 1;
+  if (digits.length <= whole) return `${sign}${digits}${"0".repeat(whole - digits.length)}`;
+  return `${sign}${digits.slice(0, whole)}.${digits.slice(whole)}`;
+}
 
 /** One model as OpenRouter's `/models` lists it. */
 export function toOpenRouterModel(model: ModelConfig) {

@@ -1,5 +1,6 @@
 import { parseModelsDocument, toOpencodeModel } from "@vymalo/opencode-models-info/lib";
 import { beforeAll, describe, expect, it } from "vitest";
+import { formatPrice } from "../src/models-info.js";
 import {
   CLI_CLIENT,
   cliToken,
@@ -110,5 +111,48 @@ describe("GET /v1/models-info", () => {
     const a = (await get(gw.url)).headers.get("etag");
     const b = await get(second.url, { "if-none-match": a as string });
     expect(b.status).toBe(304);
+  });
+});
+
+describe("prices in the document", () => {
+  // What the document held when it was written with Intl.NumberFormat, now formatted by hand
+  // (an Intl formatter costs the process ICU's data, ~8 MiB resident).
+  const intl = new Intl.NumberFormat("en-US", { useGrouping: false, maximumSignificantDigits: 15 });
+
+  it("are written as Intl.NumberFormat wrote them: plain decimals, 15 significant digits", () => {
+    const values = [
+      1,
+      0.1,
+      0.1 + 0.2,
+      3e-7,
+      0.000003,
+      0.000015,
+      2.5,
+      123.456,
+      1e21,
+      1.5e22,
+      1e-20,
+      5e-324,
+      Number.MAX_VALUE,
+      9.999999999999998,
+      99999999999999.95,
+      0.12345678901234568,
+    ];
+    let seed = 42; // a fixed sequence: every run checks the same numbers
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    for (let exponent = -25; exponent <= 25; exponent++) {
+      for (let i = 0; i < 200; i++) {
+        values.push(next() * 10 ** exponent, Math.round(next() * 1e6) * 10 ** exponent);
+        values.push(Number((next() * 10 ** exponent).toPrecision(1 + (i % 17))));
+      }
+    }
+    const differing = values.filter((value) => formatPrice(value) !== intl.format(value));
+    expect(differing).toEqual([]);
+    expect(formatPrice(3e-7)).toBe("0.0000003");
+    expect(formatPrice(0)).toBe("0");
+    expect(formatPrice(-0)).toBe("0"); // Intl wrote "-0"
   });
 });
