@@ -6,6 +6,7 @@ import {
   withHelp,
 } from "@vymalo/oauth2-core";
 import * as z from "@vymalo/oauth2-core/zod";
+import { isAddressOrCidr } from "./forwarded.js";
 
 /**
  * The field types the gateway config is made of (config.ts): URLs with the https rule, lists
@@ -76,4 +77,20 @@ export const stringList = (what: string) =>
       error: expected(`an array of ${what}s or a space/comma separated string`),
     }),
     z.transform(splitList),
+  );
+
+/** A list of IP addresses or CIDRs; an entry that is neither is named with `examples`. */
+export const addressList = (what: string, examples: string) =>
+  stringList(what).check(
+    z.superRefine((list, ctx) => {
+      list.forEach((entry, index) => {
+        if (!isAddressOrCidr(entry)) {
+          ctx.addIssue({
+            code: "custom",
+            path: [index],
+            message: `"${entry}" is not an IP address or CIDR (e.g. ${examples})`,
+          });
+        }
+      });
+    }),
   );

@@ -1,14 +1,13 @@
 import { withHelp } from "@vymalo/oauth2-core";
 import * as z from "@vymalo/oauth2-core/zod";
 import {
+  addressList,
   expected,
   httpUrl,
   nonEmpty,
   noTrailingSlash,
   secureUrl,
-  stringList,
 } from "./config-fields.js";
-import { isAddressOrCidr } from "./forwarded.js";
 import { ListenTlsSchema } from "./listen-tls.js";
 
 /**
@@ -185,19 +184,7 @@ const TrustProxySchema = withHelp(
     z.union(
       [
         z.number().check(z.int(), z.gte(0), z.lte(10)),
-        stringList("proxy address").check(
-          z.superRefine((list, ctx) => {
-            list.forEach((entry, index) => {
-              if (!isAddressOrCidr(entry)) {
-                ctx.addIssue({
-                  code: "custom",
-                  path: [index],
-                  message: `"${entry}" is not an IP address or CIDR (e.g. "10.0.0.0/8", "192.0.2.10", "fd00::/8")`,
-                });
-              }
-            });
-          }),
-        ),
+        addressList("proxy address", '"10.0.0.0/8", "192.0.2.10", "fd00::/8"'),
       ],
       {
         error:

@@ -1,7 +1,6 @@
 import { withHelp } from "@vymalo/oauth2-core";
 import * as z from "@vymalo/oauth2-core/zod";
-import { stringList } from "./config-fields.js";
-import { isAddressOrCidr } from "./forwarded.js";
+import { addressList } from "./config-fields.js";
 
 /**
  * The `metrics` section of the gateway config (config.ts). `/metrics` says which models are
@@ -26,21 +25,7 @@ export const MetricsSchema = withHelp(
       "9464",
     ),
     allowFrom: withHelp(
-      z.optional(
-        stringList("address or CIDR").check(
-          z.superRefine((list, ctx) => {
-            list.forEach((entry, index) => {
-              if (!isAddressOrCidr(entry)) {
-                ctx.addIssue({
-                  code: "custom",
-                  path: [index],
-                  message: `"${entry}" is not an IP address or CIDR (e.g. "10.0.0.0/8", "127.0.0.1")`,
-                });
-              }
-            });
-          }),
-        ),
-      ),
+      z.optional(addressList("address or CIDR", '"10.0.0.0/8", "127.0.0.1"')),
       "Only these addresses or CIDRs may scrape (others get 403). Default: anyone who reaches the listener.",
       '["10.0.0.0/8"]',
     ),
