@@ -1,10 +1,11 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type RunningChild, startChild } from "@vymalo/testkit";
+import type { RunningChild } from "@vymalo/testkit";
 import { startBenchIssuer } from "./gateway-issuer.js";
 import { type LoadGenerator, type LoadResult, load, loadGenerator } from "./gateway-load.js";
+import { BODY, gatewaySetup, startWorker, UPSTREAM } from "./gateway-setup.js";
 import { median } from "./stats.js";
 import type { Figure } from "./table.js";
 
@@ -20,56 +21,13 @@ import type { Figure } from "./table.js";
 const GATEWAY_BIN =
   process.env.BENCH_GATEWAY_BIN ??
   fileURLToPath(new URL("./main.js", import.meta.resolve("@vymalo/opencode-gateway")));
-const UPSTREAM = fileURLToPath(new URL("./gateway-upstream.js", import.meta.url));
 const PASSTHROUGH = fileURLToPath(new URL("./gateway-passthrough.js", import.meta.url));
-const AUDIENCE = "https://llm.bench.test";
-const CLIENT = "opencode-cli";
 
 interface Target {
   name: "gateway" | "pass-through" | "direct";
   url: string;
   pid: number | undefined;
 }
-
-/** Starts `args` with node and resolves with the first line it prints (a port). */
-function startWorker(args: string[], env: NodeJS.ProcessEnv = process.env) {
-  let resolvePort!: (port: number) => void;
-  let found = false;
-  const port = new Promise<number>((resolve) => {
-    resolvePort = (value) => {
-      found = true;
-      resolve(value);
-    };
-  });
-  const child: RunningChild = startChild(process.execPath, args, {
-    env,
-    onStdout: (out) => {
-      if (found) return;
-      const line = /^(\d+)\n/.exec(out)?.[1];
-      if (line) resolvePort(Number(line));
-    },
-    onStderr: (err) => {
-      // Once listening, the gateway's log (a line per request) is left alone.
-      if (found) return;
-      const listening = /"event":"gateway_listening"[^\n]*"port":(\d+)/.exec(err)?.[1];
-      if (listening) resolvePort(Number(listening));
-    },
-  });
-  const died = child.done.then((r) => {
-    throw new Error(`${args.join(" ")} exited (${r.code}) before listening:\n${r.stderr}`);
-  });
-  return { child, port: Promise.race([port, died]) };
-}
-
-const BODY = (stream: boolean) =>
-  JSON.stringify({
-    model: "bench-model",
-    messages: [
-      { role: "system", content: "You are a helpful assistant." },
-      { role: "user", content: "Say twenty words." },
-    ],
-    ...(stream ? { stream: true } : {}),
-  });
 
 export async function gatewayFigures(options: {
   seconds: number;
@@ -85,19 +43,7 @@ export async function gatewayFigures(options: {
     const upstreamOrigin = `http://127.0.0.1:${await upstream.port}`;
     const passthrough = startWorker([PASSTHROUGH, upstreamOrigin]);
     children.push(passthrough.child);
-    const config = join(dir, "gateway.json");
-    await writeFile(
-      config,
-      JSON.stringify({
-        publicUrl: "http://127.0.0.1",
-        issuer: issuer.issuer,
-        audiences: [AUDIENCE],
-        upstream: { baseURL: `${upstreamOrigin}/v1` },
-        models: [{ id: "bench-model", context_length: 8192 }],
-        oauth2: { clientId: CLIENT },
-        listen: { host: "127.0.0.1", port: 0 },
-      }),
-    );
+    const { config, headers } = await gatewaySetup(dir, issuer, upstreamOrigin);
     const gateway = startWorker([GATEWAY_BIN, "--config", config], {
       PATH: process.env.PATH ?? "",
     });
@@ -115,10 +61,6 @@ export async function gatewayFigures(options: {
       },
       { name: "direct", url: upstreamOrigin, pid: undefined },
     ];
-    const headers = {
-      authorization: `Bearer ${issuer.token({ audience: AUDIENCE, client: CLIENT, sub: "bench-user" })}`,
-      "content-type": "application/json",
-    };
     const refused = await fetch(`${targets[0]?.url}/v1/chat/completions`, {
       method: "POST",
       headers: { ...headers, authorization: "Bearer not.a.token" },

@@ -1,5 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -7,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startBenchIssuer } from "./gateway-issuer.js";
 import { load, loadGenerator } from "./gateway-load.js";
+import { BODY, gatewaySetup, startWorker, UPSTREAM } from "./gateway-setup.js";
 import { median } from "./stats.js";
 
 /**
@@ -24,10 +24,7 @@ import { median } from "./stats.js";
 const WORKSPACE_BIN = fileURLToPath(
   new URL("./main.js", import.meta.resolve("@vymalo/opencode-gateway")),
 );
-const UPSTREAM = fileURLToPath(new URL("./gateway-upstream.js", import.meta.url));
 const PROBE = fileURLToPath(new URL("./gateway-memory-probe.js", import.meta.url));
-const AUDIENCE = "https://llm.bench.test";
-const CLIENT = "opencode-cli";
 
 interface Variant {
   name: string;
@@ -70,31 +67,6 @@ async function mappings(pid: number): Promise<Record<string, number>> {
   return sums;
 }
 
-/** Starts a node process; resolves with the port it reports (stdout line or gateway_listening). */
-function start(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): { child: ChildProcess; port: Promise<number> } {
-  const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-  const port = new Promise<number>((resolve, reject) => {
-    let out = "";
-    let err = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      out += chunk;
-      const found = /^(\d+)\n/.exec(out)?.[1];
-      if (found) resolve(Number(found));
-    });
-    child.stderr?.on("data", (chunk: Buffer) => {
-      if (err.length > 100_000) return; // once listening, the access log is left alone
-      err += chunk;
-      const found = /"event":"gateway_listening"[^\n]*"port":(\d+)/.exec(err)?.[1];
-      if (found) resolve(Number(found));
-    });
-    child.on("exit", (code) => reject(new Error(`${args.join(" ")} exited (${code}):\n${err}`)));
-  });
-  return { child, port };
-}
-
 const { values, positionals } = parseArgs({
   options: { rounds: { type: "string", default: "3" }, seconds: { type: "string", default: "3" } },
   allowPositionals: true,
@@ -104,44 +76,28 @@ const variants = positionals.length
   : [{ name: "workspace", bin: WORKSPACE_BIN, env: {} }];
 const dir = await mkdtemp(join(tmpdir(), "bench-gateway-memory-"));
 const issuer = await startBenchIssuer();
-const upstream = start([UPSTREAM], process.env);
+const upstream = startWorker([UPSTREAM]);
 try {
   const upstreamOrigin = `http://127.0.0.1:${await upstream.port}`;
-  const config = join(dir, "gateway.json");
-  await writeFile(
-    config,
-    JSON.stringify({
-      publicUrl: "http://127.0.0.1",
-      issuer: issuer.issuer,
-      audiences: [AUDIENCE],
-      upstream: { baseURL: `${upstreamOrigin}/v1` },
-      models: [{ id: "bench-model", context_length: 8192 }],
-      oauth2: { clientId: CLIENT },
-      listen: { host: "127.0.0.1", port: 0 },
-    }),
-  );
-  const headers = {
-    authorization: `Bearer ${issuer.token({ audience: AUDIENCE, client: CLIENT, sub: "bench-user" })}`,
-    "content-type": "application/json",
-  };
-  const body = JSON.stringify({
-    model: "bench-model",
-    messages: [{ role: "user", content: "Say twenty words." }],
-  });
+  const { config, headers } = await gatewaySetup(dir, issuer, upstreamOrigin);
+  const body = BODY(false);
   const generator = loadGenerator();
   console.log(`load: ${generator}, 32 connections, ${values.seconds} s per run`);
   const rows = new Map<string, Record<string, number>[]>();
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const variant of round % 2 ? [...variants].reverse() : variants) {
       const report = join(dir, `${variant.name}-${round}.json`);
-      const gateway = start(["--expose-gc", "--import", PROBE, variant.bin, "--config", config], {
-        PATH: process.env.PATH ?? "",
-        GATEWAY_MEMORY_REPORT: report,
-        ...variant.env,
-      });
+      const gateway = startWorker(
+        ["--expose-gc", "--import", PROBE, variant.bin, "--config", config],
+        {
+          PATH: process.env.PATH ?? "",
+          GATEWAY_MEMORY_REPORT: report,
+          ...variant.env,
+        },
+      );
       try {
         const base = `http://127.0.0.1:${await gateway.port}`;
-        const pid = gateway.child.pid as number;
+        const pid = gateway.child.child.pid as number;
         const probe = async () => {
           process.kill(pid, "SIGUSR2");
           await sleep(500);
@@ -193,6 +149,7 @@ try {
         console.log(`  loaded: ${JSON.stringify(loadedHeap)}; ${maps(loadedMaps)}`);
       } finally {
         gateway.child.kill("SIGKILL");
+        await gateway.child.done.catch(() => undefined);
       }
     }
   }
@@ -204,7 +161,8 @@ try {
     );
   }
 } finally {
-  upstream.child.kill();
+  upstream.child.kill("SIGTERM");
+  await upstream.child.done.catch(() => undefined);
   await issuer.close();
   await rm(dir, { recursive: true, force: true });
 }
