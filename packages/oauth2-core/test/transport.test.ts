@@ -2,13 +2,14 @@
 // the test (trusted only through tls.caFile), a real tinyproxy between us and it, and client
 // certificates the IdP asks for. The engine runs in this Node process, so the proxy variables
 // are stubbed on process.env (the transport's default) for each test.
-import { createHash, X509Certificate } from "node:crypto";
+import { X509Certificate } from "node:crypto";
 import {
   confidentialClient,
   createTestCa,
   type ForwardProxy,
   startForwardProxy,
   type TestCa,
+  thumbprint,
 } from "@vymalo/testkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseProviderConfig } from "../src/config/parse.js";
@@ -210,8 +211,6 @@ describe("RFC 8705 client authentication (tls_client_auth, self_signed_tls_clien
     tls_client_certificate_bound_access_tokens: true,
     ...extra,
   });
-  const thumbprint = (pem: string) =>
-    createHash("sha256").update(new X509Certificate(pem).raw).digest("base64url");
 
   it("authenticates with the certificate alone, and the token is bound to it", async () => {
     proxyEnv({});

@@ -2,7 +2,6 @@
 // its certificate (tls_client_auth) and binds the token to it (cnf.x5t#S256); a resource server
 // that checks the binding accepts the token only with that certificate presented. The bearer
 // fetch must send provider requests with the provider's tls.certFile.
-import { createHash, X509Certificate } from "node:crypto";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
@@ -13,6 +12,7 @@ import {
   startIdp,
   type TestCa,
   type TestIdp,
+  thumbprint,
 } from "@vymalo/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bearerFetch } from "../src/bearer-fetch.js";
@@ -23,8 +23,6 @@ let bot: IssuedCertificate;
 let idp: TestIdp;
 let server: Server;
 let url: string;
-
-const thumbprint = (raw: Buffer) => createHash("sha256").update(raw).digest("base64url");
 
 beforeAll(async () => {
   ca = await createTestCa();
@@ -78,7 +76,7 @@ describe("the bearer fetch with a client certificate", () => {
       const token = await env.engine.ensureAccessToken(provider);
       if (token.status !== "ok") throw new Error(token.status);
       const claims = await idp.verifyAccessToken(token.accessToken);
-      expect(claims.cnf).toEqual({ "x5t#S256": thumbprint(new X509Certificate(bot.cert).raw) });
+      expect(claims.cnf).toEqual({ "x5t#S256": thumbprint(bot.cert) });
 
       // A Request object is sent the same way.
       const viaRequest = await doFetch(new Request(url, { method: "POST", body: "{}" }));

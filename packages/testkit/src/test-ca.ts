@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { createHash, X509Certificate } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +16,15 @@ export interface IssuedCertificate {
   /** The subject as oidc-provider's `tls_client_auth_subject_dn` compares it: `CN=…`. */
   readonly subject: string;
 }
+
+/**
+ * The SHA-256 thumbprint of a certificate's DER (from its PEM, or the DER itself), base64url:
+ * what a certificate-bound token's `cnf.x5t#S256` holds (RFC 8705 §3.1).
+ */
+export const thumbprint = (certificate: string | Buffer): string =>
+  createHash("sha256")
+    .update(typeof certificate === "string" ? new X509Certificate(certificate).raw : certificate)
+    .digest("base64url");
 
 export interface IssueOptions {
   /** Dates as openssl takes them (`YYYYMMDDHHMMSSZ`); default: valid from yesterday for 2 days. */
