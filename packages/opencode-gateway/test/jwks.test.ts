@@ -86,3 +86,35 @@ describe("the issuer's keys", () => {
     expect(t.idp.counts.jwks).toBe(0);
   });
 });
+
+// A remembered token skips the key lookup only while the key set it was verified against is
+// still the one in force: after a re-fetch, or once the set is stale, its key is looked up again.
+describe("a remembered token", () => {
+  it("fails once a re-fetch has dropped its key (a rotation)", async () => {
+    const keys = issuerKeySource({ issuer: t.idp.issuer, cooldownMs: 0 });
+    t.gw = await startGateway(testConfig(t.idp.issuer, { demo: true }), { keys });
+    const remembered = await t.idp.sign(claims());
+    expect((await status(remembered)).status).toBe(200);
+    expect((await status(remembered)).status).toBe(200);
+    const next = await t.idp.newKey("key-2", "ES256");
+    t.idp.publish([next]);
+    t.idp.active = next;
+    expect((await status(await t.idp.sign(claims()))).status).toBe(200);
+    expect(t.idp.counts.jwks).toBe(2);
+    expect(await status(remembered)).toEqual({ status: 401, reason: "unknown_key" });
+  });
+
+  it("fails once its key set is stale and the re-fetch no longer has the key", async () => {
+    const keys = issuerKeySource({ issuer: t.idp.issuer, maxAgeMs: 300 });
+    t.gw = await startGateway(testConfig(t.idp.issuer, { demo: true }), { keys });
+    const remembered = await t.idp.sign(claims());
+    expect((await status(remembered)).status).toBe(200);
+    t.idp.publish([]);
+    // Within maxAgeMs the key set in force still holds the key: no fetch, still accepted.
+    expect((await status(remembered)).status).toBe(200);
+    expect(t.idp.counts.jwks).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await status(remembered)).toEqual({ status: 401, reason: "unknown_key" });
+    expect(t.idp.counts.jwks).toBe(2);
+  });
+});
