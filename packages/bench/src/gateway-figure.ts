@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -5,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import type { RunningChild } from "@vymalo/testkit";
 import { startBenchIssuer } from "./gateway-issuer.js";
 import { type LoadGenerator, type LoadResult, load, loadGenerator } from "./gateway-load.js";
-import { BODY, gatewaySetup, startWorker, UPSTREAM } from "./gateway-setup.js";
+import { BODY, gatewaySetup, pinned, placement, startWorker, UPSTREAM } from "./gateway-setup.js";
 import { median } from "./stats.js";
 import type { Figure } from "./table.js";
 
@@ -41,12 +42,14 @@ export async function gatewayFigures(options: {
     const upstream = startWorker([UPSTREAM]);
     children.push(upstream.child);
     const upstreamOrigin = `http://127.0.0.1:${await upstream.port}`;
-    const passthrough = startWorker([PASSTHROUGH, upstreamOrigin]);
+    const passthrough = startWorker([PASSTHROUGH, upstreamOrigin], process.env, "proxy");
     children.push(passthrough.child);
     const { config, headers } = await gatewaySetup(dir, issuer, upstreamOrigin);
-    const gateway = startWorker([GATEWAY_BIN, "--config", config], {
-      PATH: process.env.PATH ?? "",
-    });
+    const gateway = startWorker(
+      [GATEWAY_BIN, "--config", config],
+      { PATH: process.env.PATH ?? "" },
+      "proxy",
+    );
     children.push(gateway.child);
     const targets: Target[] = [
       {
@@ -71,6 +74,9 @@ export async function gatewayFigures(options: {
 
     const figures: Figure[] = [];
     const generator = loadGenerator();
+    // This process reads the targets' logs and, with autocannon, makes the load: it belongs
+    // with the driver, off the proxy's CPU (all its threads: -a).
+    if (pinned("driver").length > 0) spawnSync("taskset", ["-a", "-cp", "1", String(process.pid)]);
     let peakRss = 0;
     let passThroughRss = 0;
     for (const stream of [false, true]) {
@@ -144,7 +150,7 @@ function modeFigures(
   const direct = of("direct");
   const fmt = (t: { rps: number; p50: number; p99: number }) =>
     `${Math.round(t.rps)} req/s, p50 ${t.p50.toFixed(2)} ms, p99 ${t.p99.toFixed(2)} ms`;
-  const samples = `${options.rounds}×${options.seconds} s each, ${options.connections} connections, ${options.generator}`;
+  const samples = `${options.rounds}×${options.seconds} s each, ${options.connections} connections, ${options.generator}, ${placement()}`;
   return [
     {
       name: `gateway / pass-through, req/s, ${mode}`,

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
+import { pinned } from "./gateway-setup.js";
 
 /**
  * One load run: a fixed number of connections for a fixed time, every request the same. It
@@ -120,8 +121,9 @@ async function withWrk(spec: LoadSpec): Promise<Counted> {
     ];
     writeFileSync(script, `${lines.join("\n")}\n`);
     const args = ["-t1", `-c${spec.connections}`, `-d${spec.seconds}s`, "--latency"];
+    const [command = "wrk", ...prefix] = [...pinned("driver"), "wrk"];
     const output = await new Promise<string>((resolve, reject) =>
-      execFile("wrk", [...args, "-s", script, spec.url], (error, stdout, stderr) =>
+      execFile(command, [...prefix, ...args, "-s", script, spec.url], (error, stdout, stderr) =>
         error ? reject(new Error(`wrk failed: ${stderr || error.message}`)) : resolve(stdout),
       ),
     );

@@ -1,4 +1,6 @@
+import { spawnSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type RunningChild, startChild } from "@vymalo/testkit";
@@ -14,8 +16,28 @@ export const UPSTREAM = fileURLToPath(new URL("./gateway-upstream.js", import.me
 const AUDIENCE = "https://llm.bench.test";
 const CLIENT = "opencode-cli";
 
+/**
+ * Where each process runs. The proxy measured (gateway or pass-through) gets CPU 0 to itself;
+ * the upstream and the load generator share CPU 1. Otherwise the three contend for the same
+ * cores and the scheduler's time slices, not the proxy, make the tail latencies and move
+ * every figure between runs. Pinned with `taskset` (util-linux) where there are two CPUs or
+ * more and it runs; else the processes run where the OS puts them, as before.
+ */
+export type Role = "proxy" | "driver";
+const PINNED = availableParallelism() >= 2 && !spawnSync("taskset", ["-c", "0", "true"]).error;
+/** The command prefix that pins a process to its role's CPU (empty when not pinned). */
+export const pinned = (role: Role): string[] =>
+  PINNED ? ["taskset", "-c", role === "proxy" ? "0" : "1"] : [];
+/** What the figures say about placement. */
+export const placement = (): string =>
+  PINNED ? "proxy on CPU 0, upstream and load on CPU 1" : "not pinned";
+
 /** Starts `args` with node and resolves with the port it reports (first line, or the gateway's log). */
-export function startWorker(args: string[], env: NodeJS.ProcessEnv = process.env) {
+export function startWorker(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  role: Role = "driver",
+) {
   let resolvePort!: (port: number) => void;
   let found = false;
   const port = new Promise<number>((resolve) => {
@@ -24,7 +46,9 @@ export function startWorker(args: string[], env: NodeJS.ProcessEnv = process.env
       resolve(value);
     };
   });
-  const child: RunningChild = startChild(process.execPath, args, {
+  // taskset execs node: the child's pid stays the node process's, for /proc sampling.
+  const [command = process.execPath, ...prefix] = [...pinned(role), process.execPath];
+  const child: RunningChild = startChild(command, [...prefix, ...args], {
     env,
     onStdout: (out) => {
       if (found) return;
