@@ -3,11 +3,9 @@ import { parseArgs } from "node:util";
 import { TransportError } from "@vymalo/oauth2-core";
 import { loadConfig } from "./config-load.js";
 import { GatewayConfigError } from "./config-parse.js";
-import { readListenTls } from "./listen-tls.js";
 import { jsonLogger, type LogLevel } from "./log.js";
 import { gatewayVersion } from "./manifest.js";
 import { createGateway } from "./server.js";
-import { upstreamTrust } from "./v1/upstream-route.js";
 
 /**
  * `opencode-gateway --config gateway.json`: loads the config (file, then OPENCODE_GATEWAY_*
@@ -69,11 +67,10 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     return 0;
   }
   try {
-    // --check reads the TLS files too (the listener's, the model server's CA): a wrong one is a
-    // config error.
-    if (args.check && config.listen.tls) await readListenTls(config.listen.tls);
-    if (args.check && config.upstream.tls?.caFile) await upstreamTrust(config.upstream.tls.caFile);
-    if (!args.check) await gateway.start();
+    // --check reads what the start reads (TLS files, the model server's route): a wrong one is
+    // a config error either way.
+    if (args.check) await gateway.prepare();
+    else await gateway.start();
   } catch (error) {
     if (!(error instanceof TransportError)) throw error;
     process.stderr.write(`${error.message}\n`);

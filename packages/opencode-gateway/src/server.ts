@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { TlsOptions } from "node:tls";
 import { getRequestListener } from "@hono/node-server";
 import { outboundFetch as transportFetch } from "@vymalo/oauth2-core";
 import { Hono } from "hono";
@@ -64,6 +65,12 @@ export interface Gateway {
    * the metrics listener's when `metrics` is configured.
    */
   start(port?: number, host?: string): Promise<{ url: string; port: number; metricsUrl?: string }>;
+  /**
+   * What `start` reads before it listens, and `--check` too: the TLS files (`listen.tls`,
+   * `upstream.tls.caFile`) and the model server's route (a proxy variable that is no http URL).
+   * Rejects with a TransportError naming the field or variable and the fix.
+   */
+  prepare(): Promise<TlsOptions | undefined>;
   /** Stops accepting, lets open requests finish for `listen.shutdownGraceMs`, then cuts them. */
   close(): Promise<void>;
 }
@@ -260,17 +267,23 @@ export function createGateway(
   };
   let server: Server | undefined;
   let demoServer: Server | undefined;
+  const prepare = async (): Promise<TlsOptions | undefined> => {
+    const { tls } = config.listen;
+    const tlsOptions = tls ? await readListenTls(tls) : undefined;
+    await upstream?.ready();
+    return tlsOptions;
+  };
 
   return {
     app,
     config,
     manifest,
+    prepare,
     async start(port = config.listen.port, host = config.listen.host) {
       if (server) throw new Error("the gateway is already started");
-      // The TLS files first: a wrong one stops the start before anything listens.
       const { tls } = config.listen;
-      const tlsOptions = tls && (await readListenTls(tls));
-      await upstream?.ready();
+      // The TLS files and the route first: a wrong one stops the start before anything listens.
+      const tlsOptions = await prepare();
       if (demo && !demoServer) {
         const started = await listen(getRequestListener(demo.fetch), 0, "127.0.0.1");
         demoServer = started.server;

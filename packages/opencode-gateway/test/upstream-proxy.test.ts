@@ -269,6 +269,15 @@ describe("a proxy that refuses or is down", () => {
     expect(garbled.code).toBe(2);
     expect(garbled.stderr).toContain("HTTP_PROXY is not a URL");
     expect(garbled.stderr).not.toContain(PASSWORD);
+    // --check reads what the start reads: the same variable fails it the same way.
+    const checked = await runGatewayBin(["--config", file, "--check"], {
+      HTTP_PROXY: `socks5://${USER}:${PASSWORD}@127.0.0.1:1080`,
+    }).done;
+    expect(checked.code).toBe(2);
+    expect(checked.stderr).toContain(
+      "HTTP_PROXY names a socks5 proxy (socks5://***@127.0.0.1:1080)",
+    );
+    expect(checked.stdout).not.toContain("config ok");
     await rm(dir, { recursive: true, force: true });
   });
 });
