@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
+import { certificateThumbprint } from "@vymalo/oauth2-core";
 import type { CertificateBinding } from "./certificate-binding-config.js";
 import { type Claims, type Rejection, rejection } from "./verify-token.js";
 
@@ -32,7 +32,7 @@ export function presentedCertificate(socket: Socket | undefined): PresentedCerti
   const certificate = tls?.getPeerX509Certificate?.();
   if (!certificate) return undefined;
   return {
-    thumbprint: createHash("sha256").update(certificate.raw).digest("base64url"),
+    thumbprint: certificateThumbprint(certificate.raw),
     subject: certificate.subject.replaceAll("\n", ", "),
   };
 }

@@ -1,5 +1,4 @@
 import {
-  createHash,
   createPrivateKey,
   type JsonWebKey,
   type KeyObject,
@@ -9,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import * as client from "openid-client";
 import type { AssertionAlg, ClientAssertionOptions } from "../config/credentials.js";
 import { OAuth2Error } from "../errors.js";
+import { certificateThumbprint } from "../transport/tls-material.js";
 import { readWorkloadToken, type TokenSourceContext } from "./token-source.js";
 
 /**
@@ -178,8 +178,8 @@ async function thumbprints(
     );
   }
   return {
-    x5t: createHash("sha1").update(certificate.raw).digest("base64url"),
-    "x5t#S256": createHash("sha256").update(certificate.raw).digest("base64url"),
+    x5t: certificateThumbprint(certificate.raw, "sha1"),
+    "x5t#S256": certificateThumbprint(certificate.raw),
   };
 }
 

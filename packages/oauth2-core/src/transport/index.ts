@@ -14,5 +14,11 @@ export {
   type TransportOptions,
 } from "./outbound.js";
 export { type ProxyRoute, proxyFor, redactUrl } from "./proxy-env.js";
-export { readPem, type TlsFiles, type TlsMaterial, tlsMaterial } from "./tls-material.js";
+export {
+  certificateThumbprint,
+  readPem,
+  type TlsFiles,
+  type TlsMaterial,
+  tlsMaterial,
+} from "./tls-material.js";
 export type { TlsInspection } from "./tls-probe.js";

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { memoizeUntilRejected } from "../shared-promises.js";
 import { TransportError } from "./failure.js";
@@ -86,3 +87,10 @@ export function tlsMaterial(files: TlsFiles): Promise<TlsMaterial> {
 export function hasTlsFiles(files: TlsFiles | undefined): files is TlsFiles {
   return Boolean(files?.caFile || files?.certFile || files?.keyFile);
 }
+
+/**
+ * A certificate's thumbprint as JOSE and RFC 8705 name it: the base64url hash of its DER, SHA-1
+ * for `x5t`, SHA-256 for `x5t#S256` (what a certificate-bound token's `cnf` holds).
+ */
+export const certificateThumbprint = (der: Buffer, hash: "sha1" | "sha256" = "sha256"): string =>
+  createHash(hash).update(der).digest("base64url");
