@@ -1,9 +1,4 @@
-import {
-  createPrivateKey,
-  type JsonWebKey,
-  type KeyObject,
-  X509Certificate,
-} from "node:crypto";
+import { createPrivateKey, type JsonWebKey, type KeyObject, X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import * as client from "openid-client";
 import type { AssertionAlg, ClientAssertionOptions } from "../config/credentials.js";
