@@ -34,13 +34,18 @@ const DROPPED = new Set([
 ]);
 const DROPPED_PREFIXES = ["x-forwarded-", "x-auth-request-"];
 
+/** Whether a header (its name in lower case, as Node gives it) is one of those. */
 export const isForwardingHeader = (name: string): boolean => {
-  const lower = name.toLowerCase();
-  return DROPPED.has(lower) || DROPPED_PREFIXES.some((prefix) => lower.startsWith(prefix));
+  if (DROPPED.has(name)) return true;
+  for (const prefix of DROPPED_PREFIXES) if (name.startsWith(prefix)) return true;
+  return false;
 };
 
-/** `::ffff:10.0.0.1` (an IPv4 client on a dual-stack socket) is 10.0.0.1. */
-const plain = (address: string) => address.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, "$1");
+/** `::ffff:10.0.0.1` (an IPv4 client on a dual-stack socket) is 10.0.0.1 (only that form starts with ":"). */
+const plain = (address: string) =>
+  address.charCodeAt(0) === 0x3a
+    ? address.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, "$1")
+    : address;
 
 /** A valid `trustProxy` entry: an IP address, or an address with a prefix length. */
 export function isAddressOrCidr(entry: string): boolean {
@@ -98,7 +103,11 @@ export function clientView(
   const ownHost = headers.host;
   const ownProto = secure ? "https" : "http";
   if (!peer) return { chain: [], proto: ownProto, host: ownHost };
-  const addresses = [plain(peer)];
+  const nearest = plain(peer);
+  // No proxy in front is trusted (the default): the peer is the client, and the forwarding
+  // headers are not read at all.
+  if (!trust(nearest, 0)) return { chain: [nearest], proto: ownProto, host: ownHost };
+  const addresses = [nearest];
   const claimed = (one(headers["x-forwarded-for"]) ?? "").split(",").map((a) => plain(a.trim()));
   while (trust(addresses.at(-1) as string, addresses.length - 1)) {
     const next = claimed.pop();

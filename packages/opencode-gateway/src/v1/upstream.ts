@@ -47,8 +47,8 @@ const HOP_BY_HOP = new Set([
   "upgrade",
   "expect",
 ]);
-/** Never forwarded upstream, besides the hop-by-hop and forwarding headers. */
-const NOT_FORWARDED = new Set(["host", "authorization", "cookie", "content-length"]);
+/** Never forwarded upstream: the hop-by-hop headers and these (the forwarding ones aside). */
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, "host", "authorization", "cookie", "content-length"]);
 
 /** The header names a `Connection` header lists (they are hop-by-hop too). */
 function connectionNamed(value: string | string[] | undefined): Set<string> | undefined {
@@ -126,7 +126,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       const named = connectionNamed(incoming.connection);
       const out: OutgoingHttpHeaders = {};
       for (const name in incoming) {
-        if (HOP_BY_HOP.has(name) || NOT_FORWARDED.has(name) || name === subject) continue;
+        if (NOT_FORWARDED.has(name) || name === subject) continue;
         if (named?.has(name) || isForwardingHeader(name)) continue;
         out[name] = incoming[name];
       }
