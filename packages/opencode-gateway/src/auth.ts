@@ -91,6 +91,8 @@ export function refusalAnswer(options: ChallengeOptions, rejection: Rejection): 
 
 export interface AuthOptions extends ChallengeOptions {
   verify: (token: string) => Promise<Verdict>;
+  /** A remembered acceptance, at once (verify-token.ts `recall`); without it every check is `verify`'s. */
+  recall?: ((token: string) => Verdict | undefined) | undefined;
   logger: Logger;
   /** Whether a token's `cnf["x5t#S256"]` is checked against the connection's certificate. */
   certificateBinding?: CertificateBinding;
@@ -143,6 +145,27 @@ export async function authenticate(
     ...(detail ? { detail } : {}),
   });
   return { refusal: refusalAnswer(options, verdict.rejection), reason };
+}
+
+/**
+ * The common case of {@link authenticate}, answered at once: the claims of a token whose
+ * acceptance is remembered and whose certificate binding holds on this request's connection.
+ * Undefined for anything else — a token to verify, a refusal to answer and log — which
+ * `authenticate` then judges in full.
+ */
+export function recallClaims(
+  authorization: string | undefined,
+  socket: Socket | undefined,
+  options: AuthOptions,
+): Claims | undefined {
+  if (!options.recall || authorization === undefined) return undefined;
+  const read = readBearer(authorization);
+  if (!("token" in read)) return undefined;
+  const verdict = options.recall(read.token);
+  if (!verdict?.ok) return undefined;
+  const binding = options.certificateBinding ?? "off";
+  if (checkCertificateBinding(binding, verdict.claims, socket)) return undefined;
+  return verdict.claims;
 }
 
 export function bearerAuth(options: AuthOptions) {

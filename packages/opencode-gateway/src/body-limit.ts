@@ -34,41 +34,43 @@ export function hasBody(request: IncomingMessage): boolean {
 export type ReadBody = { body: Buffer } | { tooLarge: true } | { aborted: true };
 
 /**
- * Reads the whole body, up to `maxBytes`. Past it, reading stops (the rest is left to the
- * server, which drains or closes the connection after the 413).
+ * Reads the whole body, up to `maxBytes`, and calls `done` once with it. Past the limit, reading
+ * stops (the rest is left to the server, which drains or closes the connection after the 413).
  */
-export function readBody(request: IncomingMessage, maxBytes: number): Promise<ReadBody> {
-  return new Promise((resolve) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    const onData = (part: Buffer) => {
-      size += part.length;
-      if (size > maxBytes) {
-        cleanup();
-        resolve({ tooLarge: true });
-        return;
-      }
-      parts.push(part);
-    };
-    const onEnd = () => {
+export function readBody(
+  request: IncomingMessage,
+  maxBytes: number,
+  done: (read: ReadBody) => void,
+): void {
+  const parts: Buffer[] = [];
+  let size = 0;
+  const onData = (part: Buffer) => {
+    size += part.length;
+    if (size > maxBytes) {
       cleanup();
-      resolve({ body: parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size) });
-    };
-    const onAborted = () => {
-      cleanup();
-      resolve({ aborted: true });
-    };
-    const cleanup = () => {
-      request.off("data", onData);
-      request.off("end", onEnd);
-      request.off("error", onAborted);
-      request.off("close", onAborted);
-    };
-    request.on("data", onData);
-    request.on("end", onEnd);
-    request.on("error", onAborted);
-    request.on("close", onAborted);
-  });
+      done({ tooLarge: true });
+      return;
+    }
+    parts.push(part);
+  };
+  const onEnd = () => {
+    cleanup();
+    done({ body: parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size) });
+  };
+  const onAborted = () => {
+    cleanup();
+    done({ aborted: true });
+  };
+  const cleanup = () => {
+    request.off("data", onData);
+    request.off("end", onEnd);
+    request.off("error", onAborted);
+    request.off("close", onAborted);
+  };
+  request.on("data", onData);
+  request.on("end", onEnd);
+  request.on("error", onAborted);
+  request.on("close", onAborted);
 }
 
 /** Passes bytes through and errors with {@link BodyTooLarge} once more than `maxBytes` came. */

@@ -173,6 +173,7 @@ export function createGateway(
     realm: config.realm,
     resourceMetadata,
     verify,
+    recall: verify.recall,
     logger,
     certificateBinding: config.certificateBinding,
   };

@@ -13,9 +13,16 @@ import { tokenKey } from "./token-key.js";
  * not remembered.
  */
 
-export interface Accepted {
-  /** The token's claims (frozen: every request with the token shares them). */
+/** A token accepted: its claims, and how they were had (verify-token.ts's `Verdict`). */
+export interface Acceptance {
+  ok: true;
   claims: Record<string, unknown>;
+  via: "jwt" | "introspection";
+}
+
+export interface Accepted {
+  /** The verdict, claims and all (frozen: every request with the token shares it). */
+  verdict: Acceptance;
   header: JWTHeaderParameters;
   /** The key object the signature was checked with. */
   key: unknown;
@@ -46,7 +53,8 @@ export class VerdictCache {
   }
 
   set(token: string, entry: Accepted): void {
-    Object.freeze(entry.claims);
+    Object.freeze(entry.verdict.claims);
+    Object.freeze(entry.verdict);
     this.#entries.set(tokenKey(token), entry);
   }
 

@@ -9,7 +9,9 @@ import {
 import type { GatewayConfig } from "./config.js";
 import { KeySourceUnavailable } from "./jwks.js";
 import { checkIssuedAt, checkNotIdToken, checkTokenType } from "./token-checks.js";
-import { VerdictCache } from "./verdict-cache.js";
+import { type Acceptance, VerdictCache } from "./verdict-cache.js";
+
+export type { Acceptance };
 
 /**
  * Bearer token validation: a pure function of the policy (from the config), a key source and,
@@ -75,9 +77,7 @@ export interface Rejection {
   detail?: string;
 }
 
-export type Verdict =
-  | { ok: true; claims: Claims; via: "jwt" | "introspection" }
-  | { ok: false; rejection: Rejection };
+export type Verdict = Acceptance | { ok: false; rejection: Rejection };
 
 /** Resolves with the RFC 7662 answer for `token`; rejects when the endpoint cannot be used. */
 export type Introspect = (token: string) => Promise<Claims>;
@@ -115,12 +115,28 @@ const reject = (...args: Parameters<typeof rejection>): Verdict => ({
 });
 
 /** The function that judges a bearer token under `policy`. */
-export function createTokenVerifier(
-  policy: TokenPolicy,
-  deps: VerifierDeps,
-): (token: string) => Promise<Verdict> {
+export interface TokenVerifier {
+  (token: string): Promise<Verdict>;
+  /**
+   * The acceptance remembered for `token`, when it holds as it is: unexpired, and the key source
+   * still answers from the key set the token was verified against. Answered at once, with
+   * nothing looked up (the request path's common case); otherwise undefined, and the token is
+   * judged by calling the verifier.
+   */
+  recall(token: string): Verdict | undefined;
+}
+
+export function createTokenVerifier(policy: TokenPolicy, deps: VerifierDeps): TokenVerifier {
   const now = deps.now ?? (() => new Date());
+  const nowMs = deps.now ? () => now().getTime() : Date.now;
   const cache = deps.cacheEntries === 0 ? undefined : new VerdictCache(deps.cacheEntries);
+
+  const recall = (token: string): Verdict | undefined => {
+    const hit = cache?.get(token, nowMs());
+    if (!hit) return undefined;
+    const current = deps.keys.keySet?.();
+    return current !== undefined && hit.keySet === current ? hit.verdict : undefined;
+  };
 
   /**
    * A remembered acceptance, while the key that verified it is still the token's key: at once
@@ -128,19 +144,17 @@ export function createTokenVerifier(
    * asking the key source for the token's key again.
    */
   const remembered = async (token: string): Promise<Verdict | undefined> => {
-    const hit = cache?.get(token, now().getTime());
+    const hit = cache?.get(token, nowMs());
     if (!hit) return undefined;
     // Taken before the lookup: a key set replaced meanwhile makes the next hit look again.
     const current = deps.keys.keySet?.();
-    if (current !== undefined && hit.keySet === current) {
-      return { ok: true, claims: hit.claims, via: "jwt" };
-    }
+    if (current !== undefined && hit.keySet === current) return hit.verdict;
     const [header = "", payload = "", signature = ""] = token.split(".");
     try {
       const key = await deps.keys(hit.header, { protected: header, payload, signature });
       if (key === hit.key) {
         hit.keySet = current;
-        return { ok: true, claims: hit.claims, via: "jwt" };
+        return hit.verdict;
       }
     } catch {
       // the key is gone, or cannot be had now: verify as if it had never been seen
@@ -187,7 +201,7 @@ export function createTokenVerifier(
     const verdict = checkGrants(policy, payload, "jwt");
     if (verdict.ok && cache && typeof payload.exp === "number") {
       cache.set(token, {
-        claims: payload,
+        verdict,
         header,
         key: usedKey,
         keySet,
@@ -217,7 +231,9 @@ export function createTokenVerifier(
     return problem ?? checkGrants(policy, answer, "introspection");
   };
 
-  return (token) => (JWT_SHAPE.test(token) ? verifyJwt(token) : verifyOpaque(token));
+  const verify = (token: string) =>
+    JWT_SHAPE.test(token) ? verifyJwt(token) : verifyOpaque(token);
+  return Object.assign(verify, { recall });
 }
 
 function joseRejection(error: unknown): Verdict {

@@ -89,32 +89,47 @@ describe("the issuer's keys", () => {
 
 // A remembered token skips the key lookup only while the key set it was verified against is
 // still the one in force: after a re-fetch, or once the set is stale, its key is looked up again.
-describe("a remembered token", () => {
+// The gateway's own routes (Hono) and the proxied request path (which answers a remembered token
+// at once) are each held to it.
+describe.each([
+  ["its own route", "/v1/models-info"],
+  ["the proxied request path", "/v1/models"],
+])("a remembered token, on %s", (_route, path) => {
+  const statusAt = async (token: string) => {
+    const response = await fetch(`${t.gw?.url}${path}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const body = response.ok
+      ? await response.arrayBuffer().then(() => undefined)
+      : ((await response.json()) as { error: { reason: string } });
+    return { status: response.status, reason: body?.error.reason };
+  };
+
   it("fails once a re-fetch has dropped its key (a rotation)", async () => {
     const keys = issuerKeySource({ issuer: t.idp.issuer, cooldownMs: 0 });
     t.gw = await startGateway(testConfig(t.idp.issuer, { demo: true }), { keys });
     const remembered = await t.idp.sign(claims());
-    expect((await status(remembered)).status).toBe(200);
-    expect((await status(remembered)).status).toBe(200);
+    expect((await statusAt(remembered)).status).toBe(200);
+    expect((await statusAt(remembered)).status).toBe(200);
     const next = await t.idp.newKey("key-2", "ES256");
     t.idp.publish([next]);
     t.idp.active = next;
-    expect((await status(await t.idp.sign(claims()))).status).toBe(200);
+    expect((await statusAt(await t.idp.sign(claims()))).status).toBe(200);
     expect(t.idp.counts.jwks).toBe(2);
-    expect(await status(remembered)).toEqual({ status: 401, reason: "unknown_key" });
+    expect(await statusAt(remembered)).toEqual({ status: 401, reason: "unknown_key" });
   });
 
   it("fails once its key set is stale and the re-fetch no longer has the key", async () => {
     const keys = issuerKeySource({ issuer: t.idp.issuer, maxAgeMs: 300 });
     t.gw = await startGateway(testConfig(t.idp.issuer, { demo: true }), { keys });
     const remembered = await t.idp.sign(claims());
-    expect((await status(remembered)).status).toBe(200);
+    expect((await statusAt(remembered)).status).toBe(200);
     t.idp.publish([]);
     // Within maxAgeMs the key set in force still holds the key: no fetch, still accepted.
-    expect((await status(remembered)).status).toBe(200);
+    expect((await statusAt(remembered)).status).toBe(200);
     expect(t.idp.counts.jwks).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 400));
-    expect(await status(remembered)).toEqual({ status: 401, reason: "unknown_key" });
+    expect(await statusAt(remembered)).toEqual({ status: 401, reason: "unknown_key" });
     expect(t.idp.counts.jwks).toBe(2);
   });
 });

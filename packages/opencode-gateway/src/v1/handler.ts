@@ -1,6 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
-import { type AuthOptions, authenticate } from "../auth.js";
+import { type AuthOptions, authenticate, recallClaims } from "../auth.js";
 import { declaresTooLarge, hasBody, readBody } from "../body-limit.js";
 import { sendContinue } from "../expect-continue.js";
 import { clientView, type Trust } from "../forwarded.js";
@@ -19,6 +19,11 @@ import type { Upstream } from "./upstream.js";
  * body's `model` and `stream`, ask the hooks, then forward to the upstream and relay its answer
  * as it arrives (relay.ts). Each step answers on its own when it refuses, so a refused request
  * never reaches the upstream. `gateway_request` is logged when the answer is done.
+ *
+ * The steps are plain functions that call the next: a request whose token is remembered, with no
+ * hook that answers later, goes from the request to the upstream in one go, with no promise made
+ * and no turn of the event loop waited for. Only a token to verify, a body to read and a hook's
+ * answer are waited for.
  */
 
 export interface V1Options {
@@ -39,6 +44,21 @@ const NO_FACTS: BodyFacts = {
   parsed: undefined,
 };
 
+/** One request on its way through the steps; `auth` and `model` are filled in as they are known. */
+interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  method: string;
+  target: string;
+  path: string;
+  /** `ok`, the refusal's reason, or `none` (answered before the token check). */
+  auth: string;
+  model: string | undefined;
+}
+
+/** The body as forwarded: read whole, piped from the client, or none. */
+type Body = Buffer | "stream" | undefined;
+
 export function createV1Handler(options: V1Options) {
   const { logger, hooks, maxBodyBytes } = options;
   // The body's `model` and `stream` are read only for a hook: a gateway with no access table,
@@ -53,13 +73,19 @@ export function createV1Handler(options: V1Options) {
       ...(status === 413 ? { maxBodyBytes } : {}),
     });
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  /** A fault of the request path's own code: logged, and answered 500 when nothing was yet. */
+  const failed = (req: IncomingMessage, res: ServerResponse, error: unknown) => {
+    logger.emit("gateway_internal_error", { path: req.url ?? "", detail: String(error) });
+    sendJson(res, 500, openAiError("internal error", "internal_error", "server_error"));
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const started = Date.now();
     const method = req.method ?? "GET";
     const target = req.url ?? "/";
     if (hasEncodedDotOrSlash(target)) {
       refuse({ method }, 400, "encoded_path");
-      return sendJson(
+      sendJson(
         res,
         400,
         openAiError(
@@ -68,53 +94,95 @@ export function createV1Handler(options: V1Options) {
           "invalid_request_error",
         ),
       );
+      return;
     }
     const query = target.indexOf("?");
     const path = query === -1 ? target : target.slice(0, query);
-    let auth = "none";
-    let model: string | undefined;
-    res.once("close", () => {
+    const x: Exchange = { req, res, method, target, path, auth: "none", model: undefined };
+    res.on("close", () => {
       const status = res.writableFinished ? res.statusCode : 499;
       logger.emit("gateway_request", { method, path, status, ms: Date.now() - started });
-      hooks.observe?.({ method, path, status, model, auth });
+      hooks.observe?.({ method, path, status, model: x.model, auth: x.auth });
     });
     if (declaresTooLarge(req.headers["content-length"], maxBodyBytes)) {
       refuse({ method, path }, 413, "body_too_large");
-      return sendAnswer(res, bodyTooLarge(maxBodyBytes));
+      sendAnswer(res, bodyTooLarge(maxBodyBytes));
+      return;
     }
-    const checked = await authenticate(
-      req.headers.authorization,
-      { method, path, socket: req.socket },
-      options.auth,
-    );
-    auth = "refusal" in checked ? checked.reason : "ok";
-    if ("refusal" in checked) return sendAnswer(res, checked.refusal);
+    const { authorization } = req.headers;
+    const remembered = recallClaims(authorization, req.socket, options.auth);
+    if (remembered) {
+      x.auth = "ok";
+      admitted(x, remembered);
+      return;
+    }
+    authenticate(authorization, { method, path, socket: req.socket }, options.auth)
+      .then((checked) => {
+        if ("refusal" in checked) {
+          x.auth = checked.reason;
+          sendAnswer(res, checked.refusal);
+        } else {
+          x.auth = "ok";
+          admitted(x, checked.claims);
+        }
+      })
+      .catch((error: unknown) => failed(req, res, error));
+  };
 
-    let body: Buffer | undefined;
-    let facts = NO_FACTS;
+  /** The token holds: a JSON body is read whole (its facts, its length), any other is piped. */
+  const admitted = (x: Exchange, claims: Claims): void => {
+    const { req, res, method } = x;
     const withBody = method !== "GET" && method !== "HEAD" && hasBody(req);
     if (withBody) sendContinue(req, res);
-    if (withBody && isJsonType(req.headers["content-type"])) {
-      const read = await readBody(req, maxBodyBytes);
+    if (!withBody || !isJsonType(req.headers["content-type"])) {
+      decide(x, claims, withBody ? "stream" : undefined);
+      return;
+    }
+    readBody(req, maxBodyBytes, (read) => {
       if ("aborted" in read) return;
       if ("tooLarge" in read) {
-        refuse({ method, path }, 413, "body_too_large");
-        return sendAnswer(res, bodyTooLarge(maxBodyBytes));
+        refuse({ method, path: x.path }, 413, "body_too_large");
+        sendAnswer(res, bodyTooLarge(maxBodyBytes));
+        return;
       }
-      body = read.body;
-      if (readsFacts) facts = readFacts(body);
-      model = facts.model;
+      try {
+        decide(x, claims, read.body);
+      } catch (error) {
+        failed(req, res, error);
+      }
+    });
+  };
+
+  /** What the hooks say about the call, when there is a hook to ask. */
+  const decide = (x: Exchange, claims: Claims, body: Body): void => {
+    const facts = readsFacts && Buffer.isBuffer(body) ? readFacts(body) : NO_FACTS;
+    x.model = facts.model;
+    const call = v1Call(claims, x.method, x.path, facts);
+    if (!hooks.admit) {
+      forward(x, call, body, facts, undefined);
+      return;
     }
-    const call = v1Call(checked.claims, method, path, facts);
-    let admission: Admission | undefined;
-    if (hooks.admit) {
-      const decided = await hooks.admit(call);
-      if (isRefusal(decided)) return sendJson(res, decided.status, decided.body, decided.headers);
-      admission = decided;
-    }
+    Promise.resolve(hooks.admit(call))
+      .then((decided) => {
+        if (isRefusal(decided)) sendJson(x.res, decided.status, decided.body, decided.headers);
+        else forward(x, call, body, facts, decided);
+      })
+      .catch((error: unknown) => failed(x.req, x.res, error));
+  };
+
+  const forward = (
+    x: Exchange,
+    call: V1Call,
+    read: Body,
+    facts: BodyFacts,
+    admission: Admission | undefined,
+  ): void => {
+    const { req, res } = x;
     // The gateway asks a stream for its usage when it needs it; the client gets what it asked.
-    const stripUsage = Boolean(hooks.wantsUsage && facts.stream && body && !facts.includeUsage);
-    if (stripUsage && body) body = withIncludeUsage(body, facts);
+    const stripUsage = Boolean(
+      hooks.wantsUsage && facts.stream && Buffer.isBuffer(read) && !facts.includeUsage,
+    );
+    const body = stripUsage && Buffer.isBuffer(read) ? withIncludeUsage(read, facts) : read;
     if (res.destroyed) return;
 
     const upstream = options.upstream();
@@ -128,31 +196,36 @@ export function createV1Handler(options: V1Options) {
         options.trust,
         (req.socket as TLSSocket).encrypted === true,
       ),
-      body ? body.length : withBody && Number.isInteger(declared) ? declared : undefined,
+      Buffer.isBuffer(body)
+        ? body.length
+        : body === "stream" && Number.isInteger(declared)
+          ? declared
+          : undefined,
     );
     relay({
       req,
       res,
       upstream,
-      method,
-      rest: target.slice("/v1".length),
+      method: x.method,
+      rest: x.target.slice("/v1".length),
       headers,
-      body: body ?? (withBody ? "stream" : undefined),
+      body,
       extraHeaders: admission?.headers as OutgoingHttpHeaders | undefined,
       stripUsage,
       headersTimeoutMs: options.headersTimeoutMs,
       maxBodyBytes,
       logger,
-      path,
+      path: x.path,
       settle: hooks.settle && ((outcome) => hooks.settle?.(call, outcome)),
     });
   };
 
   return (req: IncomingMessage, res: ServerResponse): void => {
-    handle(req, res).catch((error: unknown) => {
-      logger.emit("gateway_internal_error", { path: req.url ?? "", detail: String(error) });
-      sendJson(res, 500, openAiError("internal error", "internal_error", "server_error"));
-    });
+    try {
+      handle(req, res);
+    } catch (error) {
+      failed(req, res, error);
+    }
   };
 }
 
