@@ -29,6 +29,17 @@ export interface TestKeyring {
   lock(): Promise<void>;
   /** Starts the daemon again with the password, which unlocks the keyring; items are kept. */
   unlock(): Promise<void>;
+  /**
+   * Makes the daemon crash in the middle of the next Secret Service call, as gnome-keyring does
+   * when clients come and go quickly (an upstream race: GNOME gnome-keyring issues 190, 194, 196;
+   * it aborts with "gkd_secret_service_get_pkcs11_session: assertion 'client' failed"), and has a
+   * successor take over, as systemd restarts it on a desktop. Resolves once armed: the daemon is
+   * frozen (SIGSTOP) and its successor waits in the queue for the name. `crashed` settles once a
+   * call has reached the frozen daemon and it was killed (SIGKILL): the bus answers that call
+   * "Message recipient disconnected from message bus without replying" and hands the name to the
+   * successor, which serves the same keyring, unlocked.
+   */
+  crashOnNextCall(): Promise<{ crashed: Promise<void> }>;
   /** Stops the daemon and the bus, then removes the temp dir. */
   close(): Promise<void>;
 }
@@ -106,6 +117,8 @@ export async function startKeyring(): Promise<TestKeyring> {
   const base = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, XDG_RUNTIME_DIR: runtime };
   let bus: RunningChild | undefined;
   let daemon: RunningChild | undefined;
+  /** A crash's frozen daemon, its successor before it takes over, the bus monitor watching. */
+  const extras = new Set<RunningChild>();
   const stopDaemon = async () => {
     const current = daemon;
     daemon = undefined;
@@ -114,6 +127,9 @@ export async function startKeyring(): Promise<TestKeyring> {
   };
   const close = async () => {
     await stopDaemon();
+    // SIGKILL: a frozen (SIGSTOP) process would keep a SIGTERM pending for ever.
+    for (const child of extras) if (child.child.exitCode === null) child.kill("SIGKILL");
+    await Promise.all([...extras].map((child) => child.done.catch(() => undefined)));
     if (bus && bus.child.exitCode === null) bus.kill("SIGTERM");
     await bus?.done.catch(() => undefined);
     await rm(root, { recursive: true, force: true });
@@ -126,35 +142,47 @@ export async function startKeyring(): Promise<TestKeyring> {
       DBUS_SESSION_BUS_ADDRESS: address,
       XDG_DATA_HOME: join(home, ".local", "share"),
     };
-    const hasOwner = async () =>
-      (
-        await run(
-          "dbus-send",
-          [
-            "--session",
-            "--print-reply",
-            "--dest=org.freedesktop.DBus",
-            "/org/freedesktop/DBus",
-            "org.freedesktop.DBus.NameHasOwner",
-            `string:${SECRETS_NAME}`,
-          ],
-          env,
-        )
-      ).includes("boolean true");
-    const startDaemon = async () => {
-      // --unlock reads the password from stdin: it creates the login keyring with it on the
-      // first start and unlocks it on the next.
-      daemon = startChild(
-        "gnome-keyring-daemon",
-        ["--foreground", "--replace", "--unlock", "--components=secrets"],
-        { env, stdin: PASSWORD },
+    /** Asks the bus about the Secret Service name. */
+    const aboutName = (method: "NameHasOwner" | "GetNameOwner" | "ListQueuedOwners") =>
+      run(
+        "dbus-send",
+        [
+          "--session",
+          "--print-reply",
+          "--dest=org.freedesktop.DBus",
+          "/org/freedesktop/DBus",
+          `org.freedesktop.DBus.${method}`,
+          `string:${SECRETS_NAME}`,
+        ],
+        env,
       );
+    const hasOwner = async () => (await aboutName("NameHasOwner")).includes("boolean true");
+    /** How many connections hold or wait for the name (the owner first). */
+    const queued = async () =>
+      (await hasOwner())
+        ? [...(await aboutName("ListQueuedOwners")).matchAll(/string ":/g)].length
+        : 0;
+    /** Polls `check` every 25 ms, about 5 s at most; fails early when `child` exits. */
+    const waitFor = async (what: string, child: RunningChild, check: () => Promise<boolean>) => {
       for (let i = 0; i < 200; i += 1) {
-        if (await hasOwner()) return;
-        if (daemon.child.exitCode !== null) break;
+        if (await check()) return;
+        if (child.child.exitCode !== null) break;
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
-      throw new Error(`gnome-keyring-daemon did not take ${SECRETS_NAME}: ${daemon.output().all}`);
+      throw new Error(`${what}: ${child.output().all}`);
+    };
+    // --unlock reads the password from stdin: it creates the login keyring with it on the first
+    // start and unlocks it on the next.
+    const spawnDaemon = (replace: boolean) =>
+      startChild(
+        "gnome-keyring-daemon",
+        ["--foreground", ...(replace ? ["--replace"] : []), "--unlock", "--components=secrets"],
+        { env, stdin: PASSWORD },
+      );
+    const startDaemon = async () => {
+      const current = spawnDaemon(true);
+      daemon = current;
+      await waitFor(`gnome-keyring-daemon did not take ${SECRETS_NAME}`, current, hasOwner);
     };
     await startDaemon();
     const attrs = (attributes: Record<string, string>) => Object.entries(attributes).flat();
@@ -201,6 +229,50 @@ export async function startKeyring(): Promise<TestKeyring> {
       async unlock() {
         await stopDaemon();
         await startDaemon();
+      },
+      async crashOnNextCall() {
+        const victim = daemon;
+        if (!victim) throw new Error("the keyring daemon is not running");
+        const monitor = startChild("dbus-monitor", ["--session", "type='method_call'"], { env });
+        extras.add(monitor);
+        // It prints the NameLost of its own name once it has become a monitor.
+        await waitFor("dbus-monitor did not start", monitor, async () =>
+          monitor.output().stdout.includes("member=NameLost"),
+        );
+        // Clients call the name or, as libsecret does, the unique name of its owner.
+        const owner = /string "(:[^"]+)"/.exec(await aboutName("GetNameOwner"))?.[1];
+        victim.kill("SIGSTOP");
+        extras.add(victim);
+        const from = monitor.output().stdout.length;
+        // No --replace: that would ask the frozen daemon to quit over its control socket, and wait.
+        const successor = spawnDaemon(false);
+        extras.add(successor);
+        await waitFor("the successor did not queue for the name", successor, async () => {
+          return (await queued()) === 2;
+        });
+        const called = () => {
+          const calls = monitor.output().stdout.slice(from);
+          return [SECRETS_NAME, owner].some((to) => calls.includes(`-> destination=${to} `));
+        };
+        const crashed = (async () => {
+          for (let waited = 0; !called(); waited += 10) {
+            if (waited > 30_000)
+              throw new Error(
+                `crashOnNextCall: no call came within 30 s: ${monitor.output().all.slice(from)}`,
+              );
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+          victim.kill("SIGKILL");
+          await victim.done.catch(() => undefined);
+          daemon = successor;
+          extras.delete(successor);
+          await waitFor("the successor did not take the name", successor, async () => {
+            return (await queued()) === 1;
+          });
+          monitor.kill("SIGTERM");
+          await monitor.done.catch(() => undefined);
+        })();
+        return { crashed };
       },
       close,
     };
