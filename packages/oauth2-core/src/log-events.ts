@@ -20,6 +20,7 @@ export const LOG_EVENTS = {
   oauth2_token_cache_write_failed: ["error", "core"],
   oauth2_token_cache_permissions_fixed: ["warn", "core"],
   oauth2_keyring_unavailable: ["warn", "core"],
+  oauth2_keyring_retried: ["info", "core"],
   oauth2_token_refreshed: ["info", "core"],
   oauth2_token_refresh_failed: ["warn", "core"],
   oauth2_refresh_token_kept: ["warn", "core"],

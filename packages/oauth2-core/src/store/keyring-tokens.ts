@@ -1,7 +1,7 @@
 import type { TokenStorage } from "../config/schema.js";
 import { OAuth2Error } from "../errors.js";
 import type { CoreEvent, Logger } from "../log.js";
-import type { KeyringRef } from "./keyring.js";
+import type { KeyringRef, OnRetry } from "./keyring.js";
 import { type StoredToken, StoredTokenSchema, type TokenMetadata } from "./stored-token.js";
 
 /**
@@ -45,7 +45,7 @@ export class KeyringTokens {
   async read(providerId: string, ref: KeyringRef): Promise<StoredToken | undefined> {
     let text: string | undefined;
     try {
-      text = await (await keyring()).getSecret(ref);
+      text = await (await keyring()).getSecret(ref, this.retried(providerId, "read"));
     } catch (err) {
       throw this.failure(providerId, "read", err);
     }
@@ -64,7 +64,11 @@ export class KeyringTokens {
    */
   async save(token: StoredToken, storage: TokenStorage, ref: KeyringRef): Promise<boolean> {
     try {
-      await (await keyring()).setSecret(ref, JSON.stringify(token));
+      await (await keyring()).setSecret(
+        ref,
+        JSON.stringify(token),
+        this.retried(token.providerId, "write"),
+      );
       return true;
     } catch (err) {
       if (!(err instanceof Error) || err.name !== "KeyringUnavailable") throw err;
@@ -88,7 +92,7 @@ export class KeyringTokens {
    */
   async remove(providerId: string, ref: KeyringRef, recorded: boolean): Promise<boolean> {
     try {
-      return await (await keyring()).deleteSecret(ref);
+      return await (await keyring()).deleteSecret(ref, this.retried(providerId, "remove"));
     } catch (err) {
       if (recorded) throw this.failure(providerId, "remove", err);
       return false;
@@ -97,14 +101,22 @@ export class KeyringTokens {
 
   /** Deletes a copy left behind by a move to the file; one that stays goes at the next logout. */
   async removeLeftover(providerId: string, ref: KeyringRef): Promise<void> {
-    await (await keyring()).deleteSecret(ref).catch((err: unknown) => {
-      this.logger.emit("oauth2_keyring_unavailable", {
-        provider: providerId,
-        operation: "remove",
-        fallback: "none",
-        reason: err instanceof Error ? err.message : String(err),
+    await (await keyring())
+      .deleteSecret(ref, this.retried(providerId, "remove"))
+      .catch((err: unknown) => {
+        this.logger.emit("oauth2_keyring_unavailable", {
+          provider: providerId,
+          operation: "remove",
+          fallback: "none",
+          reason: err instanceof Error ? err.message : String(err),
+        });
       });
-    });
+  }
+
+  /** Says that a keyring call failed in a way a second try can mend, and is tried once more. */
+  private retried(providerId: string, operation: "read" | "write" | "remove"): OnRetry {
+    return (reason) =>
+      this.logger.emit("oauth2_keyring_retried", { provider: providerId, operation, reason });
   }
 
   private failure(providerId: string, operation: "read" | "remove", err: unknown): OAuth2Error {

@@ -46,18 +46,74 @@ function missingSessionBus(env: NodeJS.ProcessEnv = process.env): string | undef
   return "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set and there is no $XDG_RUNTIME_DIR/bus";
 }
 
+type Entry = InstanceType<Binding["AsyncEntry"]>;
+
+/**
+ * One binding entry per keyring entry and session bus, kept for the life of the process: each
+ * holds a D-Bus connection and its Secret Service session. A new one per call opened a session
+ * per call and closed the connection whenever the garbage collector came by, and gnome-keyring
+ * aborts when a client is gone before it handled its request (an upstream race: GNOME
+ * gnome-keyring issues 190, 194, 196, "gkd_secret_service_get_pkcs11_session: assertion 'client'
+ * failed"), taking every other caller's request with it.
+ */
+const entries = new Map<string, Entry>();
+
+/** The daemon went away in the middle of the call (the bus's NoReply), or was restarted since
+ * this connection opened its session. */
+const DAEMON_GONE =
+  /disconnected from message bus without replying|session (?:wrapping the secret )?does not exist/i;
+/** The daemon did not answer within the binding's 2 s (libdbus's own NoReply): a busy machine. */
+const DAEMON_SLOW = /did not receive a reply/i;
+
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Whether a second try can mend `err`. The binding tells failures apart only by their message.
+ * A locked keyring or a dismissed prompt is not among them: a second prompt would only ask the
+ * user again.
+ */
+function retryable(err: unknown): boolean {
+  return DAEMON_GONE.test(messageOf(err)) || DAEMON_SLOW.test(messageOf(err));
+}
+
+/** Called before the one retry of a keyring call, with what failed. */
+export type OnRetry = (reason: string) => void;
+
 async function call<T>(
   ref: KeyringRef,
-  op: (entry: InstanceType<Binding["AsyncEntry"]>, signal: AbortSignal) => Promise<T>,
+  op: (entry: Entry, signal: AbortSignal) => Promise<T>,
+  onRetry?: OnRetry,
 ): Promise<T> {
   const noBus = missingSessionBus();
   if (noBus) throw new KeyringUnavailable(noBus);
-  try {
+  const signal = AbortSignal.timeout(KEYRING_TIMEOUT_MS);
+  const key = JSON.stringify([process.env.DBUS_SESSION_BUS_ADDRESS, ref.service, ref.account]);
+  const attempt = async () => {
     const { AsyncEntry } = await loadBinding();
-    // Pinned to the Secret Service: keyring-rs would otherwise fall back to the kernel keyring,
-    // which forgets everything at logout or reboot — a login that silently does not last.
-    const entry = new AsyncEntry(ref.service, ref.account, { linux: { store: "secret-service" } });
-    return await op(entry, AbortSignal.timeout(KEYRING_TIMEOUT_MS));
+    let entry = entries.get(key);
+    if (!entry) {
+      // Pinned to the Secret Service: keyring-rs would otherwise fall back to the kernel keyring,
+      // which forgets everything at logout or reboot — a login that silently does not last.
+      entry = new AsyncEntry(ref.service, ref.account, { linux: { store: "secret-service" } });
+      entries.set(key, entry);
+    }
+    try {
+      return await op(entry, signal);
+    } catch (err) {
+      // Its connection or session may be dead: the next call opens new ones. A slow daemon's
+      // connection is kept: closing it with a request still queued trips the race above.
+      if (!DAEMON_SLOW.test(messageOf(err))) entries.delete(key);
+      throw err;
+    }
+  };
+  try {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!retryable(err) || signal.aborted) throw err;
+      onRetry?.(reasonOf(err));
+      return await attempt();
+    }
   } catch (err) {
     throw new KeyringUnavailable(reasonOf(err), { cause: err });
   }
@@ -68,21 +124,20 @@ function reasonOf(err: unknown): string {
   if (err instanceof Error && err.name === "TimeoutError") {
     return `the keyring did not answer within ${KEYRING_TIMEOUT_MS / 1000} s (a hidden unlock prompt?)`;
   }
-  const message = err instanceof Error ? err.message : String(err);
-  return message.split("\n")[0]?.slice(0, 300) ?? "unknown error";
+  return messageOf(err).split("\n")[0]?.slice(0, 300) ?? "unknown error";
 }
 
 /** The stored text, or undefined when the keyring has no such entry. */
-export async function getSecret(ref: KeyringRef): Promise<string | undefined> {
-  const value = await call(ref, (entry, signal) => entry.getPassword(signal));
+export async function getSecret(ref: KeyringRef, onRetry?: OnRetry): Promise<string | undefined> {
+  const value = await call(ref, (entry, signal) => entry.getPassword(signal), onRetry);
   return value ?? undefined;
 }
 
-export async function setSecret(ref: KeyringRef, value: string): Promise<void> {
-  await call(ref, (entry, signal) => entry.setPassword(value, signal));
+export async function setSecret(ref: KeyringRef, value: string, onRetry?: OnRetry): Promise<void> {
+  await call(ref, (entry, signal) => entry.setPassword(value, signal), onRetry);
 }
 
 /** True when an entry was removed, false when there was none. */
-export async function deleteSecret(ref: KeyringRef): Promise<boolean> {
-  return call(ref, (entry, signal) => entry.deleteCredential(signal));
+export async function deleteSecret(ref: KeyringRef, onRetry?: OnRetry): Promise<boolean> {
+  return call(ref, (entry, signal) => entry.deleteCredential(signal), onRetry);
 }
