@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders } from "node:http";
 import { BlockList, isIP } from "node:net";
 
 /**
@@ -123,9 +123,12 @@ export function clientView(
   };
 }
 
-/** Sets the gateway's own forwarding headers (the client's were never copied: see above). */
-export function setForwarding(headers: OutgoingHttpHeaders, view: ClientView): void {
-  if (view.chain.length > 0) headers["x-forwarded-for"] = view.chain.join(", ");
-  headers["x-forwarded-proto"] = view.proto;
-  if (view.host) headers["x-forwarded-host"] = view.host;
+/**
+ * Adds the gateway's own forwarding headers to a flat header list (the client's were never
+ * copied: see above).
+ */
+export function setForwarding(headers: string[], view: ClientView): void {
+  if (view.chain.length > 0) headers.push("x-forwarded-for", view.chain.join(", "));
+  headers.push("x-forwarded-proto", view.proto);
+  if (view.host) headers.push("x-forwarded-host", view.host);
 }

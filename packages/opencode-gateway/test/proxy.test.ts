@@ -61,6 +61,7 @@ describe("the request the upstream gets", () => {
       "x-user-id": "mallory",
       "x-request-id": "req-42",
       "openai-organization": "team",
+      "accept-encoding": "gzip, br",
     });
     expect(status).toBe(200);
     const [seen] = upstream.requests;
@@ -71,6 +72,8 @@ describe("the request the upstream gets", () => {
     expect(seen?.headers["x-request-id"]).toBe("req-42");
     expect(seen?.headers["openai-organization"]).toBe("team");
     expect(seen?.headers.host).toBe(new URL(upstream.baseURL).host);
+    // The answer is relayed as it comes: the upstream is asked for it uncompressed, only.
+    expect(seen?.headers["accept-encoding"]).toBe("identity");
     for (const gone of ["x-hop", "keep-alive", "proxy-authorization", "cookie"]) {
       expect(seen?.headers[gone], gone).toBeUndefined();
     }

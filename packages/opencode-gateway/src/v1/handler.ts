@@ -188,7 +188,7 @@ export function createV1Handler(options: V1Options) {
     const upstream = options.upstream();
     const declared = Number(req.headers["content-length"]);
     const headers = upstream.headers(
-      req.headers,
+      req.rawHeaders,
       call.claims,
       clientView(
         req.socket.remoteAddress,

@@ -29,7 +29,8 @@ export interface RelayOptions {
   method: string;
   /** What follows `/v1` in the client's request-target. */
   rest: string;
-  headers: OutgoingHttpHeaders;
+  /** The upstream request's headers, a flat list (upstream.ts). */
+  headers: readonly string[];
   /** The body read whole, `"stream"` to pipe the client's, or none. */
   body: Buffer | "stream" | undefined;
   /** Added to the answer's headers (the hooks' `RateLimit-*`). */
@@ -176,11 +177,19 @@ export function relay(options: RelayOptions): void {
 
   const answerWith = (answer: IncomingMessage) => {
     const status = answer.statusCode ?? 502;
-    const headers = clientHeaders(answer.headers);
     const sse = isEventStream(answer.headers["content-type"]);
     const strip = options.stripUsage && sse;
-    if (strip) delete headers["content-length"];
-    if (options.extraHeaders) Object.assign(headers, options.extraHeaders);
+    const extra = options.extraHeaders;
+    // Removing the usage event changes the length; the hooks' headers replace the upstream's.
+    const dropped = strip || extra ? new Set(strip ? ["content-length"] : []) : undefined;
+    if (extra) for (const name in extra) dropped?.add(name.toLowerCase());
+    const headers = clientHeaders(answer.rawHeaders, dropped);
+    if (extra) {
+      for (const name in extra) {
+        const value = extra[name];
+        if (value !== undefined) headers.push(name, String(value));
+      }
+    }
     res.writeHead(status, answer.statusMessage || undefined, headers);
     // A cut upstream answer cuts the client's (it must not look complete); a client that goes
     // away destroys the upstream request (the close handler above).

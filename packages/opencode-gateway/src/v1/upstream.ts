@@ -1,10 +1,4 @@
-import {
-  type ClientRequest,
-  request as httpRequest,
-  type IncomingHttpHeaders,
-  type OutgoingHttpHeaders,
-  type RequestOptions,
-} from "node:http";
+import { type ClientRequest, request as httpRequest, type RequestOptions } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { proxyFor, type TransportError } from "@vymalo/oauth2-core";
 import { type ClientView, isForwardingHeader, setForwarding } from "../forwarded.js";
@@ -47,41 +41,74 @@ const HOP_BY_HOP = new Set([
   "upgrade",
   "expect",
 ]);
-/** Never forwarded upstream: the hop-by-hop headers and these (the forwarding ones aside). */
-const NOT_FORWARDED = new Set([...HOP_BY_HOP, "host", "authorization", "cookie", "content-length"]);
+/**
+ * Never copied upstream: the hop-by-hop headers and these (the forwarding ones aside). Host,
+ * Accept-Encoding, Content-Length and Authorization are the gateway's own to set.
+ */
+const NOT_FORWARDED = new Set([
+  ...HOP_BY_HOP,
+  "host",
+  "authorization",
+  "cookie",
+  "content-length",
+  "accept-encoding",
+]);
 
-/** The header names a `Connection` header lists (they are hop-by-hop too). */
-function connectionNamed(value: string | string[] | undefined): Set<string> | undefined {
+/** The header names a `Connection` header lists (they are hop-by-hop too), added to `into`. */
+function connectionNamed(value: string, into: Set<string> | undefined): Set<string> | undefined {
   // What nearly every request and answer says: nothing to parse.
-  if (value === undefined || value === "keep-alive" || value === "close") return undefined;
-  const names = (Array.isArray(value) ? value.join(",") : value)
-    .split(",")
-    .map((name) => name.trim().toLowerCase())
-    .filter((name) => name && name !== "close" && name !== "keep-alive");
-  return names.length > 0 ? new Set(names) : undefined;
+  if (value === "keep-alive" || value === "close") return into;
+  let named = into;
+  for (const part of value.split(",")) {
+    const name = part.trim().toLowerCase();
+    if (!name || name === "close" || name === "keep-alive") continue;
+    named ??= new Set();
+    named.add(name);
+  }
+  return named;
 }
 
-/** The answer's headers for the client: all but the hop-by-hop ones. */
-export function clientHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const named = connectionNamed(headers.connection);
-  const out: OutgoingHttpHeaders = {};
-  for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
-    out[name] = headers[name];
+/** A flat header list (`[name, value, name, value…]`) without the names in `named`. */
+function without(headers: string[], named: ReadonlySet<string>): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    if (!named.has(headers[i] as string)) kept.push(headers[i] as string, headers[i + 1] as string);
   }
-  return out;
+  return kept;
+}
+
+/**
+ * The answer's headers for the client: all but the hop-by-hop ones (and `dropped`, names in lower
+ * case), from the raw list Node read
+ * (a repeated header stays repeated). Flat lists, not objects, both ways: Node writes them as
+ * they are, without a header object to build and copy on each side of every request.
+ */
+export function clientHeaders(raw: readonly string[], dropped?: ReadonlySet<string>): string[] {
+  let named: Set<string> | undefined;
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    const value = raw[i + 1] as string;
+    if (name === "connection") named = connectionNamed(value, named);
+    if (HOP_BY_HOP.has(name) || dropped?.has(name)) continue;
+    out.push(name, value);
+  }
+  return named ? without(out, named) : out;
 }
 
 export interface Upstream {
   /** Starts a request to `<baseURL><rest>` (`rest`: what follows `/v1` in the client's target). */
-  request: (method: string, rest: string, headers: OutgoingHttpHeaders) => ClientRequest;
-  /** The headers the upstream gets for a client request (`length`: the body's, when known). */
+  request: (method: string, rest: string, headers: readonly string[]) => ClientRequest;
+  /**
+   * The headers the upstream gets for a client request, from its raw list (`req.rawHeaders`), as
+   * a flat list (`length`: the body's, when known).
+   */
   headers(
-    incoming: IncomingHttpHeaders,
+    raw: readonly string[],
     claims: Claims,
     client: ClientView,
     length: number | undefined,
-  ): OutgoingHttpHeaders;
+  ): string[];
   /** The upstream's origin, for the log. */
   readonly origin: string;
   /** A failed request's error, when the proxy on the way caused it (upstream-route.ts). */
@@ -122,22 +149,28 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       const { proxiedRoute } = await import("./upstream-proxy-agent.js");
       use(proxiedRoute(base, { ...decided, proxy: decided.proxy }, trust));
     },
-    headers(incoming, claims, client, length) {
-      const named = connectionNamed(incoming.connection);
-      const out: OutgoingHttpHeaders = {};
-      for (const name in incoming) {
-        if (NOT_FORWARDED.has(name) || name === subject) continue;
-        if (named?.has(name) || isForwardingHeader(name)) continue;
-        out[name] = incoming[name];
+    headers(raw, claims, client, length) {
+      let named: Set<string> | undefined;
+      let chunked = false;
+      // Host first, as Node would write it (it adds none to a list of headers).
+      const copied: string[] = ["host", base.host];
+      for (let i = 0; i < raw.length; i += 2) {
+        const name = (raw[i] as string).toLowerCase();
+        const value = raw[i + 1] as string;
+        if (name === "connection") named = connectionNamed(value, named);
+        else if (name === "transfer-encoding") chunked = true;
+        if (NOT_FORWARDED.has(name) || name === subject || isForwardingHeader(name)) continue;
+        copied.push(name, value);
       }
+      const out = named ? without(copied, named) : copied;
       setForwarding(out, client);
       // The answer is relayed as it comes: a compressed one would reach the client compressed,
       // and the gateway could not read its usage.
-      out["accept-encoding"] = "identity";
-      if (length !== undefined) out["content-length"] = length;
-      else if (incoming["transfer-encoding"] !== undefined) out["transfer-encoding"] = "chunked";
-      if (apiKey) out.authorization = apiKey;
-      if (subject && typeof claims.sub === "string") out[subject] = claims.sub;
+      out.push("accept-encoding", "identity");
+      if (length !== undefined) out.push("content-length", String(length));
+      else if (chunked) out.push("transfer-encoding", "chunked");
+      if (apiKey) out.push("authorization", apiKey);
+      if (subject && typeof claims.sub === "string") out.push(subject, claims.sub);
       return out;
     },
     close: () => route?.agent.destroy(),
@@ -147,11 +180,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     route = chosen;
     options.logger?.emit("gateway_upstream_route", { upstream: base.origin, ...chosen.fields });
     const { agent, watch } = chosen;
-    const target = (
-      method: string,
-      rest: string,
-      headers: OutgoingHttpHeaders,
-    ): RequestOptions => ({
+    const target = (method: string, rest: string, headers: readonly string[]): RequestOptions => ({
       agent,
       protocol: base.protocol,
       hostname,
