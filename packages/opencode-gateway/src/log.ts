@@ -29,15 +29,23 @@ export type { LogLevel };
 export type Logger = CoreLogger<GatewayEvent>;
 
 /**
- * Lines to stderr, written together once per turn of the event loop. The access log is one line
- * per request, and stderr on a pipe or a file is written synchronously: under load, one write
- * system call then carries every record of that turn instead of one each. What is pending is
- * written at exit, so a stop (a signal, process.exit) loses nothing.
+ * Lines to stderr, written together: at most {@link FLUSH_AFTER_MS} after the first of them, or
+ * as soon as {@link FLUSH_AT_CHARS} are pending. The access log is one line per request, and
+ * stderr on a pipe or a file is written synchronously: one write system call (and one wake-up of
+ * whatever reads the pipe) then carries hundreds of records instead of a few. Measured under
+ * load, writing once per event-loop turn still cost ~8% of the gateway's CPU; nginx's buffered
+ * `access_log` makes the same trade. What is pending is written at exit, so a stop (a signal,
+ * process.exit, an uncaught error) loses nothing.
  */
+const FLUSH_AFTER_MS = 50;
+const FLUSH_AT_CHARS = 64 * 1024;
 let pendingLines = "";
+let flushTimer: NodeJS.Timeout | undefined;
 let exitHooked = false;
 
 function flushStderr(): void {
+  clearTimeout(flushTimer);
+  flushTimer = undefined;
   if (!pendingLines) return;
   const text = pendingLines;
   pendingLines = "";
@@ -49,9 +57,11 @@ function batchedStderr(line: string): void {
   if (!pendingLines) {
     if (!exitHooked) process.once("exit", flushStderr);
     exitHooked = true;
-    setImmediate(flushStderr);
+    // Unref'd: a gateway that is done does not wait for it (the exit hook writes what is left).
+    flushTimer = setTimeout(flushStderr, FLUSH_AFTER_MS).unref();
   }
   pendingLines += `${line}\n`;
+  if (pendingLines.length >= FLUSH_AT_CHARS) flushStderr();
 }
 
 /**
