@@ -32,10 +32,9 @@ export type Logger = CoreLogger<GatewayEvent>;
  * Lines to stderr, written together: at most {@link FLUSH_AFTER_MS} after the first of them, or
  * as soon as {@link FLUSH_AT_CHARS} are pending. The access log is one line per request, and
  * stderr on a pipe or a file is written synchronously: one write system call (and one wake-up of
- * whatever reads the pipe) then carries hundreds of records instead of a few. Measured under
- * load, writing once per event-loop turn still cost ~8% of the gateway's CPU; nginx's buffered
- * `access_log` makes the same trade. What is pending is written at exit, so a stop (a signal,
- * process.exit, an uncaught error) loses nothing.
+ * whatever reads the pipe) then carries hundreds of records instead of the few of one turn of
+ * the event loop; nginx's buffered `access_log` makes the same trade. What is pending is written
+ * at exit, so a stop (a signal, process.exit, an uncaught error) loses nothing.
  */
 const FLUSH_AFTER_MS = 50;
 const FLUSH_AT_CHARS = 64 * 1024;
