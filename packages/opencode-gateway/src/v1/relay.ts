@@ -67,7 +67,9 @@ export function relay(options: RelayOptions): void {
     }
   };
   const clientGone = () => gone;
-  res.once("close", () => {
+  // `on`, not `once`, for the events of this request's own objects: each comes once at most, and
+  // `once` wraps every listener it adds.
+  res.on("close", () => {
     clearTimeout(timer);
     if (res.writableFinished) return;
     gone = true;
@@ -85,7 +87,7 @@ export function relay(options: RelayOptions): void {
     }, options.headersTimeoutMs);
     let limit: ByteLimit | undefined;
 
-    request.once("response", (answer) => {
+    request.on("response", (answer) => {
       clearTimeout(timer);
       try {
         answerWith(answer);
@@ -193,15 +195,15 @@ export function relay(options: RelayOptions): void {
     res.writeHead(status, answer.statusMessage || undefined, headers);
     // A cut upstream answer cuts the client's (it must not look complete); a client that goes
     // away destroys the upstream request (the close handler above).
-    answer.once("aborted", () => res.destroy());
-    answer.once("error", () => res.destroy());
+    answer.on("aborted", () => res.destroy());
+    answer.on("error", () => res.destroy());
     let usage: () => Outcome["usage"] = () => undefined;
     if (settle && sse) {
       const tap = new SseUsageTap(strip);
       usage = () => tap.usage;
       if (strip) {
         answer.pipe(tap).pipe(res);
-        res.once("finish", () => finish(status, usage(), false));
+        res.on("finish", () => finish(status, usage(), false));
         return;
       }
       answer.on("data", (chunk: Buffer) => tap.look(chunk));
@@ -213,7 +215,7 @@ export function relay(options: RelayOptions): void {
     // pipe, not pipeline: pipeline makes an AbortController per call and a DOMException when it
     // ends, a cost on every request; the handlers here do what it would.
     answer.pipe(res);
-    res.once("finish", () => finish(status, usage(), false));
+    res.on("finish", () => finish(status, usage(), false));
   };
 
   attempt();
