@@ -60,6 +60,15 @@ function busConfig(dir: string): string {
     <allow eavesdrop="true"/>
     <allow own="*"/>
   </policy>
+  <!-- A desktop session bus's limits (dbus's session.conf). Without them dbus-daemon applies its
+       system-bus defaults (256 connections per user, 128 pending replies per connection), which
+       a test with several processes can reach where no desktop would. -->
+  <limit name="max_connections_per_user">100000</limit>
+  <limit name="max_completed_connections">100000</limit>
+  <limit name="max_incomplete_connections">10000</limit>
+  <limit name="max_replies_per_connection">50000</limit>
+  <limit name="max_match_rules_per_connection">50000</limit>
+  <limit name="max_names_per_connection">50000</limit>
 </busconfig>
 `;
 }
