@@ -17,7 +17,7 @@ const SECTIONS: Record<string, () => Promise<Figure[]>> = {
   "single-flight": () => singleFlight(5),
   bearer: () => bearerCost(300),
   token: () => tokenTime(40),
-  gateway: () => gatewayFigures({ seconds: 3, rounds: 2, connections: 32 }),
+  gateway: () => gatewayFigures({ seconds: 3, rounds: 3, connections: 32 }),
 };
 
 const { values } = parseArgs({
