@@ -1,9 +1,4 @@
-import type {
-  ClientRequest,
-  IncomingMessage,
-  OutgoingHttpHeaders,
-  ServerResponse,
-} from "node:http";
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { pipeline } from "node:stream";
 import { ByteLimit } from "../body-limit.js";
 import { describeError } from "../error-cause.js";
@@ -11,15 +6,18 @@ import type { Logger } from "../log.js";
 import type { Outcome } from "./hooks.js";
 import { bodyTooLarge, openAiError, sendAnswer, sendJson } from "./respond.js";
 import { clientHeaders, type Upstream } from "./upstream.js";
+import type { DispatchHandler } from "./upstream-route.js";
 import { JsonUsageReader, SseUsageTap } from "./usage.js";
 
 /**
- * One call to the upstream and the relay of its answer: the body goes up (whole when it was
- * read, streamed through the size limit otherwise), the status and headers come back at once,
- * and the body is piped to the client chunk by chunk as it arrives — SSE events are never
- * held. When the client goes away the upstream request is destroyed, so the model server sees
- * the abort and can stop generating. A keep-alive connection the upstream closed while idle is
- * retried once on a fresh one when the body can be sent again.
+ * One call to the upstream and the relay of its answer, on undici's `dispatch` API (the
+ * relay is the request's handler): the body goes up (whole when it was read, streamed through
+ * the size limit otherwise), the status and headers come back at once, and the body is written
+ * to the client chunk by chunk as it arrives — SSE events are never held; when the client reads
+ * slower than the upstream sends, the upstream is paused until the client drains. When the
+ * client goes away the upstream request is aborted, so the model server sees the abort and can
+ * stop generating. A keep-alive connection the upstream closed while idle is retried once on a
+ * fresh one when the body can be sent again.
  */
 
 export interface RelayOptions {
@@ -47,176 +45,270 @@ export interface RelayOptions {
 const isEventStream = (type: string | undefined) =>
   type?.trimStart().toLowerCase().startsWith("text/event-stream") ?? false;
 
-export function relay(options: RelayOptions): void {
-  const { req, res, upstream, logger, path, settle } = options;
-  const sent = performance.now();
-  let outgoing: ClientRequest | undefined;
-  let settled = false;
-  let retried = false;
-  let gone = false;
-  let timer: NodeJS.Timeout | undefined;
-
-  const finish = (status: number, usage: Outcome["usage"], aborted: boolean) => {
-    if (settled) return;
-    settled = true;
-    if (!settle) return;
-    try {
-      settle({ status, upstreamMs: Math.round(performance.now() - sent), usage, aborted });
-    } catch (error) {
-      logger.emit("gateway_internal_error", { path, detail: `settle: ${String(error)}` });
+/** The content type in undici's raw header list (bytes, names in any case). */
+function contentType(raw: readonly Buffer[]): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as Buffer;
+    if (name.length === 12 && name.toString("latin1").toLowerCase() === "content-type") {
+      return (raw[i + 1] as Buffer).toString("latin1");
     }
-  };
-  const clientGone = () => gone;
-  // `on`, not `once`, for the events of this request's own objects: each comes once at most, and
-  // `once` wraps every listener it adds.
-  res.on("close", () => {
-    clearTimeout(timer);
-    if (res.writableFinished) return;
-    gone = true;
-    outgoing?.destroy();
-    finish(res.headersSent ? res.statusCode : 499, undefined, true);
-  });
+  }
+  return undefined;
+}
 
-  const attempt = () => {
-    let timedOut = false;
-    const request = upstream.request(options.method, options.rest, options.headers);
-    outgoing = request;
-    timer = setTimeout(() => {
-      timedOut = true;
-      request.destroy(new Error(`no answer within ${options.headersTimeoutMs} ms`));
-    }, options.headersTimeoutMs);
-    let limit: ByteLimit | undefined;
+/** What is done with the answer's bytes on their way to the client. */
+enum Tap {
+  None,
+  /** SSE, looked at for usage. */
+  Look,
+  /** SSE, the usage-only event removed. */
+  Strip,
+  /** JSON, collected for its usage. */
+  Json,
+}
 
-    request.on("response", (answer) => {
-      clearTimeout(timer);
-      try {
-        answerWith(answer);
-      } catch (error) {
-        // An answer Node refuses to relay (an invalid header): the client gets a 502.
-        answer.destroy();
-        logger.emit("gateway_upstream_unreachable", {
-          path,
-          upstream: upstream.origin,
-          ...describeError(error),
-        });
-        sendJson(res, 502, openAiError("the model server answered badly", "upstream_invalid"));
-        finish(502, undefined, false);
-      }
+/** Errors of a kept-alive connection the upstream had closed before it read the request. */
+const CLOSED_WHILE_IDLE = new Set(["UND_ERR_SOCKET", "ECONNRESET", "EPIPE"]);
+
+export function relay(options: RelayOptions): void {
+  new Relay(options).send();
+}
+
+class Relay implements DispatchHandler {
+  readonly #o: RelayOptions;
+  readonly #sent = performance.now();
+  #abort: ((reason?: Error) => void) | undefined;
+  #limit: ByteLimit | undefined;
+  #settled = false;
+  #retried = false;
+  /** The client went away before the answer was done. */
+  #gone = false;
+  /** The answer's headers came (the attempt cannot be retried any more). */
+  #answered = false;
+  /** Handled here already (an answer the client cannot get): later errors are the abort's. */
+  #over = false;
+  /** Inside `dispatch`: a request that starts there went on a connection already open. */
+  #dispatching = false;
+  #reused = false;
+  #tap = Tap.None;
+  #sse: SseUsageTap | undefined;
+  #json: JsonUsageReader | undefined;
+
+  constructor(options: RelayOptions) {
+    this.#o = options;
+    // `on`, not `once`, for the events of this request's own objects: each comes once at most,
+    // and `once` wraps every listener it adds.
+    options.res.on("close", () => {
+      if (options.res.writableFinished) return;
+      this.#gone = true;
+      this.#abort?.();
+      this.#finish(options.res.headersSent ? options.res.statusCode : 499, undefined, true);
     });
-    // `on`, not `once`: a socket may fail again after the first error or the answer.
-    request.on("error", (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      if (clientGone()) return;
-      if (res.headersSent) return;
-      if (limit?.exceeded) {
-        logger.emit("gateway_request_refused", {
-          method: options.method,
-          path,
-          status: 413,
-          reason: "body_too_large",
-          maxBodyBytes: options.maxBodyBytes,
-        });
-        sendAnswer(res, bodyTooLarge(options.maxBodyBytes));
-        return finish(413, undefined, false);
+  }
+
+  send(): void {
+    const o = this.#o;
+    let body: Buffer | ByteLimit | undefined;
+    if (o.body === "stream") {
+      const limit = new ByteLimit(o.maxBodyBytes);
+      this.#limit = limit;
+      // Too large or the client gone: `limit` fails, and so does the request (onError answers).
+      pipeline(o.req, limit, () => {});
+      body = limit;
+    } else body = o.body;
+    this.#dispatching = true;
+    try {
+      o.upstream.dispatch(
+        {
+          method: o.method,
+          rest: o.rest,
+          headers: o.headers,
+          body,
+          headersTimeoutMs: o.headersTimeoutMs,
+        },
+        this,
+      );
+    } finally {
+      this.#dispatching = false;
+    }
+  }
+
+  onConnect(abort: (reason?: Error) => void): void {
+    this.#abort = abort;
+    this.#reused = this.#dispatching;
+    if (this.#gone) abort();
+  }
+
+  onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
+    // 1xx (103 Early Hints): not relayed, the answer follows.
+    if (status < 200) return true;
+    this.#answered = true;
+    const { res, settle, extraHeaders: extra } = this.#o;
+    const sse = isEventStream(contentType(raw));
+    const strip = this.#o.stripUsage && sse;
+    // Removing the usage event changes the length; the hooks' headers replace the upstream's.
+    const dropped = strip || extra ? new Set(strip ? ["content-length"] : []) : undefined;
+    if (extra) for (const name in extra) dropped?.add(name.toLowerCase());
+    try {
+      const headers = clientHeaders(raw, dropped);
+      if (extra) {
+        for (const name in extra) {
+          const value = extra[name];
+          if (value !== undefined) headers.push(name, String(value));
+        }
       }
-      if (timedOut) {
-        logger.emit("gateway_upstream_timeout", { path, timeoutMs: options.headersTimeoutMs });
-        sendJson(
-          res,
-          504,
-          openAiError("the model server did not answer in time", "upstream_timeout"),
-          options.extraHeaders,
-        );
-        return finish(504, undefined, false);
-      }
-      if (request.reusedSocket && error.code === "ECONNRESET" && !retried && replayable()) {
-        retried = true;
-        return attempt();
-      }
-      const proxy = upstream.proxyFailure(error);
-      if (proxy) {
-        logger.emit("gateway_upstream_proxy_failed", {
-          path,
-          upstream: upstream.origin,
-          kind: proxy.kind,
-          ...proxy.toLogFields(),
-        });
-        sendJson(
-          res,
-          502,
-          openAiError(
-            // The proxy's address and what it said stay in the log: a client of a public
-            // gateway learns nothing about the network behind it.
-            `the gateway could not reach the model server through its proxy (${proxy.code ?? proxy.kind})`,
-            "upstream_proxy_failed",
-          ),
-          options.extraHeaders,
-        );
-        return finish(502, undefined, false);
-      }
-      logger.emit("gateway_upstream_unreachable", {
-        path,
-        upstream: upstream.origin,
+      res.writeHead(status, statusText || undefined, headers);
+    } catch (error) {
+      // An answer Node refuses to relay (an invalid header): the client gets a 502.
+      this.#over = true;
+      this.#abort?.();
+      this.#o.logger.emit("gateway_upstream_unreachable", {
+        path: this.#o.path,
+        upstream: this.#o.upstream.origin,
         ...describeError(error),
+      });
+      sendJson(res, 502, openAiError("the model server answered badly", "upstream_invalid"));
+      this.#finish(502, undefined, false);
+      return false;
+    }
+    if (settle && sse) {
+      this.#sse = new SseUsageTap(strip);
+      this.#tap = strip ? Tap.Strip : Tap.Look;
+    } else if (settle) {
+      this.#json = new JsonUsageReader();
+      this.#tap = Tap.Json;
+    }
+    res.on("drain", resume);
+    res.on("finish", () => this.#finish(status, this.#usage(), false));
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    const { res } = this.#o;
+    switch (this.#tap) {
+      case Tap.None:
+        break;
+      case Tap.Look:
+        this.#sse?.look(chunk);
+        break;
+      case Tap.Json:
+        this.#json?.add(chunk);
+        break;
+      case Tap.Strip: {
+        const out = this.#sse?.look(chunk);
+        return out && out.length > 0 ? res.write(out) : true;
+      }
+    }
+    return res.write(chunk);
+  }
+
+  onComplete(): void {
+    const held = this.#tap === Tap.Strip ? this.#sse?.rest() : undefined;
+    this.#o.res.end(held);
+  }
+
+  onError(error: Error): void {
+    const o = this.#o;
+    const { res } = o;
+    if (this.#gone || this.#over) return;
+    // A cut upstream answer cuts the client's: it must not look complete.
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const code = (error as NodeJS.ErrnoException).code;
+    if (this.#limit?.exceeded) {
+      o.logger.emit("gateway_request_refused", {
+        method: o.method,
+        path: o.path,
+        status: 413,
+        reason: "body_too_large",
+        maxBodyBytes: o.maxBodyBytes,
+      });
+      sendAnswer(res, bodyTooLarge(o.maxBodyBytes));
+      this.#finish(413, undefined, false);
+      return;
+    }
+    if (code === "UND_ERR_HEADERS_TIMEOUT") {
+      o.logger.emit("gateway_upstream_timeout", { path: o.path, timeoutMs: o.headersTimeoutMs });
+      sendJson(
+        res,
+        504,
+        openAiError("the model server did not answer in time", "upstream_timeout"),
+        o.extraHeaders,
+      );
+      this.#finish(504, undefined, false);
+      return;
+    }
+    if (
+      this.#reused &&
+      !this.#answered &&
+      !this.#retried &&
+      o.body !== "stream" &&
+      code !== undefined &&
+      CLOSED_WHILE_IDLE.has(code)
+    ) {
+      this.#retried = true;
+      this.#abort = undefined;
+      // Not from inside undici's own error handling: the next turn starts the new request.
+      process.nextTick(() => {
+        if (!this.#gone) this.send();
+      });
+      return;
+    }
+    const proxy = o.upstream.proxyFailure(error);
+    if (proxy) {
+      o.logger.emit("gateway_upstream_proxy_failed", {
+        path: o.path,
+        upstream: o.upstream.origin,
+        kind: proxy.kind,
+        ...proxy.toLogFields(),
       });
       sendJson(
         res,
         502,
-        openAiError("the model server cannot be reached", "upstream_unreachable"),
-        options.extraHeaders,
+        openAiError(
+          // The proxy's address and what it said stay in the log: a client of a public
+          // gateway learns nothing about the network behind it.
+          `the gateway could not reach the model server through its proxy (${proxy.code ?? proxy.kind})`,
+          "upstream_proxy_failed",
+        ),
+        o.extraHeaders,
       );
-      finish(502, undefined, false);
+      this.#finish(502, undefined, false);
+      return;
+    }
+    o.logger.emit("gateway_upstream_unreachable", {
+      path: o.path,
+      upstream: o.upstream.origin,
+      ...describeError(error),
     });
+    sendJson(
+      res,
+      502,
+      openAiError("the model server cannot be reached", "upstream_unreachable"),
+      o.extraHeaders,
+    );
+    this.#finish(502, undefined, false);
+  }
 
-    if (options.body === "stream") {
-      limit = new ByteLimit(options.maxBodyBytes);
-      // On an error (too large, client gone) the pipeline destroys `request`: its error handler
-      // above answers.
-      pipeline(req, limit, request, () => {});
-    } else request.end(options.body);
-  };
-  const replayable = () => options.body !== "stream";
+  #usage(): Outcome["usage"] {
+    if (this.#tap === Tap.Json) return this.#json?.usage();
+    return this.#sse?.usage;
+  }
 
-  const answerWith = (answer: IncomingMessage) => {
-    const status = answer.statusCode ?? 502;
-    const sse = isEventStream(answer.headers["content-type"]);
-    const strip = options.stripUsage && sse;
-    const extra = options.extraHeaders;
-    // Removing the usage event changes the length; the hooks' headers replace the upstream's.
-    const dropped = strip || extra ? new Set(strip ? ["content-length"] : []) : undefined;
-    if (extra) for (const name in extra) dropped?.add(name.toLowerCase());
-    const headers = clientHeaders(answer.rawHeaders, dropped);
-    if (extra) {
-      for (const name in extra) {
-        const value = extra[name];
-        if (value !== undefined) headers.push(name, String(value));
-      }
+  #finish(status: number, usage: Outcome["usage"], aborted: boolean): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    const { settle } = this.#o;
+    if (!settle) return;
+    try {
+      settle({ status, upstreamMs: Math.round(performance.now() - this.#sent), usage, aborted });
+    } catch (error) {
+      this.#o.logger.emit("gateway_internal_error", {
+        path: this.#o.path,
+        detail: `settle: ${String(error)}`,
+      });
     }
-    res.writeHead(status, answer.statusMessage || undefined, headers);
-    // A cut upstream answer cuts the client's (it must not look complete); a client that goes
-    // away destroys the upstream request (the close handler above).
-    answer.on("aborted", () => res.destroy());
-    answer.on("error", () => res.destroy());
-    let usage: () => Outcome["usage"] = () => undefined;
-    if (settle && sse) {
-      const tap = new SseUsageTap(strip);
-      usage = () => tap.usage;
-      if (strip) {
-        answer.pipe(tap).pipe(res);
-        res.on("finish", () => finish(status, usage(), false));
-        return;
-      }
-      answer.on("data", (chunk: Buffer) => tap.look(chunk));
-    } else if (settle) {
-      const reader = new JsonUsageReader();
-      usage = () => reader.usage();
-      answer.on("data", (chunk: Buffer) => reader.add(chunk));
-    }
-    // pipe, not pipeline: pipeline makes an AbortController per call and a DOMException when it
-    // ends, a cost on every request; the handlers here do what it would.
-    answer.pipe(res);
-    res.on("finish", () => finish(status, usage(), false));
-  };
-
-  attempt();
+  }
 }

@@ -1,15 +1,19 @@
-import { type ClientRequest, request as httpRequest, type RequestOptions } from "node:http";
-import { request as httpsRequest } from "node:https";
+import type { Readable } from "node:stream";
 import { proxyFor, type TransportError } from "@vymalo/oauth2-core";
 import { type ClientView, isForwardingHeader, setForwarding } from "../forwarded.js";
 import type { Logger } from "../log.js";
 import type { Claims } from "../verify-token.js";
-import { directRoute, type UpstreamRoute, upstreamTrust } from "./upstream-route.js";
+import {
+  type DispatchHandler,
+  directRoute,
+  outboundRoute,
+  type UpstreamRoute,
+} from "./upstream-route.js";
 
 /**
- * The model server, as the request path calls it: one keep-alive agent per gateway (so a request
- * reuses a warm connection instead of opening one), Node's own `http`/`https` client, and the
- * headers it is sent. The user's Authorization header never leaves the gateway: it is removed,
+ * The model server, as the request path calls it: one keep-alive pool per upstream (so a request
+ * reuses a warm connection instead of opening one), undici's `dispatch` (upstream-route.ts), and
+ * the headers it is sent. The user's Authorization header never leaves the gateway: it is removed,
  * and the upstream's own `apiKey` is set when there is one. Hop-by-hop headers (RFC 9110
  * §7.6.1, `Expect` among them, and any header `Connection` names), Host, Cookie, a client-sent
  * `subjectHeader` and every client-sent forwarding header are dropped, and the gateway's own
@@ -83,12 +87,16 @@ function without(headers: string[], named: ReadonlySet<string>): string[] {
  * (a repeated header stays repeated). Flat lists, not objects, both ways: Node writes them as
  * they are, without a header object to build and copy on each side of every request.
  */
-export function clientHeaders(raw: readonly string[], dropped?: ReadonlySet<string>): string[] {
+export function clientHeaders(
+  raw: readonly (Buffer | string)[],
+  dropped?: ReadonlySet<string>,
+): string[] {
   let named: Set<string> | undefined;
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
-    const name = (raw[i] as string).toLowerCase();
-    const value = raw[i + 1] as string;
+    // undici hands over the bytes as read: header text is latin1 (RFC 9110 §5.5).
+    const name = latin1(raw[i] as Buffer | string).toLowerCase();
+    const value = latin1(raw[i + 1] as Buffer | string);
     if (name === "connection") named = connectionNamed(value, named);
     if (HOP_BY_HOP.has(name) || dropped?.has(name)) continue;
     out.push(name, value);
@@ -96,9 +104,23 @@ export function clientHeaders(raw: readonly string[], dropped?: ReadonlySet<stri
   return named ? without(out, named) : out;
 }
 
+const latin1 = (bytes: Buffer | string): string =>
+  typeof bytes === "string" ? bytes : bytes.toString("latin1");
+
+/** One request to the upstream, as the relay sends it. */
+export interface UpstreamCall {
+  method: string;
+  /** What follows `/v1` in the client's request-target. */
+  rest: string;
+  /** A flat list ({@link Upstream.headers}). */
+  headers: readonly string[];
+  body: Buffer | Readable | undefined;
+  headersTimeoutMs: number;
+}
+
 export interface Upstream {
-  /** Starts a request to `<baseURL><rest>` (`rest`: what follows `/v1` in the client's target). */
-  request: (method: string, rest: string, headers: readonly string[]) => ClientRequest;
+  /** Sends a request to `<baseURL><rest>`; its answer and failure go to `handler`. */
+  dispatch: (call: UpstreamCall, handler: DispatchHandler) => void;
   /**
    * The headers the upstream gets for a client request, from its raw list (`req.rawHeaders`), as
    * a flat list (`length`: the body's, when known).
@@ -114,7 +136,7 @@ export interface Upstream {
   /** A failed request's error, when the proxy on the way caused it (upstream-route.ts). */
   proxyFailure(error: unknown): TransportError | undefined;
   /**
-   * Reads `tls.caFile` and loads the proxy agent when a proxy applies, then sets up the route;
+   * Reads `tls.caFile` and loads the proxy's dispatcher when a proxy applies, then sets up the route;
    * direct and without TLS files, the upstream is ready when made. Rejects with an error naming
    * the field or variable (a missing or non-PEM file, a proxy variable that is no http URL).
    */
@@ -125,40 +147,33 @@ export interface Upstream {
 
 export function createUpstream(options: UpstreamOptions): Upstream {
   const base = new URL(options.baseURL);
-  const secure = base.protocol === "https:";
   const prefix = base.pathname.replace(/\/+$/, "");
-  const send = secure ? httpsRequest : httpRequest;
+  const origin = base.origin;
   const subject = options.subjectHeader?.toLowerCase();
   const apiKey = options.apiKey ? `Bearer ${options.apiKey}` : undefined;
-  const hostname = base.hostname.replace(/^\[(.*)\]$/, "$1");
   const caFile = options.tls?.caFile;
-  const decided = proxyFor(base, options.env ?? process.env);
+  const env = options.env ?? process.env;
+  const decided = proxyFor(base, env);
   let route: UpstreamRoute | undefined;
 
   const upstream: Upstream = {
     origin: base.origin,
-    request: () => {
+    dispatch: () => {
       throw new Error("the upstream is not ready: await its ready() before the first request");
     },
     proxyFailure: (error) => route?.proxyFailure(error),
     async ready() {
       if (route) return;
-      const trust = caFile ? await upstreamTrust(caFile) : undefined;
-      if (!decided.proxy) return use(directRoute(base, decided, trust));
-      // Loaded on first need: a gateway without a proxy never loads the proxy agent.
-      const { proxiedRoute } = await import("./upstream-proxy-agent.js");
-      use(proxiedRoute(base, { ...decided, proxy: decided.proxy }, trust));
+      use(await outboundRoute(base, decided, caFile, env));
     },
     headers(raw, claims, client, length) {
       let named: Set<string> | undefined;
-      let chunked = false;
       // Host first, as Node would write it (it adds none to a list of headers).
       const copied: string[] = ["host", base.host];
       for (let i = 0; i < raw.length; i += 2) {
         const name = (raw[i] as string).toLowerCase();
         const value = raw[i + 1] as string;
         if (name === "connection") named = connectionNamed(value, named);
-        else if (name === "transfer-encoding") chunked = true;
         if (NOT_FORWARDED.has(name) || name === subject || isForwardingHeader(name)) continue;
         copied.push(name, value);
       }
@@ -167,38 +182,36 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       // The answer is relayed as it comes: a compressed one would reach the client compressed,
       // and the gateway could not read its usage.
       out.push("accept-encoding", "identity");
+      // A body of unknown length goes chunked: undici says so itself (it refuses the header).
       if (length !== undefined) out.push("content-length", String(length));
-      else if (chunked) out.push("transfer-encoding", "chunked");
       if (apiKey) out.push("authorization", apiKey);
       if (subject && typeof claims.sub === "string") out.push(subject, claims.sub);
       return out;
     },
-    close: () => route?.agent.destroy(),
+    close: () => route?.close(),
   };
 
   function use(chosen: UpstreamRoute): void {
     route = chosen;
     options.logger?.emit("gateway_upstream_route", { upstream: base.origin, ...chosen.fields });
-    const { agent, watch } = chosen;
-    const target = (method: string, rest: string, headers: readonly string[]): RequestOptions => ({
-      agent,
-      protocol: base.protocol,
-      hostname,
-      port: base.port,
-      method,
-      path: `${prefix}${rest}`,
-      headers,
-    });
-    // Chosen once: the direct route's request is the plain call, with nothing added.
-    upstream.request = watch
-      ? (method, rest, headers) => {
-          const request = send(target(method, rest, headers));
-          watch(request);
-          return request;
-        }
-      : (method, rest, headers) => send(target(method, rest, headers));
+    const { dispatcher } = chosen;
+    upstream.dispatch = (call, handler) => {
+      dispatcher.dispatch(
+        {
+          origin,
+          path: `${prefix}${call.rest}`,
+          method: call.method as "GET",
+          headers: call.headers as string[],
+          body: call.body ?? null,
+          headersTimeout: call.headersTimeoutMs,
+          // An SSE stream may pause for long between events; the client's leaving ends it.
+          bodyTimeout: 0,
+        },
+        handler,
+      );
+    };
   }
   // Direct and without TLS files to read, the upstream is ready at once.
-  if (!decided.proxy && !caFile) use(directRoute(base, decided, undefined));
+  if (!decided.proxy && !caFile) use(directRoute(decided));
   return upstream;
 }

@@ -149,9 +149,16 @@ export class SseUsageTap extends Transform {
     done();
   }
 
-  override _flush(done: TransformCallback): void {
-    if (this.strip && this.#pending) this.push(this.#pending);
+  /** At the end of the stream: what `look` still holds for the client (with `strip`). */
+  rest(): Buffer | undefined {
+    const held = this.strip ? this.#pending : undefined;
     this.#pending = undefined;
+    return held;
+  }
+
+  override _flush(done: TransformCallback): void {
+    const held = this.rest();
+    if (held) this.push(held);
     done();
   }
 }
