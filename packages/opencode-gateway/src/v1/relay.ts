@@ -91,6 +91,9 @@ class Relay implements DispatchHandler {
   #dispatching = false;
   #reused = false;
   #tap = Tap.None;
+  /** Resumes the paused upstream; hooked to the client's `drain` on the first full buffer. */
+  #resume: (() => void) | undefined;
+  #draining = false;
   #sse: SseUsageTap | undefined;
   #json: JsonUsageReader | undefined;
 
@@ -178,8 +181,8 @@ class Relay implements DispatchHandler {
       this.#json = new JsonUsageReader();
       this.#tap = Tap.Json;
     }
-    res.on("drain", resume);
-    res.on("finish", () => this.#finish(status, this.#usage(), false));
+    this.#resume = resume;
+    if (settle) res.on("finish", () => this.#finish(status, this.#usage(), false));
     return true;
   }
 
@@ -196,10 +199,20 @@ class Relay implements DispatchHandler {
         break;
       case Tap.Strip: {
         const out = this.#sse?.look(chunk);
-        return out && out.length > 0 ? res.write(out) : true;
+        return out && out.length > 0 ? this.#write(res, out) : true;
       }
     }
-    return res.write(chunk);
+    return this.#write(res, chunk);
+  }
+
+  /** Writes to the client; false (the upstream pauses) until the client has drained. */
+  #write(res: ServerResponse, chunk: Buffer): boolean {
+    if (res.write(chunk)) return true;
+    if (!this.#draining && this.#resume) {
+      this.#draining = true;
+      res.on("drain", this.#resume);
+    }
+    return false;
   }
 
   onComplete(): void {
