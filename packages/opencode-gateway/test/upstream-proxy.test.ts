@@ -1,9 +1,10 @@
-// The model server behind a corporate proxy: the /v1 request path (node:http, not fetch) honours
+// The model server behind a corporate proxy: the /v1 request path (undici's dispatch, not fetch) honours
 // HTTP_PROXY/HTTPS_PROXY/NO_PROXY like the gateway's other outbound calls. A real tinyproxy's own
 // log is the witness that the built gateway's upstream requests went through it — or, for a
 // NO_PROXY host, did not — and a proxy that refuses or is down is a 502 that names it.
 
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -252,6 +253,29 @@ describe("a proxy that refuses or is down", () => {
     const events = gateway.logs().map((r) => r.event);
     expect(events).not.toContain("gateway_upstream_unreachable");
   });
+  it("a proxy that takes the connection and never answers: a 504 after upstream.headersTimeoutMs", async () => {
+    const silent = createServer((socket) => socket.on("error", () => {}));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = silent.address() as { port: number };
+      gw = await startBuiltGateway(
+        testConfig(idp.issuer, { baseURL: upstream.baseURL, headersTimeoutMs: 1000 }),
+        {
+          HTTP_PROXY: `http://127.0.0.1:${port}`,
+          NO_PROXY: `127.0.0.1:${new URL(idp.issuer).port}`,
+        },
+      );
+      const response = await chat(gw);
+      expect(response.status).toBe(504);
+      const { error } = (await response.json()) as { error: { code: string } };
+      expect(error.code).toBe("upstream_timeout");
+      expect(await gw.logged("gateway_upstream_timeout")).toMatchObject([{ timeoutMs: 1000 }]);
+      expect(upstream.chatRequests()).toHaveLength(0);
+    } finally {
+      silent.close();
+    }
+  });
+
   it("a proxy variable that is no http URL stops the start (exit 2), naming it, its password unshown", async () => {
     const dir = await mkdtemp(join(tmpdir(), "gateway-proxy-"));
     const file = join(dir, "gateway.json");

@@ -78,6 +78,11 @@ class Relay implements DispatchHandler {
   readonly #o: RelayOptions;
   readonly #sent = performance.now();
   #abort: ((reason?: Error) => void) | undefined;
+  /**
+   * While a new connection (and a proxy's tunnel) is opened: undici's own headers timeout only
+   * starts once the request is written, its connect timeouts are its own.
+   */
+  #connecting: NodeJS.Timeout | undefined;
   #limit: ByteLimit | undefined;
   #settled = false;
   #retried = false;
@@ -104,6 +109,7 @@ class Relay implements DispatchHandler {
     options.res.on("close", () => {
       if (options.res.writableFinished) return;
       this.#gone = true;
+      clearTimeout(this.#connecting);
       this.#abort?.();
       this.#finish(options.res.headersSent ? options.res.statusCode : 499, undefined, true);
     });
@@ -134,12 +140,17 @@ class Relay implements DispatchHandler {
     } finally {
       this.#dispatching = false;
     }
+    // Not written at once (no idle connection) and not failed: the wait is timed here.
+    if (!this.#abort && !this.#settled) {
+      this.#connecting = setTimeout(() => this.#timedOut(), o.headersTimeoutMs);
+    }
   }
 
   onConnect(abort: (reason?: Error) => void): void {
+    clearTimeout(this.#connecting);
     this.#abort = abort;
     this.#reused = this.#dispatching;
-    if (this.#gone) abort();
+    if (this.#gone || this.#over) abort();
   }
 
   onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
@@ -223,6 +234,7 @@ class Relay implements DispatchHandler {
   onError(error: Error): void {
     const o = this.#o;
     const { res } = o;
+    clearTimeout(this.#connecting);
     if (this.#gone || this.#over) return;
     // A cut upstream answer cuts the client's: it must not look complete.
     if (res.headersSent) {
@@ -243,14 +255,7 @@ class Relay implements DispatchHandler {
       return;
     }
     if (code === "UND_ERR_HEADERS_TIMEOUT") {
-      o.logger.emit("gateway_upstream_timeout", { path: o.path, timeoutMs: o.headersTimeoutMs });
-      sendJson(
-        res,
-        504,
-        openAiError("the model server did not answer in time", "upstream_timeout"),
-        o.extraHeaders,
-      );
-      this.#finish(504, undefined, false);
+      this.#timedOut();
       return;
     }
     if (
@@ -303,6 +308,21 @@ class Relay implements DispatchHandler {
       o.extraHeaders,
     );
     this.#finish(502, undefined, false);
+  }
+
+  #timedOut(): void {
+    const o = this.#o;
+    // The request may still be under way (a connection being opened): it is aborted when it
+    // starts, and its error is not answered again.
+    this.#over = true;
+    o.logger.emit("gateway_upstream_timeout", { path: o.path, timeoutMs: o.headersTimeoutMs });
+    sendJson(
+      o.res,
+      504,
+      openAiError("the model server did not answer in time", "upstream_timeout"),
+      o.extraHeaders,
+    );
+    this.#finish(504, undefined, false);
   }
 
   #usage(): Outcome["usage"] {
