@@ -1,11 +1,15 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { pipeline } from "node:stream";
 import { ByteLimit } from "../body-limit.js";
-import { describeError } from "../error-cause.js";
 import type { Logger } from "../log.js";
 import type { Outcome } from "./hooks.js";
-import { bodyTooLarge, openAiError, sendAnswer, sendJson } from "./respond.js";
 import { clientHeaders, type Upstream } from "./upstream.js";
+import {
+  answerInvalid,
+  answerTimeout,
+  answerTooLarge,
+  answerUnreachable,
+} from "./upstream-failure.js";
 import type { DispatchHandler } from "./upstream-route.js";
 import { JsonUsageReader, SseUsageTap } from "./usage.js";
 
@@ -176,13 +180,7 @@ class Relay implements DispatchHandler {
       // An answer Node refuses to relay (an invalid header): the client gets a 502.
       this.#over = true;
       this.#abort?.();
-      this.#o.logger.emit("gateway_upstream_unreachable", {
-        path: this.#o.path,
-        upstream: this.#o.upstream.origin,
-        ...describeError(error),
-      });
-      sendJson(res, 502, openAiError("the model server answered badly", "upstream_invalid"));
-      this.#finish(502, undefined, false);
+      this.#finish(answerInvalid(this.#o, error), undefined, false);
       return false;
     }
     if (settle && sse) {
@@ -243,15 +241,7 @@ class Relay implements DispatchHandler {
     }
     const code = (error as NodeJS.ErrnoException).code;
     if (this.#limit?.exceeded) {
-      o.logger.emit("gateway_request_refused", {
-        method: o.method,
-        path: o.path,
-        status: 413,
-        reason: "body_too_large",
-        maxBodyBytes: o.maxBodyBytes,
-      });
-      sendAnswer(res, bodyTooLarge(o.maxBodyBytes));
-      this.#finish(413, undefined, false);
+      this.#finish(answerTooLarge(o), undefined, false);
       return;
     }
     if (code === "UND_ERR_HEADERS_TIMEOUT") {
@@ -274,40 +264,7 @@ class Relay implements DispatchHandler {
       });
       return;
     }
-    const proxy = o.upstream.proxyFailure(error);
-    if (proxy) {
-      o.logger.emit("gateway_upstream_proxy_failed", {
-        path: o.path,
-        upstream: o.upstream.origin,
-        kind: proxy.kind,
-        ...proxy.toLogFields(),
-      });
-      sendJson(
-        res,
-        502,
-        openAiError(
-          // The proxy's address and what it said stay in the log: a client of a public
-          // gateway learns nothing about the network behind it.
-          `the gateway could not reach the model server through its proxy (${proxy.code ?? proxy.kind})`,
-          "upstream_proxy_failed",
-        ),
-        o.extraHeaders,
-      );
-      this.#finish(502, undefined, false);
-      return;
-    }
-    o.logger.emit("gateway_upstream_unreachable", {
-      path: o.path,
-      upstream: o.upstream.origin,
-      ...describeError(error),
-    });
-    sendJson(
-      res,
-      502,
-      openAiError("the model server cannot be reached", "upstream_unreachable"),
-      o.extraHeaders,
-    );
-    this.#finish(502, undefined, false);
+    this.#finish(answerUnreachable(o, error), undefined, false);
   }
 
   #timedOut(): void {
@@ -315,14 +272,7 @@ class Relay implements DispatchHandler {
     // The request may still be under way (a connection being opened): it is aborted when it
     // starts, and its error is not answered again.
     this.#over = true;
-    o.logger.emit("gateway_upstream_timeout", { path: o.path, timeoutMs: o.headersTimeoutMs });
-    sendJson(
-      o.res,
-      504,
-      openAiError("the model server did not answer in time", "upstream_timeout"),
-      o.extraHeaders,
-    );
-    this.#finish(504, undefined, false);
+    this.#finish(answerTimeout(o), undefined, false);
   }
 
   #usage(): Outcome["usage"] {
