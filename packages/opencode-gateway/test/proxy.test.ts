@@ -22,7 +22,17 @@ let token: string;
 
 beforeAll(async () => {
   idp = await startIssuerStub();
-  upstream = await startUpstream();
+  // The answer's own hop-by-hop header, named by its Connection header, next to a repeated one.
+  upstream = await startUpstream([
+    "x-trace",
+    "a",
+    "x-trace",
+    "b",
+    "connection",
+    "keep-alive, x-hop-answer",
+    "x-hop-answer",
+    "internal",
+  ]);
   gw = await startGateway(
     testConfig(idp.issuer, {
       baseURL: upstream.baseURL,
@@ -96,6 +106,9 @@ describe("the request the upstream gets", () => {
     expect(JSON.parse(answer).choices[0].message.content).toBe(UPSTREAM_ANSWER);
     expect(upstream.requests[0]?.rawBody).toBe(body);
     expect(upstream.requests[0]?.headers["content-type"]).toBe("application/json");
+    // The answer's headers: both lines of a repeated one, none its Connection header names.
+    expect(response.headers.get("x-trace")).toBe("a, b");
+    expect(response.headers.get("x-hop-answer")).toBeNull();
   });
 
   it("answers 504 when the upstream sends no headers in time", async () => {

@@ -30,6 +30,11 @@ export interface FakeLlmOptions {
   hangPaths?: string[];
   /** Pause between two streamed events, so each arrives as its own chunk. Default 5 ms. */
   streamDelayMs?: number;
+  /**
+   * Header lines added to every completion answer, as a flat list (`[name, value, …]`): a name
+   * given twice is sent twice.
+   */
+  completionHeaders?: readonly string[];
 }
 
 /** One request the fake received, in arrival order. */
@@ -216,6 +221,10 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
         return;
       }
       const text = typeof answer === "function" ? answer(chat) : answer;
+      const lines = options.completionHeaders ?? [];
+      for (let i = 0; i + 1 < lines.length; i += 2) {
+        res.appendHeader(lines[i] as string, lines[i + 1] as string);
+      }
       if (chat.stream === true) {
         record.status = 200;
         await stream(res, completionEvents(model, text, chat), record);
