@@ -1,4 +1,3 @@
-import { Transform, type TransformCallback } from "node:stream";
 import type { Usage } from "./hooks.js";
 
 /**
@@ -109,14 +108,12 @@ function eventJson(event: Buffer): Record<string, unknown> | undefined {
  * (`choices: []` with `usage`) is removed, so the client gets the stream it asked for; events
  * then pass on whole, each as soon as its blank line arrives.
  */
-export class SseUsageTap extends Transform {
+export class SseUsageTap {
   usage: Usage | undefined;
   #pending: Buffer | undefined;
   #gaveUp = false;
 
-  constructor(private readonly strip: boolean) {
-    super();
-  }
+  constructor(private readonly strip: boolean) {}
 
   /** Looks at a chunk; returns what the client gets of it (with `strip`, whole events). */
   look(chunk: Buffer): Buffer | undefined {
@@ -143,22 +140,10 @@ export class SseUsageTap extends Transform {
     return this.strip ? Buffer.concat(kept) : chunk;
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    const out = this.look(chunk);
-    if (out && out.length > 0) this.push(out);
-    done();
-  }
-
   /** At the end of the stream: what `look` still holds for the client (with `strip`). */
   rest(): Buffer | undefined {
     const held = this.strip ? this.#pending : undefined;
     this.#pending = undefined;
     return held;
-  }
-
-  override _flush(done: TransformCallback): void {
-    const held = this.rest();
-    if (held) this.push(held);
-    done();
   }
 }
