@@ -59,6 +59,44 @@ function rawGet(url: string, headers: Record<string, string>): Promise<number> {
   });
 }
 
+/**
+ * POSTs `parts` chunked, one every `gapMs`, as `application/octet-stream`: a body the gateway
+ * streams to the upstream (only JSON is read whole), as an audio upload is.
+ */
+function slowUpload(
+  url: string,
+  parts: string[],
+  gapMs: number,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/octet-stream" },
+      },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          body += chunk;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on("error", reject);
+    const next = (i: number) => {
+      if (i === parts.length) {
+        req.end();
+        return;
+      }
+      req.write(parts[i]);
+      setTimeout(() => next(i + 1), gapMs);
+    };
+    next(0);
+  });
+}
+
 describe("the request the upstream gets", () => {
   it("carries the upstream's key, not the user's token, and no hop-by-hop headers", async () => {
     const status = await rawGet(`${gw.url}/v1/models?limit=5&order=asc`, {
@@ -117,6 +155,23 @@ describe("the request the upstream gets", () => {
     });
     expect(response.status).toBe(504);
     expect(await response.json()).toMatchObject({ error: { code: "upstream_timeout" } });
+  });
+
+  it("answers 504 when the upstream takes a streamed upload and sends no headers in time", async () => {
+    const answer = await slowUpload(`${gw.url}/v1/slow`, ["a", "b"], 0);
+    expect(answer.status).toBe(504);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { code: "upstream_timeout" } });
+    expect(upstream.requests[0]?.rawBody).toBe("ab");
+  });
+
+  it("does not cut a streamed upload slower than upstream.headersTimeoutMs: the wait starts once it is sent", async () => {
+    // Six parts 300 ms apart: the upload alone takes longer than the gateway's 1000 ms.
+    const parts = ["p1", "p2", "p3", "p4", "p5", "p6"];
+    const answer = await slowUpload(`${gw.url}/v1/audio/transcriptions`, parts, 300);
+    // The model server's own answer (it has no such route), not the gateway's 504.
+    expect(upstream.requests[0]?.rawBody).toBe(parts.join(""));
+    expect(answer.status).toBe(404);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { code: "not_found" } });
   });
 
   it("answers 502 when the upstream is down", async () => {

@@ -83,10 +83,15 @@ class Relay implements DispatchHandler {
   readonly #sent = performance.now();
   #abort: ((reason?: Error) => void) | undefined;
   /**
-   * While a new connection (and a proxy's tunnel) is opened: undici's own headers timeout only
-   * starts once the request is written, its connect timeouts are its own.
+   * The wait for the answer's headers, timed here (`upstream.headersTimeoutMs`), from the
+   * dispatch (a new connection and a proxy's tunnel included) until the headers come. Only a
+   * streamed body leaves it to undici once its request is under way, because undici's timer
+   * starts when the body is sent (a slow upload is not the model server's delay). Otherwise
+   * undici times nothing: its timer for this would outlive the request by up to a second
+   * (undici clears its coarse timers once per tick), one per request, which under load the
+   * garbage collector moves to the old generation.
    */
-  #connecting: NodeJS.Timeout | undefined;
+  #waiting: NodeJS.Timeout | undefined;
   #limit: ByteLimit | undefined;
   #settled = false;
   #retried = false;
@@ -113,7 +118,7 @@ class Relay implements DispatchHandler {
     options.res.on("close", () => {
       if (options.res.writableFinished) return;
       this.#gone = true;
-      clearTimeout(this.#connecting);
+      clearTimeout(this.#waiting);
       this.#abort?.();
       this.#finish(options.res.headersSent ? options.res.statusCode : 499, undefined, true);
     });
@@ -129,6 +134,7 @@ class Relay implements DispatchHandler {
       pipeline(o.req, limit, () => {});
       body = limit;
     } else body = o.body;
+    const streamed = o.body === "stream";
     this.#dispatching = true;
     try {
       o.upstream.dispatch(
@@ -137,21 +143,22 @@ class Relay implements DispatchHandler {
           rest: o.rest,
           headers: o.headers,
           body,
-          headersTimeoutMs: o.headersTimeoutMs,
+          // 0: undici does not time the wait, this relay does.
+          headersTimeoutMs: streamed ? o.headersTimeoutMs : 0,
         },
         this,
       );
     } finally {
       this.#dispatching = false;
     }
-    // Not written at once (no idle connection) and not failed: the wait is timed here.
-    if (!this.#abort && !this.#settled) {
-      this.#connecting = setTimeout(() => this.#timedOut(), o.headersTimeoutMs);
-    }
+    // A streamed body on a connection already open is undici's to time (see #waiting).
+    if (this.#settled || (streamed && this.#abort)) return;
+    clearTimeout(this.#waiting);
+    this.#waiting = setTimeout(() => this.#timedOut(), o.headersTimeoutMs);
   }
 
   onConnect(abort: (reason?: Error) => void): void {
-    clearTimeout(this.#connecting);
+    if (this.#o.body === "stream") clearTimeout(this.#waiting);
     this.#abort = abort;
     this.#reused = this.#dispatching;
     if (this.#gone || this.#over) abort();
@@ -160,6 +167,7 @@ class Relay implements DispatchHandler {
   onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
     // 1xx (103 Early Hints): not relayed, the answer follows.
     if (status < 200) return true;
+    clearTimeout(this.#waiting);
     this.#answered = true;
     const { res, settle, extraHeaders: extra } = this.#o;
     const sse = isEventStream(contentType(raw));
@@ -232,7 +240,7 @@ class Relay implements DispatchHandler {
   onError(error: Error): void {
     const o = this.#o;
     const { res } = o;
-    clearTimeout(this.#connecting);
+    clearTimeout(this.#waiting);
     if (this.#gone || this.#over) return;
     // A cut upstream answer cuts the client's: it must not look complete.
     if (res.headersSent) {
@@ -269,9 +277,10 @@ class Relay implements DispatchHandler {
 
   #timedOut(): void {
     const o = this.#o;
-    // The request may still be under way (a connection being opened): it is aborted when it
-    // starts, and its error is not answered again.
+    // A request under way is aborted now; one still waiting for its connection is aborted
+    // when it starts. Its error is not answered again.
     this.#over = true;
+    this.#abort?.();
     this.#finish(answerTimeout(o), undefined, false);
   }
 

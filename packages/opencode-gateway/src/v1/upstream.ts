@@ -115,6 +115,7 @@ export interface UpstreamCall {
   /** A flat list ({@link Upstream.headers}). */
   headers: readonly string[];
   body: Buffer | Readable | undefined;
+  /** undici's wait for the headers once the request is sent; 0 when the caller times it. */
   headersTimeoutMs: number;
 }
 
