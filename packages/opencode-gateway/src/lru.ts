@@ -1,11 +1,25 @@
 /**
  * A least-recently-used map with a fixed number of entries: reading an entry makes it the
  * newest, and setting one past `max` drops the oldest. It bounds memory the outside world can
- * fill (one entry per distinct token a client sends). A Map keeps insertion order, which is
- * all an LRU needs: delete and re-insert moves a key to the end.
+ * fill (one entry per distinct token a client sends).
+ *
+ * The order is a list through the entries themselves, so a hit only moves two links and
+ * allocates nothing. (Deleting and re-inserting into a Map, the shorter way to keep the order,
+ * makes V8 rebuild the Map's table every few hits; for a Map in the old generation, as a
+ * long-lived cache is, each new table is made there too, and under load that garbage grows the
+ * heap until a full collection.) The Map changes only when a key comes or goes.
  */
+interface Entry<K, V> {
+  readonly key: K;
+  value: V;
+  newer: Entry<K, V> | undefined;
+  older: Entry<K, V> | undefined;
+}
+
 export class Lru<K, V> {
-  readonly #entries = new Map<K, V>();
+  readonly #entries = new Map<K, Entry<K, V>>();
+  #newest: Entry<K, V> | undefined;
+  #oldest: Entry<K, V> | undefined;
 
   constructor(readonly max: number) {
     if (!Number.isInteger(max) || max < 1) throw new RangeError("max must be a positive integer");
@@ -16,23 +30,51 @@ export class Lru<K, V> {
   }
 
   get(key: K): V | undefined {
-    if (!this.#entries.has(key)) return undefined;
-    const value = this.#entries.get(key) as V;
-    this.#entries.delete(key);
-    this.#entries.set(key, value);
-    return value;
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    this.#touch(entry);
+    return entry.value;
   }
 
   set(key: K, value: V): void {
-    this.#entries.delete(key);
-    this.#entries.set(key, value);
-    if (this.#entries.size > this.max) {
-      const oldest = this.#entries.keys().next().value as K;
-      this.#entries.delete(oldest);
+    const known = this.#entries.get(key);
+    if (known !== undefined) {
+      known.value = value;
+      this.#touch(known);
+      return;
     }
+    const entry: Entry<K, V> = { key, value, newer: undefined, older: this.#newest };
+    if (this.#newest) this.#newest.newer = entry;
+    else this.#oldest = entry;
+    this.#newest = entry;
+    this.#entries.set(key, entry);
+    if (this.#entries.size > this.max && this.#oldest) this.#drop(this.#oldest);
   }
 
   delete(key: K): void {
-    this.#entries.delete(key);
+    const entry = this.#entries.get(key);
+    if (entry !== undefined) this.#drop(entry);
+  }
+
+  #touch(entry: Entry<K, V>): void {
+    if (entry === this.#newest) return;
+    this.#unlink(entry);
+    entry.older = this.#newest;
+    entry.newer = undefined;
+    if (this.#newest) this.#newest.newer = entry;
+    else this.#oldest = entry;
+    this.#newest = entry;
+  }
+
+  #unlink(entry: Entry<K, V>): void {
+    if (entry.newer) entry.newer.older = entry.older;
+    else this.#newest = entry.older;
+    if (entry.older) entry.older.newer = entry.newer;
+    else this.#oldest = entry.newer;
+  }
+
+  #drop(entry: Entry<K, V>): void {
+    this.#unlink(entry);
+    this.#entries.delete(entry.key);
   }
 }

@@ -88,4 +88,49 @@ describe("Lru", () => {
   it("refuses a size that is not a positive integer", () => {
     expect(() => new Lru(0)).toThrow(RangeError);
   });
+
+  /** Which of `keys` a full cache still holds (reading them reorders it: check once). */
+  const held = (lru: Lru<string, number>, keys: string[]) =>
+    keys.filter((key) => lru.get(key) !== undefined);
+
+  it("drops the least recently read or written entry, wherever it is in the order", () => {
+    const lru = new Lru<string, number>(3);
+    lru.set("a", 1);
+    lru.set("b", 2);
+    lru.set("c", 3);
+    expect(lru.get("b")).toBe(2); // the middle one becomes the newest: a, c, b
+    lru.set("a", 10); // the oldest is written again: c, b, a
+    lru.set("d", 4); // c goes
+    expect(lru.size).toBe(3);
+    expect(held(lru, ["a", "b", "c", "d"])).toEqual(["a", "b", "d"]);
+    expect(lru.get("a")).toBe(10);
+  });
+
+  it("keeps its order whole when the newest, the oldest or a middle entry is deleted", () => {
+    for (const gone of ["a", "b", "c"]) {
+      const lru = new Lru<string, number>(3);
+      lru.set("a", 1);
+      lru.set("b", 2);
+      lru.set("c", 3);
+      lru.delete(gone);
+      lru.set("x", 9); // room for it: nothing goes
+      const kept = ["a", "b", "c"].filter((key) => key !== gone);
+      lru.set("y", 9); // the oldest remaining goes
+      expect(lru.size).toBe(3);
+      expect(held(lru, [...kept, "x", "y"])).toEqual([kept[1], "x", "y"]);
+    }
+  });
+
+  it("with one entry, each new key replaces the last", () => {
+    const lru = new Lru<string, number>(1);
+    lru.set("a", 1);
+    lru.get("a");
+    lru.set("b", 2);
+    expect(lru.get("a")).toBeUndefined();
+    expect(lru.get("b")).toBe(2);
+    lru.delete("b");
+    expect(lru.size).toBe(0);
+    lru.set("c", 3);
+    expect(lru.get("c")).toBe(3);
+  });
 });
