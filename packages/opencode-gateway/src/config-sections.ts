@@ -93,22 +93,53 @@ export const UpstreamSchema = withHelp(
         ),
         tls: withHelp(
           z.optional(
-            z.strictObject(
-              {
-                caFile: withHelp(
-                  nonEmpty("a file path"),
-                  "The CA that issued the model server's certificate (PEM), trusted next to the system's and NODE_EXTRA_CA_CERTS; also used for an https:// proxy on the way.",
-                  '"/etc/opencode-gateway/model-ca.pem"',
-                ),
-              },
-              {
-                error: expected(
-                  'an object, e.g. { "caFile": "/etc/opencode-gateway/model-ca.pem" }',
-                ),
-              },
-            ),
+            z
+              .strictObject(
+                {
+                  caFile: withHelp(
+                    z.optional(nonEmpty("a file path")),
+                    "The CA that issued the model server's certificate (PEM), trusted next to the system's and NODE_EXTRA_CA_CERTS; also used for an https:// proxy on the way.",
+                    '"/etc/opencode-gateway/model-ca.pem"',
+                  ),
+                  certFile: withHelp(
+                    z.optional(nonEmpty("a file path")),
+                    "The gateway's client certificate (PEM), presented to a model server that requires one (mutual TLS); with keyFile.",
+                    '"/etc/opencode-gateway/gateway.crt"',
+                  ),
+                  keyFile: withHelp(
+                    z.optional(nonEmpty("a file path")),
+                    "The private key of certFile (PEM, unencrypted).",
+                    '"/etc/opencode-gateway/gateway.key"',
+                  ),
+                },
+                {
+                  error: expected(
+                    'an object, e.g. { "caFile": "/etc/opencode-gateway/model-ca.pem" }',
+                  ),
+                },
+              )
+              .check(
+                z.superRefine((tls, ctx) => {
+                  if (Boolean(tls.certFile) !== Boolean(tls.keyFile)) {
+                    ctx.addIssue({
+                      code: "custom",
+                      path: tls.certFile ? ["keyFile"] : ["certFile"],
+                      message: tls.certFile
+                        ? "set upstream.tls.keyFile to the private key of certFile (PEM), or remove certFile"
+                        : "set upstream.tls.certFile to the certificate of keyFile (PEM), or remove keyFile",
+                    });
+                  } else if (!tls.caFile && !tls.certFile) {
+                    ctx.addIssue({
+                      code: "custom",
+                      path: [],
+                      message:
+                        "set upstream.tls.caFile (the model server's CA) and/or certFile and keyFile (the gateway's client certificate), or remove upstream.tls",
+                    });
+                  }
+                }),
+              ),
           ),
-          "TLS to the model server, when its certificate comes from a private CA.",
+          "TLS to the model server: its private CA, and the gateway's client certificate when it requires one.",
           '{ "caFile": "/etc/opencode-gateway/model-ca.pem" }',
         ),
       },

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   createTestCa,
+  type IssuedCertificate,
   type ForwardProxy,
   freePort,
   startForwardProxy,
@@ -303,6 +304,85 @@ describe("a proxy that refuses or is down", () => {
     );
     expect(checked.stdout).not.toContain("config ok");
     await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe("a model server that requires a client certificate (mutual TLS)", () => {
+  let ca: TestCa;
+  let front: TlsFront;
+  let client: IssuedCertificate;
+  beforeAll(async () => {
+    ca = await createTestCa();
+    client = await ca.issueClient("llm-gateway");
+    front = await startTlsFront(await ca.issueServer(), ca.caCert, upstreamPort, ca.caCert);
+  });
+  afterAll(async () => {
+    await gw?.close();
+    gw = undefined;
+    await front?.close();
+    await ca?.cleanup();
+  });
+  const mtls = (tls: Record<string, string>) => ({
+    baseURL: `https://127.0.0.1:${front.port}/v1`,
+    tls,
+  });
+
+  it("presents upstream.tls.certFile: the model server sees the gateway's certificate and answers", async () => {
+    gw = await startBuiltGateway(
+      testConfig(
+        idp.issuer,
+        mtls({ caFile: ca.caFile, certFile: client.certFile, keyFile: client.keyFile }),
+      ),
+    );
+    const response = await chat(gw);
+    expect(response.status).toBe(200);
+    expect(JSON.stringify(await response.json())).toContain(UPSTREAM_ANSWER);
+    expect(front.clients).toContain("llm-gateway");
+    expect(upstream.chatRequests()).toHaveLength(1);
+    await gw.close();
+    gw = undefined;
+  });
+
+  it("without a client certificate the model server refuses the connection: 502, and it got no request", async () => {
+    gw = await startBuiltGateway(testConfig(idp.issuer, mtls({ caFile: ca.caFile })));
+    const presented = front.clients.length;
+    const response = await chat(gw);
+    expect(response.status).toBe(502);
+    expect(await response.json()).toMatchObject({ error: { code: "upstream_unreachable" } });
+    // TLS 1.3: the server's alert comes after the client's side of the handshake is done, so
+    // what the relay sees is the connection closing under its request.
+    const [record] = await gw.logged("gateway_upstream_unreachable");
+    expect(record).toMatchObject({ upstream: `https://127.0.0.1:${front.port}` });
+    expect(front.clients).toHaveLength(presented);
+    expect(upstream.chatRequests()).toHaveLength(0);
+    await gw.close();
+    gw = undefined;
+  });
+
+  it("a certFile without keyFile, or a keyFile that is no key, stops the start naming the field", async () => {
+    const halves = join(ca.dir, "mtls-half.json");
+    await writeFile(
+      halves,
+      JSON.stringify(testConfig(idp.issuer, mtls({ certFile: client.certFile }))),
+    );
+    const half = await runGatewayBin(["--config", halves, "--check"]).done;
+    expect(half.code).toBe(2);
+    expect(half.stderr).toContain("upstream.tls.keyFile");
+    expect(half.stderr).toContain("set upstream.tls.keyFile to the private key of certFile");
+
+    const wrongKey = join(ca.dir, "mtls-wrong-key.json");
+    await writeFile(
+      wrongKey,
+      JSON.stringify(
+        testConfig(idp.issuer, mtls({ certFile: client.certFile, keyFile: client.certFile })),
+      ),
+    );
+    const started = await runGatewayBin(["--config", wrongKey]).done;
+    expect(started.code).toBe(2);
+    expect(started.stderr).toContain(
+      `upstream.tls.keyFile ${client.certFile} holds no PEM private key`,
+    );
+    expect(started.stderr).not.toContain('"event":"gateway_listening"');
   });
 });
 

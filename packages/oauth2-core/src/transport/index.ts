@@ -17,6 +17,7 @@ export { type ProxyRoute, proxyFor, redactUrl } from "./proxy-env.js";
 export {
   certificateThumbprint,
   readPem,
+  type TlsBlock,
   type TlsFiles,
   type TlsMaterial,
   tlsMaterial,

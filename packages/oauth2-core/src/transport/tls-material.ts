@@ -3,11 +3,19 @@ import { readFile } from "node:fs/promises";
 import { memoizeUntilRejected } from "../shared-promises.js";
 import { TransportError } from "./failure.js";
 
-/** The provider's `tls` block, as the transport reads it. */
+/**
+ * Where a `tls` block sits in its config, for the messages that name its fields: a provider's
+ * (`tls`) or the gateway's link to its model server (`upstream.tls`).
+ */
+export type TlsBlock = "tls" | "upstream.tls";
+
+/** A `tls` block, as the transport reads it. */
 export interface TlsFiles {
   readonly caFile?: string | undefined;
   readonly certFile?: string | undefined;
   readonly keyFile?: string | undefined;
+  /** Default `tls` (a provider's). */
+  readonly block?: TlsBlock | undefined;
 }
 
 /** The PEM text of the files, read once per process per set of paths. */
@@ -19,16 +27,15 @@ export interface TlsMaterial {
 }
 
 type TlsField =
-  | "tls.caFile"
-  | "tls.certFile"
-  | "tls.keyFile"
+  | `${TlsBlock}.caFile`
+  | `${TlsBlock}.certFile`
+  | `${TlsBlock}.keyFile`
   | "NODE_EXTRA_CA_CERTS"
   // the gateway's own TLS listener (its server certificate, and the CAs of client certificates)
   | "listen.tls.caFile"
   | "listen.tls.certFile"
   | "listen.tls.keyFile"
-  // the CA of the gateway's model server
-  | "upstream.tls.caFile";
+;
 
 const EXPECTED: Record<TlsField, { marker: RegExp; what: string }> = {
   "tls.caFile": { marker: /-----BEGIN CERTIFICATE-----/, what: "PEM certificates" },
@@ -38,7 +45,10 @@ const EXPECTED: Record<TlsField, { marker: RegExp; what: string }> = {
   "listen.tls.caFile": { marker: /-----BEGIN CERTIFICATE-----/, what: "PEM certificates" },
   "listen.tls.certFile": { marker: /-----BEGIN CERTIFICATE-----/, what: "PEM certificate" },
   "listen.tls.keyFile": { marker: /-----BEGIN [A-Z ]*PRIVATE KEY-----/, what: "PEM private key" },
+  // the gateway's link to its model server: the server's CA, the gateway's client certificate
   "upstream.tls.caFile": { marker: /-----BEGIN CERTIFICATE-----/, what: "PEM certificates" },
+  "upstream.tls.certFile": { marker: /-----BEGIN CERTIFICATE-----/, what: "PEM certificate" },
+  "upstream.tls.keyFile": { marker: /-----BEGIN [A-Z ]*PRIVATE KEY-----/, what: "PEM private key" },
 };
 
 /** Reads one PEM file; a missing or wrong file is an error naming the field, the path and the fix. */
@@ -71,15 +81,17 @@ export async function readPem(field: TlsField, path: string): Promise<string> {
 const cache = new Map<string, Promise<TlsMaterial>>();
 
 /**
- * The provider's PEM files, read once per process (a failure is not kept: fixing the file and
- * retrying works without a restart).
+ * A block's PEM files, read once per process (a failure is not kept: fixing the file and
+ * retrying works without a restart). An unreadable or wrong file is named by its field in the
+ * block's config (`tls.certFile`, `upstream.tls.caFile`…).
  */
 export function tlsMaterial(files: TlsFiles): Promise<TlsMaterial> {
-  const key = JSON.stringify([files.caFile, files.certFile, files.keyFile]);
+  const block = files.block ?? "tls";
+  const key = JSON.stringify([block, files.caFile, files.certFile, files.keyFile]);
   return memoizeUntilRejected(cache, key, async () => ({
-    ca: files.caFile ? await readPem("tls.caFile", files.caFile) : undefined,
-    cert: files.certFile ? await readPem("tls.certFile", files.certFile) : undefined,
-    key: files.keyFile ? await readPem("tls.keyFile", files.keyFile) : undefined,
+    ca: files.caFile ? await readPem(`${block}.caFile`, files.caFile) : undefined,
+    cert: files.certFile ? await readPem(`${block}.certFile`, files.certFile) : undefined,
+    key: files.keyFile ? await readPem(`${block}.keyFile`, files.keyFile) : undefined,
   }));
 }
 

@@ -3,7 +3,6 @@ import {
   type FailureContext,
   outboundDispatcher,
   type ProxyRoute,
-  readPem,
   redactUrl,
   TransportError,
 } from "@vymalo/oauth2-core";
@@ -94,27 +93,37 @@ function checkProxyUrl(base: URL, route: ProxyRoute & { proxy: string }): void {
   }
 }
 
+/** `upstream.tls`: the model server's CA and the gateway's client certificate (PEM files). */
+export interface UpstreamTls {
+  caFile?: string | undefined;
+  certFile?: string | undefined;
+  keyFile?: string | undefined;
+}
+
 /**
- * Through a proxy and/or with `upstream.tls.caFile` (added to Node's roots and
- * NODE_EXTRA_CA_CERTS, for the model server and an https:// proxy alike): the core's
- * dispatcher. A proxy's refusal or absence becomes an error naming it (classifyFailure).
+ * Through a proxy and/or with `upstream.tls` files (the CA added to Node's roots and
+ * NODE_EXTRA_CA_CERTS, for the model server and an https:// proxy alike; the client certificate
+ * presented to the model server): the core's dispatcher. A file that cannot be used is named by
+ * its field (`upstream.tls.keyFile`…); a proxy's refusal or absence becomes an error naming it
+ * (classifyFailure).
  */
 export async function outboundRoute(
   base: URL,
   route: ProxyRoute,
-  caFile: string | undefined,
+  tls: UpstreamTls | undefined,
   env: NodeJS.ProcessEnv,
 ): Promise<UpstreamRoute> {
-  // Read here first so that a wrong file is named by its field in the gateway's config.
-  if (caFile) await readPem("upstream.tls.caFile", caFile);
   const { proxy } = route;
   if (proxy) checkProxyUrl(base, { ...route, proxy });
-  const dispatcher = await outboundDispatcher(base.href, {
-    env,
-    ...(caFile ? { tls: { caFile } } : {}),
-  });
+  const files = tls ? { ...tls, block: "upstream.tls" as const } : undefined;
+  const dispatcher = await outboundDispatcher(base.href, { env, ...(files ? { tls: files } : {}) });
   if (!dispatcher) return directRoute(route);
-  const ctx: FailureContext = { url: base.href, route, caFile, certFile: undefined };
+  const ctx: FailureContext = {
+    url: base.href,
+    route,
+    caFile: tls?.caFile,
+    certFile: tls?.certFile,
+  };
   return {
     dispatcher,
     fields: proxy

@@ -8,6 +8,7 @@ import {
   directRoute,
   outboundRoute,
   type UpstreamRoute,
+  type UpstreamTls,
 } from "./upstream-route.js";
 
 /**
@@ -27,8 +28,8 @@ export interface UpstreamOptions {
   subjectHeader?: string | undefined;
   /** Where the proxy variables are read (upstream-route.ts). Default `process.env`. */
   env?: NodeJS.ProcessEnv | undefined;
-  /** The model server's TLS (`upstream.tls` in the config). */
-  tls?: { caFile?: string | undefined } | undefined;
+  /** The model server's TLS (`upstream.tls` in the config): its CA, the gateway's certificate. */
+  tls?: UpstreamTls | undefined;
   /** Gets `gateway_upstream_route` once, when the upstream is set up. */
   logger?: Logger | undefined;
 }
@@ -137,9 +138,10 @@ export interface Upstream {
   /** A failed request's error, when the proxy on the way caused it (upstream-route.ts). */
   proxyFailure(error: unknown): TransportError | undefined;
   /**
-   * Reads `tls.caFile` and loads the proxy's dispatcher when a proxy applies, then sets up the route;
-   * direct and without TLS files, the upstream is ready when made. Rejects with an error naming
-   * the field or variable (a missing or non-PEM file, a proxy variable that is no http URL).
+   * Reads `upstream.tls`'s files and loads the proxy's dispatcher when a proxy applies, then sets
+   * up the route; direct and without TLS files, the upstream is ready when made. Rejects with an
+   * error naming the field or variable (a missing or non-PEM file, a proxy variable that is no
+   * http URL).
    */
   ready(): Promise<void>;
   /** Closes the idle keep-alive connections. */
@@ -152,7 +154,8 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const origin = base.origin;
   const subject = options.subjectHeader?.toLowerCase();
   const apiKey = options.apiKey ? `Bearer ${options.apiKey}` : undefined;
-  const caFile = options.tls?.caFile;
+  const given = options.tls;
+  const tls = given?.caFile || given?.certFile || given?.keyFile ? given : undefined;
   const env = options.env ?? process.env;
   const decided = proxyFor(base, env);
   let route: UpstreamRoute | undefined;
@@ -165,7 +168,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     proxyFailure: (error) => route?.proxyFailure(error),
     async ready() {
       if (route) return;
-      use(await outboundRoute(base, decided, caFile, env));
+      use(await outboundRoute(base, decided, tls, env));
     },
     headers(raw, claims, client, length) {
       let named: Set<string> | undefined;
@@ -213,6 +216,6 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     };
   }
   // Direct and without TLS files to read, the upstream is ready at once.
-  if (!decided.proxy && !caFile) use(directRoute(decided));
+  if (!decided.proxy && !tls) use(directRoute(decided));
   return upstream;
 }
