@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   createTestCa,
-  type IssuedCertificate,
   type ForwardProxy,
   freePort,
+  type IssuedCertificate,
   startForwardProxy,
   type TestCa,
 } from "@vymalo/testkit";

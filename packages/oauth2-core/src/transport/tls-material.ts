@@ -34,8 +34,7 @@ type TlsField =
   // the gateway's own TLS listener (its server certificate, and the CAs of client certificates)
   | "listen.tls.caFile"
   | "listen.tls.certFile"
-  | "listen.tls.keyFile"
-;
+  | "listen.tls.keyFile";
 
 const EXPECTED: Record<TlsField, { marker: RegExp; what: string }> = {
   "tls.caFile": { marker: /-----BEGIN CERTIFICATE-----/, what: "PEM certificates" },
