@@ -83,6 +83,29 @@ describe("what the CLI says when the network path fails", () => {
     expect(cli.idp.discoveryRequests).toHaveLength(0);
   });
 
+  it("a proxy variable that is no http(s) URL: names the variable and the fix, never its password", async () => {
+    const cli = await headless({}, { caFile: parts.ca.caFile });
+    const socks = await cli.run(["token", "ci"], {
+      env: { HTTPS_PROXY: "socks5://proxyuser:Pr0xy-s3cret@127.0.0.1:1080" },
+    });
+    expect(socks.code).not.toBe(0);
+    expect(socks.stderr).toContain(
+      "HTTPS_PROXY names a socks5 proxy (socks5://***@127.0.0.1:1080): requests go through http:// and https:// proxies only.",
+    );
+    expect(socks.stderr).toContain("point HTTPS_PROXY at an http:// proxy");
+    expect(socks.stderr).not.toContain("Pr0xy-s3cret");
+
+    const garbled = await cli.run(["token", "ci"], {
+      env: { https_proxy: "http://proxyuser:Pr0xy-s3cret@[not-a-host" },
+    });
+    expect(garbled.code).not.toBe(0);
+    expect(garbled.stderr).toContain("https_proxy is not a URL.");
+    expect(garbled.stderr).toContain("set it to http://host:port");
+    expect(garbled.stderr).not.toContain("Pr0xy-s3cret");
+    // Nothing was sent anywhere: the IdP saw no request.
+    expect(cli.idp.discoveryRequests).toHaveLength(0);
+  });
+
   it("a self-signed certificate in the chain without tls.caFile: says to set it", async () => {
     const cli = await headless();
     const result = await cli.run(["token", "ci", "--verbose"]);

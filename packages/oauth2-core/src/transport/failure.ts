@@ -116,6 +116,44 @@ export interface FailureContext {
   readonly certFile: string | undefined;
 }
 
+/**
+ * A proxy variable that names no proxy we can use: not a URL (a stray character, an unclosed
+ * `[`), or a scheme other than http(s) (`socks5://`). `host:port` is http (proxyFor). Said before any request is sent, so
+ * the error names the variable and the fix, not whatever the HTTP client makes of the value;
+ * the value itself is shown only without its credentials. Undefined when the proxy is usable.
+ */
+export function unusableProxy(
+  url: string,
+  route: ProxyRoute & { proxy: string },
+): TransportError | undefined {
+  const variable = route.variable ?? "HTTPS_PROXY";
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(route.proxy);
+  } catch {
+    parsed = undefined;
+  }
+  const refused = (message: string, fix: string) =>
+    new TransportError({
+      kind: "proxy_unreachable",
+      url: redactUrl(url),
+      proxy: undefined,
+      message,
+      fix,
+    });
+  if (!parsed) {
+    return refused(
+      `${variable} is not a URL.`,
+      "set it to http://host:port (with credentials: http://user:password@host:port, percent-encoded)",
+    );
+  }
+  if (parsed.protocol === "http:" || parsed.protocol === "https:") return undefined;
+  return refused(
+    `${variable} names a ${parsed.protocol.replace(/:$/, "")} proxy (${redactUrl(route.proxy)}): requests go through http:// and https:// proxies only.`,
+    `point ${variable} at an http:// proxy, or add ${new URL(url).hostname} to NO_PROXY if it is reachable without one`,
+  );
+}
+
 /** The words for a proxy failure: a refusal to tunnel (407 or another status). */
 export function proxyRefusal(status: number, ctx: FailureContext, cause?: unknown): TransportError {
   const url = redactUrl(ctx.url);

@@ -5,6 +5,7 @@ export {
   TRANSPORT_EVENTS,
   TransportError,
   type TransportFailureKind,
+  unusableProxy,
 } from "./failure.js";
 export { type ClientCertificateInfo, inspectNetworkPath, type NetworkPath } from "./inspect.js";
 export {

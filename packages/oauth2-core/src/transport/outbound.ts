@@ -7,6 +7,7 @@ import {
   looksClosedAfterHandshake,
   proxyRefusal,
   type TransportError,
+  unusableProxy,
 } from "./failure.js";
 import { proxyFor } from "./proxy-env.js";
 import { hasTlsFiles, type TlsFiles, type TlsMaterial, tlsMaterial } from "./tls-material.js";
@@ -97,8 +98,10 @@ export function outboundFetch(options: TransportOptions = {}): FetchLike {
       caFile: tls?.caFile,
       certFile: tls?.certFile,
     };
+    const unusable = route.proxy ? unusableProxy(url, { ...route, proxy: route.proxy }) : undefined;
     let material: TlsMaterial | undefined;
     try {
+      if (unusable) throw unusable;
       material = tls ? await tlsMaterial(tls) : undefined;
       const extra = await runtimeInit(route.proxy, material);
       const response = await base(url, { ...init, ...extra } as RequestInit);
@@ -110,7 +113,9 @@ export function outboundFetch(options: TransportOptions = {}): FetchLike {
       return response;
     } catch (err) {
       const failure =
-        classifyFailure(err, ctx) ?? (await diagnoseClosed(err, ctx, material ?? NO_FILES));
+        err === unusable
+          ? unusable
+          : (classifyFailure(err, ctx) ?? (await diagnoseClosed(err, ctx, material ?? NO_FILES)));
       if (!failure) throw err;
       options.logger?.emit(failure.event, {
         provider: options.providerId,
@@ -130,7 +135,10 @@ export async function outboundDispatcher(
   url: string,
   options: Pick<TransportOptions, "tls" | "env"> = {},
 ): Promise<import("undici").Dispatcher | undefined> {
-  const { proxy } = proxyFor(url, options.env ?? process.env);
+  const route = proxyFor(url, options.env ?? process.env);
+  const { proxy } = route;
+  const unusable = proxy ? unusableProxy(url, { ...route, proxy }) : undefined;
+  if (unusable) throw unusable;
   const material = hasTlsFiles(options.tls) ? await tlsMaterial(options.tls) : undefined;
   if (!proxy && !material) return undefined;
   const { nodeDispatcher } = await import("./node-dispatcher.js");

@@ -4,7 +4,7 @@ import {
   outboundDispatcher,
   type ProxyRoute,
   redactUrl,
-  TransportError,
+  type TransportError,
 } from "@vymalo/oauth2-core";
 
 /**
@@ -66,33 +66,6 @@ export function directRoute(route: ProxyRoute): UpstreamRoute {
 
 const PROXY_KINDS = new Set(["proxy_unreachable", "proxy_refused"]);
 
-/** The proxy URL checked; a bad one stops the start, its text never shown. */
-function checkProxyUrl(base: URL, route: ProxyRoute & { proxy: string }): void {
-  const refuse = (message: string, fix: string) =>
-    new TransportError({
-      kind: "proxy_unreachable",
-      url: redactUrl(base.href),
-      proxy: undefined,
-      message,
-      fix,
-    });
-  let url: URL;
-  try {
-    url = new URL(route.proxy);
-  } catch {
-    throw refuse(
-      `${route.variable} is not a URL.`,
-      `set it to http://host:port (with credentials: http://user:password@host:port, percent-encoded)`,
-    );
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw refuse(
-      `${route.variable} names a ${url.protocol.replace(/:$/, "")} proxy (${redactUrl(route.proxy)}): the gateway reaches the model server through http:// and https:// proxies only.`,
-      `point ${route.variable} at an http:// proxy, or add the model server's host to NO_PROXY`,
-    );
-  }
-}
-
 /** `upstream.tls`: the model server's CA and the gateway's client certificate (PEM files). */
 export interface UpstreamTls {
   caFile?: string | undefined;
@@ -104,8 +77,9 @@ export interface UpstreamTls {
  * Through a proxy and/or with `upstream.tls` files (the CA added to Node's roots and
  * NODE_EXTRA_CA_CERTS, for the model server and an https:// proxy alike; the client certificate
  * presented to the model server): the core's dispatcher. A file that cannot be used is named by
- * its field (`upstream.tls.keyFile`…); a proxy's refusal or absence becomes an error naming it
- * (classifyFailure).
+ * its field (`upstream.tls.keyFile`…), a proxy variable that is no http(s) URL by the variable
+ * (the core's `unusableProxy`, its credentials unshown); a proxy's refusal or absence becomes an
+ * error naming it (classifyFailure).
  */
 export async function outboundRoute(
   base: URL,
@@ -114,7 +88,6 @@ export async function outboundRoute(
   env: NodeJS.ProcessEnv,
 ): Promise<UpstreamRoute> {
   const { proxy } = route;
-  if (proxy) checkProxyUrl(base, { ...route, proxy });
   const files = tls ? { ...tls, block: "upstream.tls" as const } : undefined;
   const dispatcher = await outboundDispatcher(base.href, { env, ...(files ? { tls: files } : {}) });
   if (!dispatcher) return directRoute(route);
