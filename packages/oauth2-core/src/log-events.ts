@@ -83,6 +83,7 @@ export const LOG_EVENTS = {
   gateway_request: ["info", "gateway"],
   gateway_request_refused: ["info", "gateway"],
   gateway_log_dropped: ["warn", "gateway"],
+  gateway_upstream_stalled: ["warn", "gateway"],
   gateway_auth_rejected: ["info", "gateway"],
   gateway_auth_unavailable: ["warn", "gateway"],
   gateway_certificate_binding_refused: ["info", "gateway"],

@@ -84,6 +84,11 @@ export const UpstreamSchema = withHelp(
           "How long to wait for the upstream's response headers (a non-streaming completion sends them only at the end). Streams are never cut.",
           "300000",
         ),
+        bodyTimeoutMs: withHelp(
+          z._default(z.number().check(z.int(), z.gte(1000)), 300_000),
+          "How long the upstream's answer may pause between two chunks before the gateway gives up on it (aborts the upstream request and ends the client's answer unfinished). A stream whose events keep coming is never cut, however long it lasts.",
+          "300000",
+        ),
         subjectHeader: withHelp(
           z.optional(
             z.string().check(z.regex(/^[A-Za-z0-9-]+$/, { error: "expected an HTTP header name" })),

@@ -186,6 +186,7 @@ export function createGateway(
       return upstream;
     },
     headersTimeoutMs: config.upstream.headersTimeoutMs,
+    bodyTimeoutMs: config.upstream.bodyTimeoutMs,
     maxBodyBytes: config.listen.maxBodyBytes,
     trust: compileTrust(config.listen.trustProxy),
     hooks,

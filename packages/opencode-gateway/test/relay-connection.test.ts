@@ -32,8 +32,10 @@ const listening = async (server: Server): Promise<string> => {
   const { port } = server.address() as { port: number };
   return `http://127.0.0.1:${port}/v1`;
 };
-const gatewayFor = async (baseURL: string) => {
-  const gw = await startGateway(testConfig(idp.issuer, { baseURL }));
+const gatewayFor = async (baseURL: string, bodyTimeoutMs?: number) => {
+  const gw = await startGateway(
+    testConfig(idp.issuer, { baseURL, ...(bodyTimeoutMs ? { bodyTimeoutMs } : {}) }),
+  );
   gateways.push(gw);
   return gw;
 };
@@ -42,7 +44,7 @@ describe("a client that reads slower than the model server sends", () => {
   const TOTAL = 64 * 1024 * 1024;
   const CHUNK = Buffer.alloc(64 * 1024, "a");
 
-  it("holds the model server back until it reads, then gets every byte", async () => {
+  it("holds the model server back until it reads, then gets every byte (its pause is not the model server's)", async () => {
     const sent = { bytes: 0, waiting: false };
     const baseURL = await listening(
       createHttpServer((_req, res) => {
@@ -62,7 +64,8 @@ describe("a client that reads slower than the model server sends", () => {
         more();
       }),
     );
-    const gw = await gatewayFor(baseURL);
+    // A pause in the answer of 1 s would give up on the model server, but this one is the client's.
+    const gw = await gatewayFor(baseURL, 1000);
     const answer = await new Promise<import("node:http").IncomingMessage>((resolve, reject) => {
       httpRequest(`${gw.url}/v1/files/big`, { headers: { authorization: `Bearer ${token}` } })
         .on("response", resolve)
@@ -80,13 +83,19 @@ describe("a client that reads slower than the model server sends", () => {
       if (sent.waiting && sent.bytes === before && before < TOTAL) stalledAt = before;
     }
     expect(stalledAt).toBeLessThan(TOTAL / 2);
+    // Longer than bodyTimeoutMs without reading.
+    await new Promise((r) => setTimeout(r, 1500));
 
     let received = 0;
     answer.on("data", (chunk: Buffer) => {
       received += chunk.length;
     });
     answer.resume();
-    await new Promise((resolve) => answer.on("end", resolve));
+    // "close" too: an answer cut short ends without "end".
+    await new Promise((resolve) => {
+      answer.on("end", resolve);
+      answer.on("close", resolve);
+    });
     expect(received).toBe(TOTAL);
   });
 });

@@ -31,6 +31,8 @@ export interface V1Options {
   /** The upstream (resolved per request: the demo model's starts with the server). */
   upstream: () => Upstream;
   headersTimeoutMs: number;
+  /** The longest pause in an answer's body before the model server is given up on. */
+  bodyTimeoutMs: number;
   maxBodyBytes: number;
   trust: Trust;
   hooks: V1Hooks;
@@ -213,6 +215,7 @@ export function createV1Handler(options: V1Options) {
       extraHeaders: admission?.headers as OutgoingHttpHeaders | undefined,
       stripUsage,
       headersTimeoutMs: options.headersTimeoutMs,
+      bodyTimeoutMs: options.bodyTimeoutMs,
       maxBodyBytes,
       logger,
       path: x.path,

@@ -40,6 +40,8 @@ export interface RelayOptions {
   /** Remove the usage-only SSE event the client did not ask for. */
   stripUsage: boolean;
   headersTimeoutMs: number;
+  /** The longest pause between two chunks of the answer (not counting the client's own). */
+  bodyTimeoutMs: number;
   maxBodyBytes: number;
   logger: Logger;
   path: string;
@@ -92,6 +94,14 @@ class Relay implements DispatchHandler {
    * garbage collector moves to the old generation.
    */
   #waiting: NodeJS.Timeout | undefined;
+  /**
+   * The pause in the answer's body, timed here too (undici's body timer would linger as its
+   * headers timer did): re-armed by each chunk, stopped while the client's buffer is full (that
+   * pause is the client's) and when the answer ends.
+   */
+  #idle: NodeJS.Timeout | undefined;
+  /** The answer's body is complete (or failed): nothing more comes from the model server. */
+  #ended = false;
   #limit: ByteLimit | undefined;
   #settled = false;
   #retried = false;
@@ -119,6 +129,7 @@ class Relay implements DispatchHandler {
       if (options.res.writableFinished) return;
       this.#gone = true;
       clearTimeout(this.#waiting);
+      clearTimeout(this.#idle);
       this.#abort?.();
       this.#finish(options.res.headersSent ? options.res.statusCode : 499, undefined, true);
     });
@@ -200,11 +211,13 @@ class Relay implements DispatchHandler {
     }
     this.#resume = resume;
     if (settle) res.on("finish", () => this.#finish(status, this.#usage(), false));
+    this.#idle = setTimeout(() => this.#stalled(), this.#o.bodyTimeoutMs);
     return true;
   }
 
   onData(chunk: Buffer): boolean {
     const { res } = this.#o;
+    this.#idle?.refresh();
     switch (this.#tap) {
       case Tap.None:
         break;
@@ -225,14 +238,22 @@ class Relay implements DispatchHandler {
   /** Writes to the client; false (the upstream pauses) until the client has drained. */
   #write(res: ServerResponse, chunk: Buffer): boolean {
     if (res.write(chunk)) return true;
+    // The upstream is paused until the client drains: that wait is not the model server's.
+    clearTimeout(this.#idle);
     if (!this.#draining && this.#resume) {
       this.#draining = true;
-      res.on("drain", this.#resume);
+      res.on("drain", () => {
+        if (this.#ended) return;
+        this.#idle = setTimeout(() => this.#stalled(), this.#o.bodyTimeoutMs);
+        this.#resume?.();
+      });
     }
     return false;
   }
 
   onComplete(): void {
+    this.#ended = true;
+    clearTimeout(this.#idle);
     const held = this.#tap === Tap.Strip ? this.#sse?.rest() : undefined;
     this.#o.res.end(held);
   }
@@ -241,9 +262,11 @@ class Relay implements DispatchHandler {
     const o = this.#o;
     const { res } = o;
     clearTimeout(this.#waiting);
+    clearTimeout(this.#idle);
     if (this.#gone || this.#over) return;
     // A cut upstream answer cuts the client's: it must not look complete.
     if (res.headersSent) {
+      this.#ended = true;
       res.destroy();
       return;
     }
@@ -282,6 +305,17 @@ class Relay implements DispatchHandler {
     this.#over = true;
     this.#abort?.();
     this.#finish(answerTimeout(o), undefined, false);
+  }
+
+  /** Nothing came for `bodyTimeoutMs`: the model server is given up on, the client's answer cut. */
+  #stalled(): void {
+    const o = this.#o;
+    this.#over = true;
+    this.#ended = true;
+    o.logger.emit("gateway_upstream_stalled", { path: o.path, timeoutMs: o.bodyTimeoutMs });
+    this.#abort?.();
+    // The headers are sent: an unfinished answer must not look complete.
+    o.res.destroy();
   }
 
   #usage(): Outcome["usage"] {
