@@ -118,24 +118,24 @@ export async function authenticate(
   const read = readBearer(authorization);
   const verdict: Verdict =
     "token" in read ? await options.verify(read.token) : { ok: false, rejection: read.rejection };
-  if (verdict.ok) {
-    const refused = checkCertificateBinding(
-      options.certificateBinding ?? "off",
-      verdict.claims,
-      request.socket,
-    );
-    if (!refused) return { claims: verdict.claims };
+  // The binding first, for a token refused for what it may do too: whoever presents it without
+  // its certificate learns only that (RFC 8705 §3), not what the token lacks.
+  const { claims } = verdict;
+  const refused =
+    claims && checkCertificateBinding(options.certificateBinding ?? "off", claims, request.socket);
+  if (claims && refused) {
     const { status, reason } = refused.rejection;
     options.logger.emit("gateway_certificate_binding_refused", {
       method: request.method,
       path: request.path,
       status,
       reason,
-      ...(typeof verdict.claims.sub === "string" ? { sub: verdict.claims.sub } : {}),
+      ...(typeof claims.sub === "string" ? { sub: claims.sub } : {}),
       ...(refused.certificate ? { certificate: refused.certificate } : {}),
     });
     return { refusal: refusalAnswer(options, refused.rejection), reason };
   }
+  if (verdict.ok) return { claims: verdict.claims };
   const { status, reason, detail } = verdict.rejection;
   options.logger.emit(status === 503 ? "gateway_auth_unavailable" : "gateway_auth_rejected", {
     method: request.method,

@@ -77,7 +77,11 @@ export interface Rejection {
   detail?: string;
 }
 
-export type Verdict = Acceptance | { ok: false; rejection: Rejection };
+/**
+ * Accepted, or refused. A valid token refused for what it may do (a scope, a group: 403) keeps
+ * its `claims`, so that its certificate binding can still be checked first (auth.ts).
+ */
+export type Verdict = Acceptance | { ok: false; rejection: Rejection; claims?: Claims };
 
 /** Resolves with the RFC 7662 answer for `token`; rejects when the endpoint cannot be used. */
 export type Introspect = (token: string) => Promise<Claims>;
@@ -323,14 +327,27 @@ function checkGrants(policy: TokenPolicy, claims: Claims, via: "jwt" | "introspe
   const granted = new Set(scopesOf(claims));
   const missing = policy.requiredScopes.filter((scope) => !granted.has(scope));
   if (missing.length > 0) {
-    return reject(403, "missing_scope", `the token lacks the scope ${missing.join(" ")}`, {
-      scope: policy.requiredScopes.join(" "),
-    });
+    const scope = policy.requiredScopes.join(" ");
+    return {
+      ok: false,
+      rejection: rejection(403, "missing_scope", `the token lacks the scope ${missing.join(" ")}`, {
+        scope,
+      }),
+      claims,
+    };
   }
   if (policy.requiredGroups.length > 0) {
     const groups = groupsOf(claims, policy.groupsClaim);
     if (!groups.some((group) => policy.requiredGroups.includes(group))) {
-      return reject(403, "group_not_allowed", "the user is in none of the groups allowed here");
+      return {
+        ok: false,
+        rejection: rejection(
+          403,
+          "group_not_allowed",
+          "the user is in none of the groups allowed here",
+        ),
+        claims,
+      };
     }
   }
   return { ok: true, claims, via };

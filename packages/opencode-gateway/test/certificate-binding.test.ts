@@ -186,6 +186,42 @@ describe("a certificate-bound token (when-bound)", () => {
   });
 });
 
+describe("a certificate-bound token that lacks a required scope", () => {
+  let writer: BuiltGateway;
+  beforeAll(async () => {
+    writer = await startBuiltGateway(tlsConfig("request", { requiredScopes: ["api:write"] }), {
+      NODE_EXTRA_CA_CERTS: world.ca.caFile,
+    });
+  });
+  afterAll(async () => {
+    await writer?.close();
+  });
+
+  it("from another certificate: 401 for the binding, telling nothing of what the token may do", async () => {
+    const response = await chat(
+      writer.url,
+      clientFetch(world.ca, world.other),
+      await boundToken(world),
+    );
+    await expectRefused(response, "certificate_mismatch");
+    expect(response.headers.get("www-authenticate")).not.toContain("api:write");
+    expect(await writer.logged("gateway_certificate_binding_refused")).toHaveLength(1);
+    expect(writer.logs().filter((r) => r.event === "gateway_auth_rejected")).toEqual([]);
+  });
+
+  it("from its own certificate: 403 insufficient_scope, naming the scope", async () => {
+    const response = await chat(
+      writer.url,
+      clientFetch(world.ca, world.bot),
+      await boundToken(world),
+    );
+    expect(response.status).toBe(403);
+    expect(response.headers.get("www-authenticate")).toContain('error="insufficient_scope"');
+    expect(response.headers.get("www-authenticate")).toContain('scope="api:write"');
+    expect(upstream.chatRequests()).toHaveLength(0);
+  });
+});
+
 describe("an unbound token", () => {
   it("passes where binding is checked only when a token is bound (when-bound)", async () => {
     const token = await unboundToken(world);
