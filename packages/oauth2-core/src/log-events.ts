@@ -79,6 +79,8 @@ export const LOG_EVENTS = {
   models_info_failed: ["error", "models-info"],
   // the gateway, JSON lines on its stderr
   gateway_listening: ["info", "gateway"],
+  gateway_tls_reloaded: ["info", "gateway"],
+  gateway_tls_reload_failed: ["warn", "gateway"],
   gateway_upstream_route: ["info", "gateway"],
   gateway_request: ["info", "gateway"],
   gateway_request_refused: ["info", "gateway"],

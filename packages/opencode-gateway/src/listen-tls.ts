@@ -1,3 +1,5 @@
+import { X509Certificate } from "node:crypto";
+import type { Server as HttpsServer } from "node:https";
 import { createSecureContext, type TlsOptions } from "node:tls";
 import { readPem, TransportError, withHelp } from "@vymalo/oauth2-core";
 import * as z from "@vymalo/oauth2-core/zod";
@@ -44,6 +46,11 @@ export const ListenTlsSchema = withHelp(
           ),
           '"none": no client certificate is asked for. "request": one is asked for, and a connection without one (or with one caFile did not sign) still gets through; certificate-bound tokens are checked against it. "require": the TLS handshake fails without a certificate caFile signed.',
           '"request"',
+        ),
+        reloadSec: withHelp(
+          z._default(z.number().check(z.int(), z.gte(1)), 60),
+          "How often the three files are read again: a renewed certificate (cert-manager, certbot) is used for new connections without a restart. SIGHUP reads them at once.",
+          "60",
         ),
       },
       {
@@ -104,4 +111,58 @@ export async function readListenTls(tls: ListenTls): Promise<TlsOptions> {
     });
   }
   return options;
+}
+
+/** What the reloader says: the core's logger with the gateway's events (log.ts). */
+interface TlsReloadLogger {
+  emit(
+    event: "gateway_tls_reloaded" | "gateway_tls_reload_failed",
+    fields: Record<string, unknown>,
+  ): void;
+}
+
+/**
+ * Keeps the listener's certificate current without a restart: every `listen.tls.reloadSec`, and
+ * when `check()` is called (SIGHUP), the files are read again. When they changed and still make
+ * a usable pair, new connections get them (`setSecureContext`); open connections keep theirs.
+ * Files caught in the middle of an update (a new certificate with the old key) are not used:
+ * the certificate in use stays, the failure is logged, and the next check tries again.
+ */
+export function reloadListenTls(
+  server: HttpsServer,
+  tls: ListenTls,
+  loaded: TlsOptions,
+  logger: TlsReloadLogger,
+): { check(): Promise<void>; stop(): void } {
+  let current = loaded;
+  let checking: Promise<void> | undefined;
+  const check = () => {
+    checking ??= (async () => {
+      try {
+        const next = await readListenTls(tls);
+        if (next.cert === current.cert && next.key === current.key && next.ca === current.ca) {
+          return;
+        }
+        server.setSecureContext(next);
+        current = next;
+        const certificate = new X509Certificate(String(next.cert));
+        logger.emit("gateway_tls_reloaded", {
+          certFile: tls.certFile,
+          subject: certificate.subject.replace(/\n/g, ", "),
+          validTo: new Date(certificate.validTo).toISOString(),
+        });
+      } catch (error) {
+        logger.emit("gateway_tls_reload_failed", {
+          certFile: tls.certFile,
+          detail: (error as Error).message,
+        });
+      } finally {
+        checking = undefined;
+      }
+    })();
+    return checking;
+  };
+  const timer = setInterval(() => void check(), tls.reloadSec * 1000);
+  timer.unref();
+  return { check, stop: () => clearInterval(timer) };
 }

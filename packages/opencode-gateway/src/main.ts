@@ -101,6 +101,8 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  // With TLS, SIGHUP reads the certificate files again (as nginx does); without, it stops as before.
+  if (config.listen.tls) process.on("SIGHUP", () => void gateway.reloadTls());
   return undefined;
 }
 

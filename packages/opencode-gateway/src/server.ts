@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { Server as HttpsServer } from "node:https";
 import type { TlsOptions } from "node:tls";
 import { getRequestListener } from "@hono/node-server";
 import { outboundFetch as transportFetch } from "@vymalo/oauth2-core";
@@ -15,7 +16,7 @@ import { closeGracefully, listen } from "./http-server.js";
 import { createIntrospector } from "./introspection.js";
 import { cachedIntrospection } from "./introspection-cache.js";
 import { type FetchLike, issuerKeySource } from "./jwks.js";
-import { readListenTls } from "./listen-tls.js";
+import { readListenTls, reloadListenTls } from "./listen-tls.js";
 import { jsonLogger, type Logger } from "./log.js";
 import { buildManifest, type Manifest } from "./manifest.js";
 import { buildModelsInfo } from "./models-info.js";
@@ -71,6 +72,12 @@ export interface Gateway {
    * Rejects with a TransportError naming the field or variable and the fix.
    */
   prepare(): Promise<TlsOptions | undefined>;
+  /**
+   * With `listen.tls`: reads the certificate files again now (the bin does it on SIGHUP; it is
+   * also done every `listen.tls.reloadSec`), and serves new connections with them when they
+   * changed and make a usable pair.
+   */
+  reloadTls(): Promise<void>;
   /** Stops accepting, lets open requests finish for `listen.shutdownGraceMs`, then cuts them. */
   close(): Promise<void>;
 }
@@ -269,6 +276,7 @@ export function createGateway(
   };
   let server: Server | undefined;
   let demoServer: Server | undefined;
+  let tlsReloader: ReturnType<typeof reloadListenTls> | undefined;
   const prepare = async (): Promise<TlsOptions | undefined> => {
     const { tls } = config.listen;
     const tlsOptions = tls ? await readListenTls(tls) : undefined;
@@ -295,6 +303,9 @@ export function createGateway(
       const metrics = await policy.start();
       const started = await listen(listener, port, host, tlsOptions);
       server = started.server;
+      if (tls && tlsOptions) {
+        tlsReloader = reloadListenTls(started.server as HttpsServer, tls, tlsOptions, logger);
+      }
       const bound = started.port;
       const shown = host.includes(":") ? `[${host}]` : host;
       logger.emit("gateway_listening", {
@@ -307,7 +318,12 @@ export function createGateway(
       });
       return { url: `${tls ? "https" : "http"}://${shown}:${bound}`, port: bound, ...metrics };
     },
+    async reloadTls() {
+      await tlsReloader?.check();
+    },
     async close() {
+      tlsReloader?.stop();
+      tlsReloader = undefined;
       const current = server;
       server = undefined;
       if (current) await closeGracefully(current, config.listen.shutdownGraceMs);
