@@ -459,9 +459,23 @@ describe("an https model server behind the proxy", () => {
       expect(response.status).toBe(502);
       const [record] = await gw.logged("gateway_upstream_unreachable");
       expect(record?.error_code).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT/);
+      // The fix names the gateway's own field, not a provider's.
+      expect(record?.fix).toMatch(
+        /^set upstream\.tls\.caFile in the gateway's config to your organisation's CA bundle/,
+      );
       expect(await tunnel.requests()).toEqual([`CONNECT 127.0.0.1:${front.port}`]);
       expect(upstream.chatRequests()).toHaveLength(0);
     });
+  });
+
+  it("direct and without the CA: 502, and the log says to set upstream.tls.caFile", async () => {
+    gw = await startBuiltGateway(testConfig(idp.issuer, https()));
+    expect((await chat(gw)).status).toBe(502);
+    const [record] = await gw.logged("gateway_upstream_unreachable");
+    expect(record?.error_code).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT/);
+    expect(record?.fix).toMatch(/^set upstream\.tls\.caFile in the gateway's config/);
+    await gw.close();
+    gw = undefined;
   });
 
   it("a missing or non-PEM upstream.tls.caFile stops the start (and --check), naming the field", async () => {

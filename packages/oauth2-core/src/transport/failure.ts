@@ -109,12 +109,27 @@ function proxyStatus(err: unknown): number | undefined {
   return undefined;
 }
 
+/**
+ * Where a `tls` block sits in its config, for the messages that name its fields: a provider's
+ * (`tls`) or the gateway's link to its model server (`upstream.tls`).
+ */
+export type TlsBlock = "tls" | "upstream.tls";
+
 export interface FailureContext {
   readonly url: string;
   readonly route: ProxyRoute;
   readonly caFile: string | undefined;
   readonly certFile: string | undefined;
+  /** Where the TLS files are configured, for the fixes that name them; default `tls` (a provider's). */
+  readonly block?: TlsBlock | undefined;
 }
+
+/** A field of the context's TLS block, as a fix names it: `tls.caFile`, `upstream.tls.caFile`. */
+const fieldOf = (ctx: FailureContext, name: "caFile" | "certFile" | "keyFile"): string =>
+  `${ctx.block ?? "tls"}.${name}`;
+/** Where that block is set. */
+const whereOf = (ctx: FailureContext): string =>
+  ctx.block === "upstream.tls" ? "in the gateway's config" : "on the provider";
 
 /**
  * A proxy variable that names no proxy we can use: not a URL (a stray character, an unclosed
@@ -219,7 +234,7 @@ export function clientCertificateFailure(
       proxy,
       code,
       message: `${origin} requires a TLS client certificate and none was sent (${code}, requesting ${url}).`,
-      fix: "set tls.certFile and tls.keyFile on the provider to your client certificate and its private key (PEM)",
+      fix: `set ${fieldOf(ctx, "certFile")} and ${fieldOf(ctx, "keyFile")} ${whereOf(ctx)} to your client certificate and its private key (PEM)`,
       cause,
     });
   }
@@ -228,8 +243,11 @@ export function clientCertificateFailure(
     url,
     proxy,
     code,
-    message: `${origin} refused the client certificate in tls.certFile (${ctx.certFile}) (${code}, requesting ${url}).`,
-    fix: "check that the certificate has not expired, that a CA the IdP trusts issued it and that tls.keyFile is its key (opencode-oauth2 doctor shows its dates and issuer)",
+    message: `${origin} refused the client certificate in ${fieldOf(ctx, "certFile")} (${ctx.certFile}) (${code}, requesting ${url}).`,
+    fix:
+      ctx.block === "upstream.tls"
+        ? `check that the certificate has not expired, that a CA the model server trusts issued it and that ${fieldOf(ctx, "keyFile")} is its key`
+        : "check that the certificate has not expired, that a CA the IdP trusts issued it and that tls.keyFile is its key (opencode-oauth2 doctor shows its dates and issuer)",
     cause,
   });
 }
@@ -261,8 +279,8 @@ export function classifyFailure(err: unknown, ctx: FailureContext): TransportErr
         : expired
           ? `the server (or a TLS-inspecting proxy in front of it) presents an out-of-date certificate: tell its operators; check this machine's clock`
           : ctx.caFile
-            ? `tls.caFile (${ctx.caFile}) does not hold the CA that issued this certificate: add that CA's certificate (PEM) to the file`
-            : "set tls.caFile on the provider to your organisation's CA bundle (PEM), or NODE_EXTRA_CA_CERTS for every program; do not turn verification off",
+            ? `${fieldOf(ctx, "caFile")} (${ctx.caFile}) does not hold the CA that issued this certificate: add that CA's certificate (PEM) to the file`
+            : `set ${fieldOf(ctx, "caFile")} ${whereOf(ctx)} to your organisation's CA bundle (PEM), or NODE_EXTRA_CA_CERTS for every program; do not turn verification off`,
       cause: err,
     });
   }

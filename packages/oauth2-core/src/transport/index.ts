@@ -2,6 +2,7 @@ export {
   classifyFailure,
   type FailureContext,
   proxyRefusal,
+  type TlsBlock,
   TRANSPORT_EVENTS,
   TransportError,
   type TransportFailureKind,
@@ -18,7 +19,6 @@ export { type ProxyRoute, proxyFor, redactUrl } from "./proxy-env.js";
 export {
   certificateThumbprint,
   readPem,
-  type TlsBlock,
   type TlsFiles,
   type TlsMaterial,
   tlsMaterial,

@@ -1,13 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { memoizeUntilRejected } from "../shared-promises.js";
-import { TransportError } from "./failure.js";
-
-/**
- * Where a `tls` block sits in its config, for the messages that name its fields: a provider's
- * (`tls`) or the gateway's link to its model server (`upstream.tls`).
- */
-export type TlsBlock = "tls" | "upstream.tls";
+import { type TlsBlock, TransportError } from "./failure.js";
 
 /** A `tls` block, as the transport reads it. */
 export interface TlsFiles {

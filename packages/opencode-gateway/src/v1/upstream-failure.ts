@@ -59,7 +59,8 @@ export function answerInvalid(o: Failing, error: unknown): number {
 
 /** The upstream, or the proxy on the way to it, could not be reached: 502 with the real cause. */
 export function answerUnreachable(o: Failing, error: unknown): number {
-  const proxy = o.upstream.proxyFailure(error);
+  const failure = o.upstream.failure(error);
+  const proxy = failure?.kind.startsWith("proxy_") ? failure : undefined;
   if (proxy) {
     o.logger.emit("gateway_upstream_proxy_failed", {
       path: o.path,
@@ -84,6 +85,8 @@ export function answerUnreachable(o: Failing, error: unknown): number {
     path: o.path,
     upstream: o.upstream.origin,
     ...describeError(error),
+    // A TLS failure (a certificate not trusted, a client certificate refused): what to set.
+    ...(failure ? { fix: failure.fix } : {}),
   });
   sendJson(
     o.res,

@@ -1,6 +1,5 @@
 import {
   classifyFailure,
-  type FailureContext,
   outboundDispatcher,
   type ProxyRoute,
   redactUrl,
@@ -26,8 +25,11 @@ export interface UpstreamRoute {
   readonly dispatcher: Dispatcher;
   /** For the start log: the route, the proxy without its credentials, the deciding variable. */
   readonly fields: Record<string, unknown>;
-  /** A failed request's error, when the proxy caused it: the words naming it, the cause and the fix. */
-  proxyFailure(error: unknown): TransportError | undefined;
+  /**
+   * A failed request's error in the core's words, when the proxy or TLS caused it: what went
+   * wrong, the cause and the fix (the fields named as `upstream.tls.*`).
+   */
+  failure(error: unknown): TransportError | undefined;
   /** Closes the route's own pool (a shared one stays: other outbound calls use it). */
   close(): void;
 }
@@ -51,20 +53,30 @@ function bundledPool(): { dispatcher: Dispatcher; own: boolean } {
     : { dispatcher: global, own: false };
 }
 
+/** The words for a failure on the route to `base` (classifyFailure), fields named `upstream.tls.*`. */
+const failureOn =
+  (base: URL, route: ProxyRoute, tls: UpstreamTls | undefined) =>
+  (error: unknown): TransportError | undefined =>
+    classifyFailure(error, {
+      url: base.href,
+      route,
+      caFile: tls?.caFile,
+      certFile: tls?.certFile,
+      block: "upstream.tls",
+    });
+
 /** The direct route with the default trust: the bundled undici's pool, ready at once. */
-export function directRoute(route: ProxyRoute): UpstreamRoute {
+export function directRoute(base: URL, route: ProxyRoute): UpstreamRoute {
   const { dispatcher, own } = bundledPool();
   return {
     dispatcher,
     fields: { route: "direct", ...(route.bypassedBy ? { noProxy: route.bypassedBy } : {}) },
-    proxyFailure: () => undefined,
+    failure: failureOn(base, route, undefined),
     close: () => {
       if (own) dispatcher.destroy().catch(() => {});
     },
   };
 }
-
-const PROXY_KINDS = new Set(["proxy_unreachable", "proxy_refused"]);
 
 /** `upstream.tls`: the model server's CA and the gateway's client certificate (PEM files). */
 export interface UpstreamTls {
@@ -90,23 +102,13 @@ export async function outboundRoute(
   const { proxy } = route;
   const files = tls ? { ...tls, block: "upstream.tls" as const } : undefined;
   const dispatcher = await outboundDispatcher(base.href, { env, ...(files ? { tls: files } : {}) });
-  if (!dispatcher) return directRoute(route);
-  const ctx: FailureContext = {
-    url: base.href,
-    route,
-    caFile: tls?.caFile,
-    certFile: tls?.certFile,
-  };
+  if (!dispatcher) return directRoute(base, route);
   return {
     dispatcher,
     fields: proxy
       ? { route: "proxy", proxy: redactUrl(proxy), variable: route.variable }
       : { route: "direct", ...(route.bypassedBy ? { noProxy: route.bypassedBy } : {}) },
-    proxyFailure(error) {
-      if (!proxy) return undefined;
-      const failure = classifyFailure(error, ctx);
-      return failure && PROXY_KINDS.has(failure.kind) ? failure : undefined;
-    },
+    failure: failureOn(base, route, tls),
     close: () => {},
   };
 }

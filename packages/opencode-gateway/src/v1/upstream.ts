@@ -135,8 +135,8 @@ export interface Upstream {
   ): string[];
   /** The upstream's origin, for the log. */
   readonly origin: string;
-  /** A failed request's error, when the proxy on the way caused it (upstream-route.ts). */
-  proxyFailure(error: unknown): TransportError | undefined;
+  /** A failed request's error in the core's words, when the proxy or TLS caused it (upstream-route.ts). */
+  failure(error: unknown): TransportError | undefined;
   /**
    * Reads `upstream.tls`'s files and loads the proxy's dispatcher when a proxy applies, then sets
    * up the route; direct and without TLS files, the upstream is ready when made. Rejects with an
@@ -165,7 +165,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     dispatch: () => {
       throw new Error("the upstream is not ready: await its ready() before the first request");
     },
-    proxyFailure: (error) => route?.proxyFailure(error),
+    failure: (error) => route?.failure(error),
     async ready() {
       if (route) return;
       use(await outboundRoute(base, decided, tls, env));
@@ -216,6 +216,6 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     };
   }
   // Direct and without TLS files to read, the upstream is ready at once.
-  if (!decided.proxy && !tls) use(directRoute(decided));
+  if (!decided.proxy && !tls) use(directRoute(base, decided));
   return upstream;
 }
