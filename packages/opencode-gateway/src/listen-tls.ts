@@ -1,9 +1,10 @@
 import { X509Certificate } from "node:crypto";
 import type { Server as HttpsServer } from "node:https";
-import { createSecureContext, type TlsOptions } from "node:tls";
-import { readPem, TransportError, withHelp } from "@vymalo/oauth2-core";
+import type { TlsOptions } from "node:tls";
+import { readPem, withHelp } from "@vymalo/oauth2-core";
 import * as z from "@vymalo/oauth2-core/zod";
 import { expected, nonEmpty } from "./config-fields.js";
+import { checkPair } from "./tls-pair.js";
 
 /**
  * The gateway's own TLS listener (`listen.tls`): the server certificate and key, and whether
@@ -99,17 +100,7 @@ export async function readListenTls(tls: ListenTls): Promise<TlsOptions> {
     requestCert: tls.clientCertificate !== "none",
     rejectUnauthorized: tls.clientCertificate === "require",
   };
-  try {
-    createSecureContext(options);
-  } catch (err) {
-    throw new TransportError({
-      kind: "tls_files_unreadable",
-      url: undefined,
-      message: `listen.tls.certFile ${tls.certFile} and listen.tls.keyFile ${tls.keyFile} cannot be used together (${(err as Error).message}).`,
-      fix: "point keyFile at the private key of certFile's certificate (the first certificate in certFile), not encrypted; openssl x509 -noout -pubkey -in <certFile> and openssl pkey -pubout -in <keyFile> must print the same key",
-      cause: err,
-    });
-  }
+  checkPair("listen.tls", tls, { cert, key });
   return options;
 }
 

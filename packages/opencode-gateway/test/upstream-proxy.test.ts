@@ -383,6 +383,22 @@ describe("a model server that requires a client certificate (mutual TLS)", () =>
       `upstream.tls.keyFile ${client.certFile} holds no PEM private key`,
     );
     expect(started.stderr).not.toContain('"event":"gateway_listening"');
+
+    // A key, but another certificate's: both fields named, before anything listens.
+    const other = await ca.issueClient("someone-else");
+    const mismatched = join(ca.dir, "mtls-mismatched.json");
+    await writeFile(
+      mismatched,
+      JSON.stringify(
+        testConfig(idp.issuer, mtls({ certFile: client.certFile, keyFile: other.keyFile })),
+      ),
+    );
+    const paired = await runGatewayBin(["--config", mismatched, "--check"]).done;
+    expect(paired.code).toBe(2);
+    expect(paired.stderr).toContain(
+      `upstream.tls.certFile ${client.certFile} and upstream.tls.keyFile ${other.keyFile} cannot be used together`,
+    );
+    expect(paired.stdout).not.toContain("config ok");
   });
 });
 

@@ -4,7 +4,9 @@ import {
   type ProxyRoute,
   redactUrl,
   type TransportError,
+  tlsMaterial,
 } from "@vymalo/oauth2-core";
+import { checkPair } from "../tls-pair.js";
 
 /**
  * How the gateway reaches the model server, decided once per upstream by the core's `proxyFor`
@@ -101,6 +103,18 @@ export async function outboundRoute(
 ): Promise<UpstreamRoute> {
   const { proxy } = route;
   const files = tls ? { ...tls, block: "upstream.tls" as const } : undefined;
+  // The client certificate and its key tried together now; the dispatcher reuses what is read.
+  if (files?.certFile && files.keyFile) {
+    const { cert, key } = await tlsMaterial(files);
+    checkPair(
+      "upstream.tls",
+      { certFile: files.certFile, keyFile: files.keyFile },
+      {
+        cert: cert ?? "",
+        key: key ?? "",
+      },
+    );
+  }
   const dispatcher = await outboundDispatcher(base.href, { env, ...(files ? { tls: files } : {}) });
   if (!dispatcher) return directRoute(base, route);
   return {
