@@ -350,9 +350,12 @@ describe("a model server that requires a client certificate (mutual TLS)", () =>
     expect(response.status).toBe(502);
     expect(await response.json()).toMatchObject({ error: { code: "upstream_unreachable" } });
     // TLS 1.3: the server's alert comes after the client's side of the handshake is done, so
-    // what the relay sees is the connection closing under its request.
+    // what the relay sees is the connection closing under its request; one probe names it.
     const [record] = await gw.logged("gateway_upstream_unreachable");
     expect(record).toMatchObject({ upstream: `https://127.0.0.1:${front.port}` });
+    expect(record?.fix).toBe(
+      "set upstream.tls.certFile and upstream.tls.keyFile in the gateway's config to your client certificate and its private key (PEM)",
+    );
     expect(front.clients).toHaveLength(presented);
     expect(upstream.chatRequests()).toHaveLength(0);
     await gw.close();

@@ -1,6 +1,7 @@
 export {
   classifyFailure,
   type FailureContext,
+  looksClosedAfterHandshake,
   proxyRefusal,
   type TlsBlock,
   TRANSPORT_EVENTS,
@@ -10,6 +11,7 @@ export {
 } from "./failure.js";
 export { type ClientCertificateInfo, inspectNetworkPath, type NetworkPath } from "./inspect.js";
 export {
+  diagnoseFailure,
   nodeTlsOptions,
   outboundDispatcher,
   outboundFetch,

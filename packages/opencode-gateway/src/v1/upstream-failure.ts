@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { TransportError } from "@vymalo/oauth2-core";
 import { describeError } from "../error-cause.js";
 import type { Logger } from "../log.js";
 import { bodyTooLarge, openAiError, sendAnswer, sendJson } from "./respond.js";
@@ -81,13 +82,18 @@ export function answerUnreachable(o: Failing, error: unknown): number {
     );
     return 502;
   }
-  o.logger.emit("gateway_upstream_unreachable", {
-    path: o.path,
-    upstream: o.upstream.origin,
-    ...describeError(error),
-    // A TLS failure (a certificate not trusted, a client certificate refused): what to set.
-    ...(failure ? { fix: failure.fix } : {}),
-  });
+  const logged = (named: TransportError | undefined) =>
+    o.logger.emit("gateway_upstream_unreachable", {
+      path: o.path,
+      upstream: o.upstream.origin,
+      ...describeError(error),
+      // A TLS failure (a certificate not trusted, a client certificate refused): what to set.
+      ...(named ? { fix: named.fix } : {}),
+    });
+  // A connection closed right after the handshake is probed before it is logged (the answer
+  // does not wait): a model server that wants a client certificate says so only that way.
+  if (failure) logged(failure);
+  else o.upstream.diagnose(error).then(logged, () => logged(undefined));
   sendJson(
     o.res,
     502,

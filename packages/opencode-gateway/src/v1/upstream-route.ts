@@ -1,5 +1,8 @@
 import {
   classifyFailure,
+  diagnoseFailure,
+  type FailureContext,
+  looksClosedAfterHandshake,
   outboundDispatcher,
   type ProxyRoute,
   redactUrl,
@@ -32,6 +35,12 @@ export interface UpstreamRoute {
    * wrong, the cause and the fix (the fields named as `upstream.tls.*`).
    */
   failure(error: unknown): TransportError | undefined;
+  /**
+   * The same, for a connection the model server closed right after the TLS handshake: one probe
+   * with the route's files tells a refused or missing client certificate from anything else.
+   * At most one probe a minute: its verdict stands for the failures in between.
+   */
+  diagnose(error: unknown): Promise<TransportError | undefined>;
   /** Closes the route's own pool (a shared one stays: other outbound calls use it). */
   close(): void;
 }
@@ -55,17 +64,43 @@ function bundledPool(): { dispatcher: Dispatcher; own: boolean } {
     : { dispatcher: global, own: false };
 }
 
-/** The words for a failure on the route to `base` (classifyFailure), fields named `upstream.tls.*`. */
-const failureOn =
-  (base: URL, route: ProxyRoute, tls: UpstreamTls | undefined) =>
-  (error: unknown): TransportError | undefined =>
-    classifyFailure(error, {
-      url: base.href,
-      route,
-      caFile: tls?.caFile,
-      certFile: tls?.certFile,
-      block: "upstream.tls",
-    });
+const PROBE_EVERY_MS = 60_000;
+
+/**
+ * The words for a failure on the route to `base` (the core's classifyFailure and
+ * diagnoseFailure), the fields named `upstream.tls.*`.
+ */
+function failureOn(
+  base: URL,
+  route: ProxyRoute,
+  tls: UpstreamTls | undefined,
+): Pick<UpstreamRoute, "failure" | "diagnose"> {
+  const ctx: FailureContext = {
+    url: base.href,
+    route,
+    caFile: tls?.caFile,
+    certFile: tls?.certFile,
+    block: "upstream.tls",
+  };
+  let probed: { at: number; verdict: Promise<TransportError | undefined> } | undefined;
+  return {
+    failure: (error) => classifyFailure(error, ctx),
+    diagnose(error) {
+      const known = classifyFailure(error, ctx);
+      if (known || base.protocol !== "https:" || !looksClosedAfterHandshake(error)) {
+        return Promise.resolve(known);
+      }
+      if (!probed || Date.now() - probed.at > PROBE_EVERY_MS) {
+        const files = tls ? { ...tls, block: "upstream.tls" as const } : undefined;
+        probed = {
+          at: Date.now(),
+          verdict: diagnoseFailure(error, ctx, files).catch(() => undefined),
+        };
+      }
+      return probed.verdict;
+    },
+  };
+}
 
 /** The direct route with the default trust: the bundled undici's pool, ready at once. */
 export function directRoute(base: URL, route: ProxyRoute): UpstreamRoute {
@@ -73,7 +108,7 @@ export function directRoute(base: URL, route: ProxyRoute): UpstreamRoute {
   return {
     dispatcher,
     fields: { route: "direct", ...(route.bypassedBy ? { noProxy: route.bypassedBy } : {}) },
-    failure: failureOn(base, route, undefined),
+    ...failureOn(base, route, undefined),
     close: () => {
       if (own) dispatcher.destroy().catch(() => {});
     },
@@ -122,7 +157,7 @@ export async function outboundRoute(
     fields: proxy
       ? { route: "proxy", proxy: redactUrl(proxy), variable: route.variable }
       : { route: "direct", ...(route.bypassedBy ? { noProxy: route.bypassedBy } : {}) },
-    failure: failureOn(base, route, tls),
+    ...failureOn(base, route, tls),
     close: () => {},
   };
 }
