@@ -324,30 +324,22 @@ function checkGrants(policy: TokenPolicy, claims: Claims, via: "jwt" | "introspe
       `tokens issued to client "${client}" are not accepted`,
     );
   }
+  // A 403 keeps the claims: the token is valid, its binding is still checked first (auth.ts).
+  const forbidden = (...args: Parameters<typeof rejection>): Verdict => ({
+    ...reject(...args),
+    claims,
+  });
   const granted = new Set(scopesOf(claims));
   const missing = policy.requiredScopes.filter((scope) => !granted.has(scope));
   if (missing.length > 0) {
-    const scope = policy.requiredScopes.join(" ");
-    return {
-      ok: false,
-      rejection: rejection(403, "missing_scope", `the token lacks the scope ${missing.join(" ")}`, {
-        scope,
-      }),
-      claims,
-    };
+    return forbidden(403, "missing_scope", `the token lacks the scope ${missing.join(" ")}`, {
+      scope: policy.requiredScopes.join(" "),
+    });
   }
   if (policy.requiredGroups.length > 0) {
     const groups = groupsOf(claims, policy.groupsClaim);
     if (!groups.some((group) => policy.requiredGroups.includes(group))) {
-      return {
-        ok: false,
-        rejection: rejection(
-          403,
-          "group_not_allowed",
-          "the user is in none of the groups allowed here",
-        ),
-        claims,
-      };
+      return forbidden(403, "group_not_allowed", "the user is in none of the groups allowed here");
     }
   }
   return { ok: true, claims, via };

@@ -11,7 +11,7 @@ export {
 } from "./failure.js";
 export { type ClientCertificateInfo, inspectNetworkPath, type NetworkPath } from "./inspect.js";
 export {
-  diagnoseFailure,
+  diagnoseClosedConnection,
   nodeTlsOptions,
   outboundDispatcher,
   outboundFetch,

@@ -146,21 +146,17 @@ export async function outboundDispatcher(
 }
 
 /**
- * For code on its own dispatcher (the gateway's relay): a failed request's error in the words
- * `outboundFetch` gives it — a proxy or TLS failure named at once, and a connection closed right
- * after the TLS handshake probed once with the same files (TLS 1.3 reports a refused or missing
- * client certificate only after the client has sent its request). Undefined for anything else.
- * Node only.
+ * For code on its own dispatcher (the gateway's relay), after `classifyFailure` named nothing:
+ * a connection closed right after the TLS handshake, probed once with the same files, as
+ * `outboundFetch` does (TLS 1.3 reports a refused or missing client certificate only after the
+ * client has sent its request). Undefined for anything else. Node only.
  */
-export async function diagnoseFailure(
+export async function diagnoseClosedConnection(
   err: unknown,
   ctx: FailureContext,
   tls?: TlsFiles,
 ): Promise<TransportError | undefined> {
-  const classified = classifyFailure(err, ctx);
-  if (classified) return classified;
-  const material = hasTlsFiles(tls) ? await tlsMaterial(tls) : NO_FILES;
-  return diagnoseClosed(err, ctx, material);
+  return diagnoseClosed(err, ctx, hasTlsFiles(tls) ? await tlsMaterial(tls) : NO_FILES);
 }
 
 /**

@@ -93,7 +93,7 @@ export function answerUnreachable(o: Failing, error: unknown): number {
   // A connection closed right after the handshake is probed before it is logged (the answer
   // does not wait): a model server that wants a client certificate says so only that way.
   if (failure) logged(failure);
-  else o.upstream.diagnose(error).then(logged, () => logged(undefined));
+  else o.upstream.probe(error).then(logged, () => logged(undefined));
   sendJson(
     o.res,
     502,

@@ -1,6 +1,6 @@
 import {
   classifyFailure,
-  diagnoseFailure,
+  diagnoseClosedConnection,
   type FailureContext,
   looksClosedAfterHandshake,
   outboundDispatcher,
@@ -36,11 +36,12 @@ export interface UpstreamRoute {
    */
   failure(error: unknown): TransportError | undefined;
   /**
-   * The same, for a connection the model server closed right after the TLS handshake: one probe
-   * with the route's files tells a refused or missing client certificate from anything else.
-   * At most one probe a minute: its verdict stands for the failures in between.
+   * For an error `failure` did not name, a connection the model server closed right after the
+   * TLS handshake: one probe with the route's files tells a refused or missing client
+   * certificate from anything else. At most one probe a minute: its verdict stands for the
+   * failures in between.
    */
-  diagnose(error: unknown): Promise<TransportError | undefined>;
+  probe(error: unknown): Promise<TransportError | undefined>;
   /** Closes the route's own pool (a shared one stays: other outbound calls use it). */
   close(): void;
 }
@@ -66,36 +67,33 @@ function bundledPool(): { dispatcher: Dispatcher; own: boolean } {
 
 const PROBE_EVERY_MS = 60_000;
 
-/**
- * The words for a failure on the route to `base` (the core's classifyFailure and
- * diagnoseFailure), the fields named `upstream.tls.*`.
- */
+/** `upstream.tls` as the core reads it: its errors and fixes name the `upstream.tls.*` fields. */
+type UpstreamTlsFiles = UpstreamTls & { block: "upstream.tls" };
+
+/** The words for a failure on the route to `base` (the core's), fields named `upstream.tls.*`. */
 function failureOn(
   base: URL,
   route: ProxyRoute,
-  tls: UpstreamTls | undefined,
-): Pick<UpstreamRoute, "failure" | "diagnose"> {
+  files: UpstreamTlsFiles | undefined,
+): Pick<UpstreamRoute, "failure" | "probe"> {
   const ctx: FailureContext = {
     url: base.href,
     route,
-    caFile: tls?.caFile,
-    certFile: tls?.certFile,
+    caFile: files?.caFile,
+    certFile: files?.certFile,
     block: "upstream.tls",
   };
   let probed: { at: number; verdict: Promise<TransportError | undefined> } | undefined;
   return {
     failure: (error) => classifyFailure(error, ctx),
-    diagnose(error) {
-      const known = classifyFailure(error, ctx);
-      if (known || base.protocol !== "https:" || !looksClosedAfterHandshake(error)) {
-        return Promise.resolve(known);
+    probe(error) {
+      // Only a closed connection is probed, so other failures do not use up the minute's probe.
+      if (base.protocol !== "https:" || !looksClosedAfterHandshake(error)) {
+        return Promise.resolve(undefined);
       }
       if (!probed || Date.now() - probed.at > PROBE_EVERY_MS) {
-        const files = tls ? { ...tls, block: "upstream.tls" as const } : undefined;
-        probed = {
-          at: Date.now(),
-          verdict: diagnoseFailure(error, ctx, files).catch(() => undefined),
-        };
+        const verdict = diagnoseClosedConnection(error, ctx, files).catch(() => undefined);
+        probed = { at: Date.now(), verdict };
       }
       return probed.verdict;
     },
@@ -137,18 +135,11 @@ export async function outboundRoute(
   env: NodeJS.ProcessEnv,
 ): Promise<UpstreamRoute> {
   const { proxy } = route;
-  const files = tls ? { ...tls, block: "upstream.tls" as const } : undefined;
+  const files: UpstreamTlsFiles | undefined = tls ? { ...tls, block: "upstream.tls" } : undefined;
   // The client certificate and its key tried together now; the dispatcher reuses what is read.
   if (files?.certFile && files.keyFile) {
-    const { cert, key } = await tlsMaterial(files);
-    checkPair(
-      "upstream.tls",
-      { certFile: files.certFile, keyFile: files.keyFile },
-      {
-        cert: cert ?? "",
-        key: key ?? "",
-      },
-    );
+    const { cert = "", key = "" } = await tlsMaterial(files);
+    checkPair("upstream.tls", { certFile: files.certFile, keyFile: files.keyFile }, { cert, key });
   }
   const dispatcher = await outboundDispatcher(base.href, { env, ...(files ? { tls: files } : {}) });
   if (!dispatcher) return directRoute(base, route);
@@ -157,7 +148,7 @@ export async function outboundRoute(
     fields: proxy
       ? { route: "proxy", proxy: redactUrl(proxy), variable: route.variable }
       : { route: "direct", ...(route.bypassedBy ? { noProxy: route.bypassedBy } : {}) },
-    ...failureOn(base, route, tls),
+    ...failureOn(base, route, files),
     close: () => {},
   };
 }

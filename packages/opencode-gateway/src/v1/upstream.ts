@@ -137,8 +137,8 @@ export interface Upstream {
   readonly origin: string;
   /** A failed request's error in the core's words, when the proxy or TLS caused it (upstream-route.ts). */
   failure(error: unknown): TransportError | undefined;
-  /** The same after a probe, for a connection closed right after the handshake (upstream-route.ts). */
-  diagnose(error: unknown): Promise<TransportError | undefined>;
+  /** For an error `failure` did not name: a probe of a connection closed after the handshake. */
+  probe(error: unknown): Promise<TransportError | undefined>;
   /**
    * Reads `upstream.tls`'s files and loads the proxy's dispatcher when a proxy applies, then sets
    * up the route; direct and without TLS files, the upstream is ready when made. Rejects with an
@@ -168,7 +168,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       throw new Error("the upstream is not ready: await its ready() before the first request");
     },
     failure: (error) => route?.failure(error),
-    diagnose: (error) => route?.diagnose(error) ?? Promise.resolve(undefined),
+    probe: (error) => route?.probe(error) ?? Promise.resolve(undefined),
     async ready() {
       if (route) return;
       use(await outboundRoute(base, decided, tls, env));
