@@ -20,6 +20,7 @@ export {
 export { type ProxyRoute, proxyFor, redactUrl } from "./proxy-env.js";
 export {
   certificateThumbprint,
+  hasTlsFiles,
   readPem,
   type TlsFiles,
   type TlsMaterial,

@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import { proxyFor, type TransportError } from "@vymalo/oauth2-core";
+import { hasTlsFiles, proxyFor, type TransportError } from "@vymalo/oauth2-core";
 import { type ClientView, isForwardingHeader, setForwarding } from "../forwarded.js";
 import type { Logger } from "../log.js";
 import type { Claims } from "../verify-token.js";
@@ -156,8 +156,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const origin = base.origin;
   const subject = options.subjectHeader?.toLowerCase();
   const apiKey = options.apiKey ? `Bearer ${options.apiKey}` : undefined;
-  const given = options.tls;
-  const tls = given?.caFile || given?.certFile || given?.keyFile ? given : undefined;
+  const tls = hasTlsFiles(options.tls) ? options.tls : undefined;
   const env = options.env ?? process.env;
   const decided = proxyFor(base, env);
   let route: UpstreamRoute | undefined;
