@@ -7,6 +7,7 @@ import {
   type LogLevel,
   type LogSink,
   opencodeSink,
+  platformFetch,
   pluginLogLevel,
   TokenEngine,
 } from "@vymalo/oauth2-core";
@@ -50,7 +51,7 @@ export function createModelsInfoPlugin(deps: ModelsInfoPluginDeps = {}): Plugin 
     const applyDeps: ApplyDeps = {
       engine: deps.engine?.(logger, cacheDir) ?? new TokenEngine({ cacheDir, logger }),
       cache: new ModelsInfoCache({ dir: join(cacheDir, "models-info"), now, logger }),
-      fetch: deps.fetch ?? ((url, init) => fetch(url, init)),
+      fetch: deps.fetch ?? platformFetch,
       now,
       logger,
       localConfig: deps.localConfig,

@@ -86,11 +86,20 @@ export function capturingFetch(fetchImpl: FetchLike): FetchLike {
   };
 }
 
+/**
+ * A Response by its tag, not its class: one sent through a proxy comes from npm undici's fetch
+ * (`platformFetch`), whose Response class is not the global one on every Node line.
+ */
+const isResponse = (value: unknown): value is Response =>
+  typeof value === "object" &&
+  value !== null &&
+  (value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === "Response";
+
 function responseOf(err: unknown): Response | undefined {
   for (let link = err, depth = 0; link && depth < 4; depth += 1) {
-    if (link instanceof Response) return link;
+    if (isResponse(link)) return link;
     const response = (link as { response?: unknown }).response;
-    if (response instanceof Response) return response;
+    if (isResponse(response)) return response;
     link = (link as { cause?: unknown }).cause;
   }
   return undefined;

@@ -15,6 +15,7 @@ export {
   nodeTlsOptions,
   outboundDispatcher,
   outboundFetch,
+  platformFetch,
   type TransportOptions,
 } from "./outbound.js";
 export { type ProxyRoute, proxyFor, redactUrl } from "./proxy-env.js";

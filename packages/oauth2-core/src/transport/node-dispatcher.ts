@@ -9,7 +9,7 @@ import type { TlsMaterial } from "./tls-material.js";
  * dispatcher passed as `dispatcher` does both. undici is imported on first need only: a start
  * or a `token` call with a fresh cached token makes no request and loads none of it.
  */
-type Undici = Pick<typeof import("undici"), "Agent" | "ProxyAgent">;
+type Undici = Pick<typeof import("undici"), "Agent" | "ProxyAgent" | "fetch">;
 let undici: Promise<Undici> | undefined;
 const loadUndici = (): Promise<Undici> => {
   undici ??= import("undici");
@@ -44,6 +44,20 @@ export async function connectOptions(material: TlsMaterial): Promise<ConnectOpti
   if (material.cert) options.cert = material.cert;
   if (material.key) options.key = material.key;
   return options;
+}
+
+/**
+ * A request that carries one of our dispatchers is sent with the fetch of the same undici.
+ * Node's global fetch is another undici, the one each Node line bundles (6 on Node 20 and 22, 7
+ * on 24, 8 on 26), and it drives a dispatcher with its own handler API: Node 26's fetch hands
+ * ours handlers it refuses ("invalid onError method"), so every proxied or TLS-file request
+ * failed there. One undici for both halves works on every Node line.
+ */
+export async function undiciFetch(url: string, init: RequestInit): Promise<Response> {
+  const { fetch } = await loadUndici();
+  // undici's Response is the web's Response (the same class on Node 20's bundled one); the
+  // types differ only by package.
+  return (await fetch(url, init as never)) as unknown as Response;
 }
 
 const dispatchers = new Map<string, Promise<Dispatcher>>();

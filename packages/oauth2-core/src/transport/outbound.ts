@@ -23,7 +23,7 @@ export interface TransportOptions {
   readonly providerId?: string | undefined;
   /**
    * The fetch the request is finally sent with (a test's, doctor's recorder): it must pass
-   * `init` on to a real fetch, which then reads the options added here. Default: the global one.
+   * `init` on to {@link platformFetch}, which reads the options added here. Default: that one.
    */
   readonly base?: FetchLike | undefined;
 }
@@ -54,6 +54,17 @@ async function runtimeInit(
   const { nodeDispatcher } = await import("./node-dispatcher.js");
   return { dispatcher: await nodeDispatcher(proxy, material ?? NO_FILES) };
 }
+
+/**
+ * The fetch a request finally goes out with: the runtime's own, except on Node for a request
+ * whose `init` carries an undici dispatcher (what `outboundFetch` adds for a proxy or TLS
+ * files), which goes out with the fetch of that same undici (see `undiciFetch`). The default
+ * `base`; an injected one that sends for real (doctor's recorder) calls this, not `fetch`.
+ */
+export const platformFetch: FetchLike = (url, init) => {
+  if (init?.dispatcher === undefined || isBun()) return fetch(url, init);
+  return import("./node-dispatcher.js").then(({ undiciFetch }) => undiciFetch(url, init));
+};
 
 /**
  * A connection closed right after the TLS handshake: one probe tells a refused client
@@ -87,7 +98,7 @@ async function diagnoseClosed(
  * log event). Everything else — HTTP answers, timeouts — passes through untouched.
  */
 export function outboundFetch(options: TransportOptions = {}): FetchLike {
-  const base: FetchLike = options.base ?? ((url, init) => fetch(url, init));
+  const base: FetchLike = options.base ?? platformFetch;
   const env = options.env ?? process.env;
   const tls = hasTlsFiles(options.tls) ? options.tls : undefined;
   return async (url, init) => {

@@ -1,4 +1,4 @@
-import type { FetchLike } from "@vymalo/oauth2-core";
+import { type FetchLike, platformFetch } from "@vymalo/oauth2-core";
 
 export interface RecordedResponse {
   url: string;
@@ -25,7 +25,8 @@ export class FetchRecorder {
 
   readonly fetch: FetchLike = async (url, init) => {
     const sentAt = this.now();
-    const response = await fetch(url, init);
+    // platformFetch, not fetch: a request through a proxy carries undici's dispatcher.
+    const response = await platformFetch(url, init);
     const receivedAt = this.now();
     this.responses.push({
       url,
