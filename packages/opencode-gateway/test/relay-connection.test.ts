@@ -100,53 +100,74 @@ describe("a client that reads slower than the model server sends", () => {
   });
 });
 
+/**
+ * A model server on raw TCP that reads each request whole and, as `answers(nth)` says (the nth
+ * request on its connection, from 0), answers it or drops the connection unanswered.
+ * `requests` lists the connection each request arrived on.
+ */
+async function droppingServer(answers: (nth: number) => boolean) {
+  const body = JSON.stringify({ id: "done", object: "chat.completion" });
+  const requests: number[] = [];
+  let connections = 0;
+  const baseURL = await listening(
+    createTcpServer((socket: Socket) => {
+      const connection = ++connections;
+      let seen = "";
+      let nth = 0;
+      socket.on("data", (data) => {
+        seen += data.toString("latin1");
+        while (seen.includes("\r\n\r\n")) {
+          const end = seen.indexOf("\r\n\r\n") + 4;
+          const length = Number(/content-length: *(\d+)/i.exec(seen.slice(0, end))?.[1] ?? 0);
+          if (seen.length < end + length) return;
+          seen = seen.slice(end + length);
+          requests.push(connection);
+          if (!answers(nth++)) {
+            socket.destroy();
+            return;
+          }
+          socket.write(
+            `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+          );
+        }
+      });
+      socket.on("error", () => {});
+    }),
+  );
+  return { baseURL, body, requests };
+}
+
+const ask = (gw: RunningGateway) =>
+  fetch(`${gw.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ model: "team/coder", messages: [] }),
+  });
+
 describe("a kept-alive connection the model server closed while idle", () => {
   it("sends the request again on a fresh connection: the client gets the answer", async () => {
-    const body = JSON.stringify({ id: "done", object: "chat.completion" });
-    let connections = 0;
-    const requests: number[] = [];
-    // A model server that answers the first request of each connection and drops the
-    // connection, unanswered, when a second one arrives on it (an idle timeout that fired as the
-    // request came in).
-    const baseURL = await listening(
-      createTcpServer((socket: Socket) => {
-        const connection = ++connections;
-        let seen = "";
-        let answered = 0;
-        socket.on("data", (data) => {
-          seen += data.toString("latin1");
-          while (seen.includes("\r\n\r\n")) {
-            const end = seen.indexOf("\r\n\r\n") + 4;
-            const length = Number(/content-length: *(\d+)/i.exec(seen.slice(0, end))?.[1] ?? 0);
-            if (seen.length < end + length) return;
-            seen = seen.slice(end + length);
-            requests.push(connection);
-            if (answered++ > 0) {
-              socket.destroy();
-              return;
-            }
-            socket.write(
-              `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
-            );
-          }
-        });
-        socket.on("error", () => {});
-      }),
-    );
-    const gw = await gatewayFor(baseURL);
-    const ask = () =>
-      fetch(`${gw.url}/v1/chat/completions`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: JSON.stringify({ model: "team/coder", messages: [] }),
-      });
-    const first = await ask();
+    // Answers the first request of each connection and drops the connection, unanswered, when a
+    // second one arrives on it (an idle timeout that fired as the request came in).
+    const server = await droppingServer((nth) => nth === 0);
+    const gw = await gatewayFor(server.baseURL);
+    const first = await ask(gw);
     expect(first.status).toBe(200);
     await first.text();
-    const second = await ask();
+    const second = await ask(gw);
     expect(second.status).toBe(200);
-    expect(await second.text()).toBe(body);
+    expect(await second.text()).toBe(server.body);
     // Sent on the kept-alive connection, dropped there, sent again on a new one.
-    expect(requests).toEqual([1, 1, 2]);
+    expect(server.requests).toEqual([1, 1, 2]);
+  });
+});
+
+describe("a model server that drops a fresh connection with the request unanswered", () => {
+  it("is not sent the request twice: it may have started on it; the client gets a 502", async () => {
+    const server = await droppingServer(() => false);
+    const gw = await gatewayFor(server.baseURL);
+    const answer = await ask(gw);
+    expect(answer.status).toBe(502);
+    await answer.text();
+    expect(server.requests).toEqual([1]);
   });
 });

@@ -1,3 +1,4 @@
+import { subscribe } from "node:diagnostics_channel";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { pipeline } from "node:stream";
 import { ByteLimit } from "../body-limit.js";
@@ -111,9 +112,29 @@ class Relay implements DispatchHandler {
   #answered = false;
   /** Handled here already (an answer the client cannot get): later errors are the abort's. */
   #over = false;
-  /** Inside `dispatch`: a request that starts there went on a connection already open. */
-  #dispatching = false;
+  /** The request went out on a connection an earlier request had used (see the static block). */
   #reused = false;
+
+  /**
+   * Which connection a request went out on: undici tells its handler nothing of it, but every
+   * undici (Node's bundled one of each line, 6 to 8, and npm's) publishes the socket on the
+   * diagnostics channel `undici:client:sendHeaders` as it writes a request, in the same call
+   * that has just given the handler `onConnect`. So `onConnect` leaves its relay here and the
+   * message that follows says whether that socket carried a request before. Where no message
+   * comes, a request counts as on a new connection, and a failure is never sent twice.
+   */
+  static #connecting: Relay | undefined;
+  static #used = new WeakSet<object>();
+  static {
+    subscribe("undici:client:sendHeaders", (message) => {
+      const socket = (message as { socket?: object }).socket;
+      if (!socket) return;
+      const relay = Relay.#connecting;
+      Relay.#connecting = undefined;
+      if (relay) relay.#reused = Relay.#used.has(socket);
+      Relay.#used.add(socket);
+    });
+  }
   #tap = Tap.None;
   /** Resumes the paused upstream; hooked to the client's `drain` on the first full buffer. */
   #resume: (() => void) | undefined;
@@ -146,22 +167,17 @@ class Relay implements DispatchHandler {
       body = limit;
     } else body = o.body;
     const streamed = o.body === "stream";
-    this.#dispatching = true;
-    try {
-      o.upstream.dispatch(
-        {
-          method: o.method,
-          rest: o.rest,
-          headers: o.headers,
-          body,
-          // 0: undici does not time the wait, this relay does.
-          headersTimeoutMs: streamed ? o.headersTimeoutMs : 0,
-        },
-        this,
-      );
-    } finally {
-      this.#dispatching = false;
-    }
+    o.upstream.dispatch(
+      {
+        method: o.method,
+        rest: o.rest,
+        headers: o.headers,
+        body,
+        // 0: undici does not time the wait, this relay does.
+        headersTimeoutMs: streamed ? o.headersTimeoutMs : 0,
+      },
+      this,
+    );
     // A streamed body on a connection already open is undici's to time (see #waiting).
     if (this.#settled || (streamed && this.#abort)) return;
     clearTimeout(this.#waiting);
@@ -171,8 +187,8 @@ class Relay implements DispatchHandler {
   onConnect(abort: (reason?: Error) => void): void {
     if (this.#o.body === "stream") clearTimeout(this.#waiting);
     this.#abort = abort;
-    this.#reused = this.#dispatching;
     if (this.#gone || this.#over) abort();
+    else Relay.#connecting = this;
   }
 
   onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
