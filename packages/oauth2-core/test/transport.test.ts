@@ -121,6 +121,19 @@ describe("a forward proxy (HTTPS_PROXY, NO_PROXY)", () => {
     expect(h.idp.discoveryRequests.length).toBe(2);
   });
 
+  it("shows an IdP's failed answer through the proxy as it does directly: status, type, text", async () => {
+    h = await harness({ clients: [svc()], https: { ca } });
+    proxy = await startForwardProxy({ connectPorts: [h.idp.port] });
+    proxyEnv({ HTTPS_PROXY: proxy.url });
+    const provider = h.provider({ ...headless, tls: { caFile: ca.caFile } });
+    h.idp.setFailure("500");
+    const err = await oauth2ErrorOf(h.engine().ensureAccessToken(provider));
+    expect(err.message).toContain(
+      'The token endpoint answered HTTP 500 (text/plain): "Internal Server Error".',
+    );
+    expect(await proxy.requests()).toContain(`CONNECT 127.0.0.1:${h.idp.port}`);
+  });
+
   it("says the proxy is unreachable, naming it, the URL and the variable", async () => {
     h = await harness({ clients: [svc()], https: { ca } });
     proxyEnv({ https_proxy: "http://127.0.0.1:9" });

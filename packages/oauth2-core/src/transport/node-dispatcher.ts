@@ -55,8 +55,8 @@ export async function connectOptions(material: TlsMaterial): Promise<ConnectOpti
  */
 export async function undiciFetch(url: string, init: RequestInit): Promise<Response> {
   const { fetch } = await loadUndici();
-  // undici's Response is the web's Response (the same class on Node 20's bundled one); the
-  // types differ only by package.
+  // A web Response of undici's own class, not the global one: code that must recognise it
+  // checks its tag (idp-answer's isResponse). The types differ only by package.
   return (await fetch(url, init as never)) as unknown as Response;
 }
 
