@@ -28,7 +28,8 @@ const pkg = `node-${process.platform}-${process.arch}`;
 function nodeDir(version) {
   const dir = join(cache, version);
   if (existsSync(join(dir, "node"))) return dir;
-  const work = `${dir}.partial`;
+  // Unpacked beside it, then moved in whole: two packages' tests run at once never see half a file.
+  const work = `${dir}.partial-${process.pid}`;
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   const pack = spawnSync(
@@ -47,8 +48,11 @@ function nodeDir(version) {
   renameSync(join(work, "package", "bin", "node"), join(work, "node"));
   rmSync(join(work, "package"), { recursive: true, force: true });
   rmSync(join(work, tarball), { force: true });
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(work, dir);
+  if (existsSync(join(dir, "node"))) rmSync(work, { recursive: true, force: true });
+  else {
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(work, dir);
+  }
   return dir;
 }
 
