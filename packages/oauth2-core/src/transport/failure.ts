@@ -133,14 +133,13 @@ const whereOf = (ctx: FailureContext): string =>
 
 /**
  * A proxy variable that names no proxy we can use: not a URL (a stray character, an unclosed
- * `[`), or a scheme other than http(s) (`socks5://`). `host:port` is http (proxyFor). Said before any request is sent, so
- * the error names the variable and the fix, not whatever the HTTP client makes of the value;
- * the value itself is shown only without its credentials. Undefined when the proxy is usable.
+ * `[`), or a scheme other than http(s) (`socks5://`). `host:port` is http (proxyFor). Said
+ * before any request is sent, so the error names the variable and the fix, not whatever the
+ * HTTP client makes of the value; the value itself is shown only without its credentials.
+ * Undefined when the route is direct or its proxy is usable.
  */
-export function unusableProxy(
-  url: string,
-  route: ProxyRoute & { proxy: string },
-): TransportError | undefined {
+export function unusableProxy(url: string, route: ProxyRoute): TransportError | undefined {
+  if (!route.proxy) return undefined;
   const variable = route.variable ?? "HTTPS_PROXY";
   let parsed: URL | undefined;
   try {

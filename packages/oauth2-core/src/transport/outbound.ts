@@ -109,7 +109,7 @@ export function outboundFetch(options: TransportOptions = {}): FetchLike {
       caFile: tls?.caFile,
       certFile: tls?.certFile,
     };
-    const unusable = route.proxy ? unusableProxy(url, { ...route, proxy: route.proxy }) : undefined;
+    const unusable = unusableProxy(url, route);
     let material: TlsMaterial | undefined;
     try {
       if (unusable) throw unusable;
@@ -123,10 +123,9 @@ export function outboundFetch(options: TransportOptions = {}): FetchLike {
       }
       return response;
     } catch (err) {
+      // A TransportError thrown above (the unusable proxy, a 407) is passed through as it is.
       const failure =
-        err === unusable
-          ? unusable
-          : (classifyFailure(err, ctx) ?? (await diagnoseClosed(err, ctx, material ?? NO_FILES)));
+        classifyFailure(err, ctx) ?? (await diagnoseClosed(err, ctx, material ?? NO_FILES));
       if (!failure) throw err;
       options.logger?.emit(failure.event, {
         provider: options.providerId,
@@ -148,7 +147,7 @@ export async function outboundDispatcher(
 ): Promise<import("undici").Dispatcher | undefined> {
   const route = proxyFor(url, options.env ?? process.env);
   const { proxy } = route;
-  const unusable = proxy ? unusableProxy(url, { ...route, proxy }) : undefined;
+  const unusable = unusableProxy(url, route);
   if (unusable) throw unusable;
   const material = hasTlsFiles(options.tls) ? await tlsMaterial(options.tls) : undefined;
   if (!proxy && !material) return undefined;
