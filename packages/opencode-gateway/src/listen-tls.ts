@@ -4,6 +4,7 @@ import type { TlsOptions } from "node:tls";
 import { readPem, withHelp } from "@vymalo/oauth2-core";
 import * as z from "@vymalo/oauth2-core/zod";
 import { expected, nonEmpty } from "./config-fields.js";
+import type { Logger } from "./log.js";
 import { checkPair } from "./tls-pair.js";
 
 /**
@@ -104,14 +105,6 @@ export async function readListenTls(tls: ListenTls): Promise<TlsOptions> {
   return options;
 }
 
-/** What the reloader says: the core's logger with the gateway's events (log.ts). */
-interface TlsReloadLogger {
-  emit(
-    event: "gateway_tls_reloaded" | "gateway_tls_reload_failed",
-    fields: Record<string, unknown>,
-  ): void;
-}
-
 /**
  * Keeps the listener's certificate current without a restart: every `listen.tls.reloadSec`, and
  * when `check()` is called (SIGHUP), the files are read again. When they changed and still make
@@ -123,7 +116,7 @@ export function reloadListenTls(
   server: HttpsServer,
   tls: ListenTls,
   loaded: TlsOptions,
-  logger: TlsReloadLogger,
+  logger: Logger,
 ): { check(): Promise<void>; stop(): void } {
   let current = loaded;
   let checking: Promise<void> | undefined;

@@ -43,10 +43,8 @@ export class Lru<K, V> {
       this.#touch(known);
       return;
     }
-    const entry: Entry<K, V> = { key, value, newer: undefined, older: this.#newest };
-    if (this.#newest) this.#newest.newer = entry;
-    else this.#oldest = entry;
-    this.#newest = entry;
+    const entry: Entry<K, V> = { key, value, newer: undefined, older: undefined };
+    this.#makeNewest(entry);
     this.#entries.set(key, entry);
     if (this.#entries.size > this.max && this.#oldest) this.#drop(this.#oldest);
   }
@@ -59,6 +57,11 @@ export class Lru<K, V> {
   #touch(entry: Entry<K, V>): void {
     if (entry === this.#newest) return;
     this.#unlink(entry);
+    this.#makeNewest(entry);
+  }
+
+  /** Links an entry that is in no list as the newest. */
+  #makeNewest(entry: Entry<K, V>): void {
     entry.older = this.#newest;
     entry.newer = undefined;
     if (this.#newest) this.#newest.newer = entry;

@@ -6,6 +6,7 @@ import {
   outboundDispatcher,
   type ProxyRoute,
   redactUrl,
+  type TlsFiles,
   type TransportError,
   tlsMaterial,
 } from "@vymalo/oauth2-core";
@@ -113,12 +114,11 @@ export function directRoute(base: URL, route: ProxyRoute): UpstreamRoute {
   };
 }
 
-/** `upstream.tls`: the model server's CA and the gateway's client certificate (PEM files). */
-export interface UpstreamTls {
-  caFile?: string | undefined;
-  certFile?: string | undefined;
-  keyFile?: string | undefined;
-}
+/**
+ * `upstream.tls`: the model server's CA and the gateway's client certificate (PEM files), the
+ * core's `TlsFiles` (its `block` is set here).
+ */
+export type UpstreamTls = Omit<TlsFiles, "block">;
 
 /**
  * Through a proxy and/or with `upstream.tls` files (the CA added to Node's roots and
