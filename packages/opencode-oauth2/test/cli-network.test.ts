@@ -106,6 +106,19 @@ describe("what the CLI says when the network path fails", () => {
     expect(cli.idp.discoveryRequests).toHaveLength(0);
   });
 
+  it("an IdP's failed answer through the proxy: its endpoint, status, type and text", async () => {
+    const cli = await headless({}, { caFile: parts.ca.caFile });
+    const proxy = await startForwardProxy({ connectPorts: [cli.idp.port] });
+    parts.proxy = proxy;
+    cli.idp.setFailure("500");
+    const result = await cli.run(["token", "ci"], { env: { HTTPS_PROXY: proxy.url } });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(
+      'The token endpoint answered HTTP 500 (text/plain): "Internal Server Error".',
+    );
+    expect(await proxy.requests()).toContain(`CONNECT 127.0.0.1:${cli.idp.port}`);
+  });
+
   it("a self-signed certificate in the chain without tls.caFile: says to set it", async () => {
     const cli = await headless();
     const result = await cli.run(["token", "ci", "--verbose"]);
